@@ -1,0 +1,81 @@
+"""Immutable description of an inline linear VAST ad, independent of the VAST version rendered.
+
+Constructors check what the schemas would reject, so a bad ad fails where it is built
+rather than as an invalid document served to a player.
+"""
+
+from dataclasses import dataclass
+
+from vast.events import ALL_EVENTS
+from vast.timecode import format_duration, is_valid_offset
+
+DELIVERY_METHODS = frozenset({"progressive", "streaming"})
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    url: str
+    width: int
+    height: int
+    bitrate_kbps: int | None = None
+    mime_type: str = "video/mp4"
+    delivery: str = "progressive"
+    codec: str | None = None  # e.g. "H.264"; MediaFile@codec, allowed by every version
+    file_size: int | None = None  # bytes; emitted as fileSize from VAST 4.1
+
+    def __post_init__(self) -> None:
+        if self.delivery not in DELIVERY_METHODS:
+            raise ValueError(f"delivery must be one of {sorted(DELIVERY_METHODS)}, got {self.delivery!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    event: str  # VAST event name; names only older or newer versions know are skipped or renamed
+    url: str
+    offset: str | None = None  # HH:MM:SS[.mmm] or "n%"; required for the progress event
+
+    def __post_init__(self) -> None:
+        if self.event not in ALL_EVENTS:
+            raise ValueError(f"unknown VAST tracking event {self.event!r}")
+        if self.offset is None:
+            if self.event == "progress":
+                raise ValueError("a progress tracking event needs an offset")
+        elif not is_valid_offset(self.offset):
+            raise ValueError(f"tracking offset must be HH:MM:SS[.mmm] or a percentage, got {self.offset!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class LinearCreative:
+    creative_id: str
+    universal_ad_id: str
+    duration_seconds: float
+    media_files: tuple[MediaFile, ...]
+    tracking: tuple[Tracking, ...] = ()
+    click_through: str | None = None
+    click_tracking: tuple[str, ...] = ()
+    universal_ad_id_registry: str = "unknown"  # "unknown" is the spec's value when no registry applies
+    ad_id: str | None = None
+
+    def __post_init__(self) -> None:
+        format_duration(self.duration_seconds)  # raises on a value xs:time cannot hold
+        if not self.media_files:
+            raise ValueError("a linear creative needs at least one media file")
+
+
+@dataclass(frozen=True, slots=True)
+class InlineAd:
+    ad_id: str
+    ad_system: str
+    ad_system_version: str | None
+    ad_title: str
+    ad_serving_id: str  # emitted from VAST 4.1
+    impressions: tuple[str, ...]
+    errors: tuple[str, ...]  # URLs keep the raw [ERRORCODE] macro for the player to fill
+    creative: LinearCreative
+    advertiser: str | None = None
+    description: str | None = None
+    sequence: int | None = None  # position in an ad pod
+
+    def __post_init__(self) -> None:
+        if not self.impressions:
+            raise ValueError("an inline ad needs at least one impression URL")

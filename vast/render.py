@@ -1,0 +1,246 @@
+"""Render inline linear ads as VAST 3.0 / 4.0 / 4.1 / 4.2 / 4.3 XML with lxml.
+
+Element order and attributes follow each version's official XSD; 4.3 has none published and is
+emitted with the 4.2 layout. Per version:
+
+- 3.0: no namespace; Creative@AdID; at most one InLine Error (the first URL); no UniversalAdId.
+- 4.x: default namespace http://www.iab.com/VAST; Creative@adId; UniversalAdId with idRegistry
+  (4.0 also idValue); AdServingId and MediaFile@fileSize from 4.1.
+- Tracking events a version's schema does not know are renamed to their equivalent
+  (fullscreen <-> playerExpand, exitFullscreen <-> playerCollapse) or else left out.
+
+Characters XML 1.0 forbids are dropped from every value. Nothing here validates: see `vast.validate`.
+"""
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from lxml import etree
+
+from vast.events import VAST30_EVENTS, VAST40_EVENTS, VAST41_EVENTS, VAST42_EVENTS, event_names_for
+from vast.model import InlineAd, LinearCreative, MediaFile, Tracking
+from vast.timecode import format_duration
+
+VAST_NAMESPACE = "http://www.iab.com/VAST"
+SUPPORTED_VERSIONS = ("3.0", "4.0", "4.1", "4.2", "4.3")
+DEFAULT_VERSION = "4.2"
+
+_TAG_NAMES = (
+    "VAST",
+    "Ad",
+    "InLine",
+    "AdSystem",
+    "Error",
+    "Impression",
+    "AdServingId",
+    "AdTitle",
+    "Advertiser",
+    "Description",
+    "Creatives",
+    "Creative",
+    "Linear",
+    "Duration",
+    "TrackingEvents",
+    "Tracking",
+    "MediaFiles",
+    "MediaFile",
+    "VideoClicks",
+    "ClickThrough",
+    "ClickTracking",
+    "UniversalAdId",
+)
+
+# Characters XML 1.0 cannot carry at all (not even as character references): they are dropped.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    tags: SimpleNamespace  # tag name -> qualified tag, precomputed per version
+    nsmap: dict[str | None, str] | None
+    events: Mapping[str, str]
+    build_inline: Callable[[etree._Element, InlineAd, "_Dialect"], None]
+    ad_serving_id: bool = False
+    file_size: bool = False
+    universal_ad_id_value: bool = False  # 4.0 repeats the id in a required idValue attribute
+
+
+def render(ad: InlineAd | None, version: str = DEFAULT_VERSION) -> bytes:
+    """One inline ad as a VAST document; None gives the empty no-fill document <VAST version=".."/>."""
+    return render_ads(() if ad is None else (ad,), version)
+
+
+def render_ads(ads: Iterable[InlineAd], version: str = DEFAULT_VERSION) -> bytes:
+    """Several ads in one document (an ad pod when each has a `sequence`), UTF-8 with declaration."""
+    dialect = _DIALECTS.get(version)
+    if dialect is None:
+        raise ValueError(f"unsupported VAST version {version!r}; supported: {', '.join(SUPPORTED_VERSIONS)}")
+    tags = dialect.tags
+    root = etree.Element(tags.VAST, {"version": version}, nsmap=dialect.nsmap)
+    for ad in ads:
+        attributes = {"id": xml_safe(ad.ad_id)}
+        if ad.sequence is not None:
+            attributes["sequence"] = str(ad.sequence)
+        dialect.build_inline(etree.SubElement(root, tags.Ad, attributes), ad, dialect)
+    return etree.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+def xml_safe(value: str) -> str:
+    """`value` without the characters XML 1.0 forbids; lxml would refuse to serialize them."""
+    if value.isascii() and value.isprintable():  # the common case, checked in C
+        return value
+    return _XML_FORBIDDEN.sub("", value)
+
+
+def _inline_vast3(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -> None:
+    tags = dialect.tags
+    inline = etree.SubElement(ad_element, tags.InLine)
+    _ad_system(inline, ad, tags)
+    _text(inline, tags.AdTitle, ad.ad_title)
+    if ad.description:
+        _text(inline, tags.Description, ad.description)
+    if ad.advertiser:
+        _text(inline, tags.Advertiser, ad.advertiser)
+    for url in ad.errors[:1]:  # the 3.0 schema allows a single InLine Error
+        _url(inline, tags.Error, url)
+    _impressions(inline, ad.impressions, tags)
+    creative = ad.creative
+    linear = etree.SubElement(_creative(inline, creative, tags, "AdID"), tags.Linear)
+    _text(linear, tags.Duration, format_duration(creative.duration_seconds))
+    _tracking_events(linear, creative.tracking, dialect)
+    if creative.click_through or creative.click_tracking:
+        clicks = etree.SubElement(linear, tags.VideoClicks)
+        if creative.click_through:
+            _url(clicks, tags.ClickThrough, creative.click_through)
+        _click_tracking(clicks, creative.click_tracking, tags)
+    _media_files(linear, creative.media_files, dialect)
+
+
+def _inline_vast4(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -> None:
+    tags = dialect.tags
+    inline = etree.SubElement(ad_element, tags.InLine)
+    _ad_system(inline, ad, tags)
+    for url in ad.errors:
+        _url(inline, tags.Error, url)
+    _impressions(inline, ad.impressions, tags)
+    if dialect.ad_serving_id:
+        _text(inline, tags.AdServingId, ad.ad_serving_id)
+    _text(inline, tags.AdTitle, ad.ad_title)
+    if ad.advertiser:
+        _text(inline, tags.Advertiser, ad.advertiser)
+    creative = ad.creative
+    creative_element = _creative(inline, creative, tags, "adId")
+    linear = etree.SubElement(creative_element, tags.Linear)
+    _tracking_events(linear, creative.tracking, dialect)
+    _text(linear, tags.Duration, format_duration(creative.duration_seconds))
+    _media_files(linear, creative.media_files, dialect)
+    if creative.click_through or creative.click_tracking:
+        # ClickTracking before ClickThrough suits both the 4.0/4.1 and the 4.2 sequences.
+        clicks = etree.SubElement(linear, tags.VideoClicks)
+        _click_tracking(clicks, creative.click_tracking, tags)
+        if creative.click_through:
+            _url(clicks, tags.ClickThrough, creative.click_through)
+    # Last child of Creative: required by the 4.2 sequence, allowed by the 4.0/4.1 xs:all.
+    registry = {"idRegistry": xml_safe(creative.universal_ad_id_registry)}
+    if dialect.universal_ad_id_value:
+        registry["idValue"] = xml_safe(creative.universal_ad_id)
+    _text(creative_element, tags.UniversalAdId, creative.universal_ad_id, registry)
+    if ad.description:
+        _text(inline, tags.Description, ad.description)
+
+
+def _ad_system(inline: etree._Element, ad: InlineAd, tags: SimpleNamespace) -> None:
+    version = None if ad.ad_system_version is None else {"version": xml_safe(ad.ad_system_version)}
+    _text(inline, tags.AdSystem, ad.ad_system, version)
+
+
+def _impressions(inline: etree._Element, urls: Iterable[str], tags: SimpleNamespace) -> None:
+    for number, url in enumerate(urls, 1):
+        _url(inline, tags.Impression, url, {"id": f"imp-{number}"})
+
+
+def _creative(
+    inline: etree._Element, creative: LinearCreative, tags: SimpleNamespace, ad_id_attribute: str
+) -> etree._Element:
+    attributes = {"id": xml_safe(creative.creative_id)}
+    if creative.ad_id is not None:
+        attributes[ad_id_attribute] = xml_safe(creative.ad_id)
+    creatives = etree.SubElement(inline, tags.Creatives)
+    return etree.SubElement(creatives, tags.Creative, attributes)
+
+
+def _tracking_events(linear: etree._Element, tracking: Iterable[Tracking], dialect: _Dialect) -> None:
+    events = dialect.events
+    container = None
+    for item in tracking:
+        event = events.get(item.event)
+        if event is None:  # not expressible in this version's schema
+            continue
+        if container is None:
+            container = etree.SubElement(linear, dialect.tags.TrackingEvents)
+        attributes = {"event": event}
+        if item.offset is not None:
+            attributes["offset"] = item.offset
+        _url(container, dialect.tags.Tracking, item.url, attributes)
+
+
+def _click_tracking(clicks: etree._Element, urls: Iterable[str], tags: SimpleNamespace) -> None:
+    for number, url in enumerate(urls, 1):
+        _url(clicks, tags.ClickTracking, url, {"id": f"click-{number}"})
+
+
+def _media_files(linear: etree._Element, media_files: Iterable[MediaFile], dialect: _Dialect) -> None:
+    tags = dialect.tags
+    container = etree.SubElement(linear, tags.MediaFiles)
+    for media in media_files:
+        attributes = {
+            "delivery": media.delivery,
+            "type": xml_safe(media.mime_type),
+            "width": str(media.width),
+            "height": str(media.height),
+        }
+        if media.bitrate_kbps is not None:
+            attributes["bitrate"] = str(media.bitrate_kbps)
+        if media.codec is not None:
+            attributes["codec"] = xml_safe(media.codec)
+        if dialect.file_size and media.file_size is not None:
+            attributes["fileSize"] = str(media.file_size)
+        _url(container, tags.MediaFile, media.url, attributes)
+
+
+def _text(parent: etree._Element, tag: str, value: str, attributes: dict[str, str] | None = None) -> None:
+    etree.SubElement(parent, tag, attributes).text = xml_safe(value)
+
+
+def _url(parent: etree._Element, tag: str, url: str, attributes: dict[str, str] | None = None) -> None:
+    element = etree.SubElement(parent, tag, attributes)
+    url = xml_safe(url)
+    # CDATA as in the IAB samples, except where it cannot hold the value: "]]>" would end the
+    # section, and a CR inside it would come back as LF. lxml escapes those as plain text.
+    if "]]>" in url or "\r" in url:
+        element.text = url
+    else:
+        element.text = etree.CDATA(url)
+
+
+def _tags(namespace: str | None) -> SimpleNamespace:
+    prefix = f"{{{namespace}}}" if namespace else ""
+    return SimpleNamespace(**{name: prefix + name for name in _TAG_NAMES})
+
+
+_VAST4_TAGS = _tags(VAST_NAMESPACE)
+
+
+def _vast4(events: frozenset[str], **features: bool) -> _Dialect:
+    return _Dialect(_VAST4_TAGS, {None: VAST_NAMESPACE}, event_names_for(events), _inline_vast4, **features)
+
+
+_DIALECTS = {
+    "3.0": _Dialect(_tags(None), None, event_names_for(VAST30_EVENTS), _inline_vast3),
+    "4.0": _vast4(VAST40_EVENTS, universal_ad_id_value=True),
+    "4.1": _vast4(VAST41_EVENTS, ad_serving_id=True, file_size=True),
+    "4.2": _vast4(VAST42_EVENTS, ad_serving_id=True, file_size=True),
+}
+_DIALECTS["4.3"] = _DIALECTS["4.2"]  # no 4.3 XSD is published: same layout, validated against 4.2
