@@ -1,0 +1,71 @@
+"""Request and response shapes of the campaign API (also the source of its OpenAPI document).
+
+Money travels as strings with fixed decimals ("1500.00"); numbers are accepted on input and read exactly.
+"""
+
+from decimal import Decimal
+
+import marshmallow as ma
+
+from app.campaigns.models import STATUSES
+from app.web import PageQuerySchema, UTCDateTime
+
+MAX_BUDGET = Decimal("999999999999.99")  # NUMERIC(14, 2)
+MAX_CPM = Decimal("99999999.9999")  # NUMERIC(12, 4)
+
+
+def _money(places: int, maximum: Decimal, **kwargs) -> ma.fields.Decimal:
+    def at_most_places(value: Decimal) -> None:
+        if value.as_tuple().exponent < -places:
+            raise ma.ValidationError(f"At most {places} decimal places.")
+
+    return ma.fields.Decimal(
+        as_string=True,
+        validate=[
+            ma.validate.Range(
+                min=0, min_inclusive=False, max=maximum, error="Must be greater than 0 and at most {max}."
+            ),
+            at_most_places,
+        ],
+        **kwargs,
+    )
+
+
+class CampaignInputSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=10_000))
+    budget_total = _money(2, MAX_BUDGET, required=True)
+    cpm = _money(4, MAX_CPM, allow_none=True, metadata={"description": "Price per thousand impressions"})
+    start_date = UTCDateTime(required=True)
+    end_date = UTCDateTime(required=True)
+
+    @ma.validates("name")
+    def name_not_blank(self, value: str, **_) -> None:
+        if not value.strip():
+            raise ma.ValidationError("Must not be blank.")
+
+    @ma.validates_schema
+    def end_after_start(self, data, **_) -> None:
+        if "start_date" in data and "end_date" in data and data["end_date"] <= data["start_date"]:
+            raise ma.ValidationError("Must be after start_date.", "end_date")
+
+
+class CampaignSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+    description = ma.fields.String(allow_none=True)
+    budget_total = ma.fields.Decimal(places=2, as_string=True, required=True)
+    cpm = ma.fields.Decimal(places=4, as_string=True, required=True)
+    start_date = UTCDateTime(required=True)
+    end_date = UTCDateTime(required=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
+    created_at = UTCDateTime(required=True)
+    updated_at = UTCDateTime(required=True)
+
+
+class CampaignListQuerySchema(PageQuerySchema):
+    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+
+
+class StatusChangeSchema(ma.Schema):
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))

@@ -1,0 +1,95 @@
+"""Campaign rules: creation defaults, the status machine, edits, deletion."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign
+from app.db import utcnow
+from app.exceptions import Conflict, Invalid, NotFound
+
+# draft -> active <-> paused; draft|active|paused -> completed; completed is final.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"active", "completed"}),
+    "active": frozenset({"paused", "completed"}),
+    "paused": frozenset({"active", "completed"}),
+    "completed": frozenset(),
+}
+
+
+def create_campaign(session: Session, data: dict, default_cpm: Decimal) -> Campaign:
+    campaign = Campaign(
+        name=data["name"].strip(),
+        description=data.get("description"),
+        budget_total=data["budget_total"],
+        cpm=data.get("cpm") or default_cpm,
+        start_date=data["start_date"],
+        end_date=data["end_date"],
+        status="draft",
+    )
+    session.add(campaign)
+    session.commit()
+    return campaign
+
+
+def list_campaigns(session: Session, *, page: int, per_page: int, status: str | None = None):
+    query = sa.select(Campaign)
+    if status:
+        query = query.where(Campaign.status == status)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    items = session.scalars(
+        query.order_by(Campaign.created_at.desc(), Campaign.id).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+def get_campaign(session: Session, campaign_id: uuid.UUID, *, for_update: bool = False) -> Campaign:
+    query = sa.select(Campaign).where(Campaign.id == campaign_id)
+    if for_update:
+        query = query.with_for_update()
+    campaign = session.scalar(query)
+    if campaign is None:
+        raise NotFound("Campaign not found")
+    return campaign
+
+
+def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> Campaign:
+    campaign = get_campaign(session, campaign_id, for_update=True)
+    if campaign.status == "completed":
+        raise Conflict("A completed campaign cannot be edited")
+    start = changes.get("start_date", campaign.start_date)
+    end = changes.get("end_date", campaign.end_date)
+    if end <= start:
+        raise Invalid("Invalid campaign", {"end_date": "Must be after start_date."})
+    for field, value in changes.items():
+        if field == "name":
+            value = value.strip()
+        if field == "cpm" and value is None:
+            continue
+        setattr(campaign, field, value)
+    session.commit()
+    return campaign
+
+
+def change_status(session: Session, campaign_id: uuid.UUID, new_status: str) -> Campaign:
+    campaign = get_campaign(session, campaign_id, for_update=True)
+    current = campaign.status
+    if new_status not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (completed is final)"
+        raise Conflict(f"Cannot change status from {current} to {new_status}; allowed: {allowed}")
+    if new_status == "active" and campaign.end_date <= utcnow():
+        raise Conflict("Cannot activate a campaign whose end_date has passed")
+    campaign.status = new_status
+    session.commit()
+    return campaign
+
+
+def delete_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
+    campaign = get_campaign(session, campaign_id, for_update=True)
+    session.delete(campaign)
+    session.commit()
+    return campaign

@@ -1,0 +1,39 @@
+"""Kubernetes probes: /healthz says the process answers, /readyz that its backing services do."""
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app
+
+from app.db import database
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = {"database": _check(_database_answers)}
+    if current_app.extensions.get("redis") is not None:
+        checks["redis"] = _check(_redis_answers)
+    ready = all(value == "ok" for value in checks.values())
+    return {"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+
+
+def _check(probe) -> str:
+    try:
+        probe()
+    except Exception as exc:  # any failure means "not ready"; the reason is reported, not raised
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def _database_answers() -> None:
+    with database().engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
+
+
+def _redis_answers() -> None:
+    current_app.extensions["redis"].ping()

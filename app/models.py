@@ -1,0 +1,10 @@
+"""Every model, imported in one place so that Alembic and tests see the whole schema."""
+
+from app.auth.models import AuthToken, User
+from app.campaigns.models import Campaign
+from app.creatives.models import Creative
+from app.db import Base
+from app.serving.models import AdRequest
+from app.tracking.models import Impression
+
+__all__ = ["AdRequest", "AuthToken", "Base", "Campaign", "Creative", "Impression", "User"]

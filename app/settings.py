@@ -1,0 +1,198 @@
+"""Every setting the service reads from its environment, in one place.
+
+`Settings.from_env()` is the only reader of `os.environ` in the application.
+Production (`APP_ENV=production`) refuses to start without the secrets it needs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 (refused in production by check())
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Each field's metadata names its environment variable and documents it; the README table
+    # is checked against this list by a test.
+    app_env: str = field(
+        default="development",
+        metadata={
+            "env": "APP_ENV",
+            "help": "`development` or `production` (production requires SECRET_KEY and DATABASE_URL).",
+        },
+    )
+    secret_key: str = field(
+        default=DEV_SECRET,
+        metadata={"env": "SECRET_KEY", "help": "Signs beacon URLs and sessions. Required in production."},
+    )
+    database_url: str = field(
+        default=f"sqlite:///{INSTANCE_DIR / 'adserver.db'}",
+        metadata={
+            "env": "DATABASE_URL",
+            "help": "SQLAlchemy URL; `postgresql://…` in production, a SQLite file by default.",
+        },
+    )
+    redis_url: str | None = field(
+        default=None,
+        metadata={
+            "env": "REDIS_URL",
+            "help": "Redis for counters, beacon stream, catalog version and rate limits; "
+            "in-process stores when unset.",
+        },
+    )
+    redis_key_prefix: str = field(
+        default="adserver:",
+        metadata={
+            "env": "REDIS_KEY_PREFIX",
+            "help": "Prefix of every Redis key, so several deployments can share one Redis.",
+        },
+    )
+    storage_dir: str = field(
+        default=str(INSTANCE_DIR / "creatives"),
+        metadata={"env": "STORAGE_DIR", "help": "Local directory for creatives when S3_BUCKET is unset."},
+    )
+    s3_bucket: str | None = field(
+        default=None,
+        metadata={"env": "S3_BUCKET", "help": "Store creatives in this S3 bucket instead of on local disk."},
+    )
+    s3_endpoint_url: str | None = field(
+        default=None,
+        metadata={"env": "S3_ENDPOINT_URL", "help": "S3-compatible endpoint (tests, MinIO); AWS when unset."},
+    )
+    s3_region: str = field(
+        default="us-east-1", metadata={"env": "AWS_REGION", "help": "AWS region of the bucket."}
+    )
+    cdn_base_url: str | None = field(
+        default=None,
+        metadata={
+            "env": "CDN_BASE_URL",
+            "help": "Public base URL of creatives (e.g. CloudFront); the bucket URL when unset.",
+        },
+    )
+    public_base_url: str | None = field(
+        default=None,
+        metadata={
+            "env": "PUBLIC_BASE_URL",
+            "help": "Absolute base URL used in VAST (media, beacons); the request's host when unset.",
+        },
+    )
+    admin_email: str | None = field(
+        default=None,
+        metadata={
+            "env": "ADMIN_EMAIL",
+            "help": "With ADMIN_PASSWORD, `make run` creates or resets this admin.",
+        },
+    )
+    admin_password: str | None = field(
+        default=None,
+        metadata={"env": "ADMIN_PASSWORD", "help": "Password of ADMIN_EMAIL (never stored in clear)."},
+    )
+    token_ttl_seconds: int = field(
+        default=8 * 3600, metadata={"env": "TOKEN_TTL_SECONDS", "help": "Lifetime of an admin API token."}
+    )
+    login_rate_limit: str = field(
+        default="5 per minute",
+        metadata={
+            "env": "LOGIN_RATE_LIMIT",
+            "help": "Failed logins allowed per client IP (flask-limiter syntax).",
+        },
+    )
+    trusted_proxy_count: int = field(
+        default=0,
+        metadata={
+            "env": "TRUSTED_PROXY_COUNT",
+            "help": "Reverse proxies in front of the app whose X-Forwarded-For is trusted (1 behind an ALB).",
+        },
+    )
+    default_cpm: Decimal = field(
+        default=Decimal("10.0000"),
+        metadata={"env": "DEFAULT_CPM", "help": "CPM of a campaign created without one."},
+    )
+    max_upload_bytes: int = field(
+        default=100 * 1024 * 1024,
+        metadata={"env": "MAX_UPLOAD_BYTES", "help": "Largest creative file accepted (413 above)."},
+    )
+    max_creative_seconds: float = field(
+        default=120.0,
+        metadata={"env": "MAX_CREATIVE_SECONDS", "help": "Longest creative accepted, in seconds."},
+    )
+    log_level: str = field(
+        default="INFO", metadata={"env": "LOG_LEVEL", "help": "Python logging level of the JSON log lines."}
+    )
+    event_flusher: str = field(
+        default="inprocess",
+        metadata={
+            "env": "EVENT_FLUSHER",
+            "help": "`inprocess`: each web worker drains the beacon stream; "
+            "`external`: a separate `flask flush-events` worker does.",
+        },
+    )
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(f.metadata["env"])
+            if raw in (None, ""):
+                continue
+            values[f.name] = _parse(f.metadata["env"], f.type, raw)
+        values.update(overrides)
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "database_url", _psycopg2_url(self.database_url))
+        self.check()
+
+    def check(self) -> None:
+        if self.app_env not in ("development", "production"):
+            raise SettingsError(f"APP_ENV must be development or production, not {self.app_env!r}")
+        if self.app_env == "production":
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise SettingsError("SECRET_KEY must be set to at least 32 characters in production")
+            if self.database_url.startswith("sqlite"):
+                raise SettingsError("DATABASE_URL must point at PostgreSQL in production")
+        if self.default_cpm <= 0:
+            raise SettingsError("DEFAULT_CPM must be greater than 0")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, str, str]]:
+        """(env var, default, meaning) for every setting, for docs and checks."""
+        return [
+            (f.metadata["env"], "" if f.default is None else str(f.default), f.metadata["help"])
+            for f in fields(cls)
+        ]
+
+
+def _psycopg2_url(url: str) -> str:
+    """SQLAlchemy 2.1 maps `postgresql://` to psycopg 3; we run psycopg2, made cooperative by psycogreen."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme) :]
+    return url
+
+
+def _parse(name: str, type_: str, raw: str):
+    try:
+        if "int" in type_:
+            return int(raw)
+        if "float" in type_:
+            return float(raw)
+        if "Decimal" in type_:
+            return Decimal(raw)
+    except (ValueError, InvalidOperation):
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    return raw

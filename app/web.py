@@ -1,0 +1,84 @@
+"""Small pieces shared by the API blueprints."""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC
+
+import flask_smorest
+import marshmallow as ma
+from apispec.ext.marshmallow import resolver as default_schema_name
+from flask import request
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import UnsupportedMediaType
+
+from app.errors import ErrorSchema
+
+
+class _Parser(FlaskParser):
+    DEFAULT_VALIDATION_STATUS = 400  # a bad request body is a 400 with the field at fault, not a 422
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = _Parser()
+
+
+def schema_name(schema) -> str:
+    """OpenAPI component name; a partial schema (PATCH bodies) gets its own, since nothing is required."""
+    name = default_schema_name(schema if isinstance(schema, type) else type(schema))
+    return f"{name}Patch" if getattr(schema, "partial", False) else name
+
+
+def json_body(blp: Blueprint, schema, **kwargs):
+    """Parse and validate a JSON body with `schema`; any other content type is a 415, before parsing."""
+
+    def decorator(view):
+        parsed = blp.alt_response(415, schema=ErrorSchema, description="Body is not application/json")(
+            blp.arguments(schema, location="json", **kwargs)(view)
+        )
+
+        @functools.wraps(parsed)
+        def checked(*args, **kw):
+            if not request.is_json:
+                raise UnsupportedMediaType("Send the body as application/json")
+            return parsed(*args, **kw)
+
+        return checked
+
+    return decorator
+
+
+class UTCDateTime(ma.fields.AwareDateTime):
+    """ISO-8601 with a timezone in; always UTC out, so equal instants look equal."""
+
+    default_error_messages = {
+        "invalid": "Not a valid ISO-8601 datetime.",
+        "invalid_awareness": "Must include a timezone (e.g. Z or +02:00).",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else super()._serialize(value.astimezone(UTC), attr, obj, **kwargs)
+
+
+class PageQuerySchema(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
+    per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
+
+
+def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """`{"items": [...], "total", "page", "per_page"}` around `item_schema`."""
+    return ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+            "total": ma.fields.Integer(required=True),
+            "page": ma.fields.Integer(required=True),
+            "per_page": ma.fields.Integer(required=True),
+        },
+        name=f"{item_schema.__name__.removesuffix('Schema')}PageSchema",
+    )

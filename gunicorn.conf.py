@@ -1,0 +1,17 @@
+"""gunicorn settings for production and `make run`; every knob can be set from the environment."""
+
+import os
+
+# All interfaces inside a container; `make run` passes HOST=127.0.0.1.
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+worker_class = "gevent"
+workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))  # outlive the ALB's 60 s idle timeout
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # the app logs its own JSON lines
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+forwarded_allow_ips = "*"  # client addresses are resolved by the app's ProxyFix (TRUSTED_PROXY_COUNT)
+proc_name = "adserver"

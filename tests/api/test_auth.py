@@ -1,0 +1,94 @@
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.auth import services
+from app.auth.models import AuthToken
+from app.db import utcnow
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+
+def login(client, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, **kwargs):
+    return client.post("/api/v1/auth/login", json={"email": email, "password": password}, **kwargs)
+
+
+def test_login_returns_a_token_that_opens_the_profile(client):
+    response = login(client)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"token", "expires_at"}
+    profile = client.get("/api/v1/auth/profile", headers={"Authorization": f"Bearer {body['token']}"})
+    assert profile.status_code == 200
+    assert profile.get_json()["email"] == ADMIN_EMAIL
+    assert profile.get_json()["token_expires_at"] == body["expires_at"]
+
+
+def test_login_email_is_case_insensitive(client):
+    assert login(client, email=ADMIN_EMAIL.upper()).status_code == 200
+
+
+def test_wrong_password_and_unknown_email_get_the_same_401(client):
+    wrong = login(client, password="not the password")
+    unknown = login(client, email="nobody@example.com")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.get_json() == unknown.get_json() == {"error": "Wrong email or password"}
+
+
+def test_login_validates_its_body(client):
+    response = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL})
+    assert response.status_code == 400
+    assert response.get_json()["details"] == {"password": "Missing data for required field."}
+    assert client.post("/api/v1/auth/login", data="email=x", content_type="text/plain").status_code == 415
+
+
+def test_failed_logins_are_rate_limited_per_client_ip(client):
+    other_ip = {"REMOTE_ADDR": "10.9.9.9"}
+    for _ in range(5):
+        assert login(client, password="wrong").status_code == 401
+    limited = login(client, password="wrong")
+    assert limited.status_code == 429
+    assert "error" in limited.get_json()
+    # Even the right password waits out the limit from this address; another address is unaffected.
+    assert login(client).status_code == 429
+    assert login(client, environ_base=other_ip).status_code == 200
+
+
+def test_successful_logins_do_not_count_toward_the_limit(client):
+    for _ in range(8):
+        assert login(client).status_code == 200
+
+
+def test_logout_revokes_the_token(client, auth):
+    assert client.post("/api/v1/auth/logout", headers=auth).status_code == 204
+    after = client.get("/api/v1/auth/profile", headers=auth)
+    assert after.status_code == 401
+    assert after.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.post("/api/v1/auth/logout", headers=auth).status_code == 401
+
+
+def test_expired_token_is_refused(client, session, admin_token, auth):
+    session.execute(sa.update(AuthToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    assert client.get("/api/v1/auth/profile", headers=auth).status_code == 401
+
+
+def test_missing_or_malformed_authorization_is_refused(client, admin_token):
+    for header in (None, "Bearer", "Bearer ", f"Basic {admin_token}", "Bearer not-a-token", admin_token):
+        headers = {"Authorization": header} if header is not None else {}
+        response = client.get("/api/v1/auth/profile", headers=headers)
+        assert response.status_code == 401, header
+        assert response.get_json()["error"]
+
+
+def test_tokens_are_stored_only_as_digests(client, session):
+    token = login(client).get_json()["token"]
+    stored = session.scalars(sa.select(AuthToken.token_hash)).all()
+    assert token not in stored
+    assert all(len(value) == 64 for value in stored)
+
+
+def test_resetting_the_admin_password_revokes_its_tokens(client, session, auth):
+    services.set_admin(session, ADMIN_EMAIL, "a brand new password")
+    assert client.get("/api/v1/auth/profile", headers=auth).status_code == 401
+    assert login(client).status_code == 401
+    assert login(client, password="a brand new password").status_code == 200
