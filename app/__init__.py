@@ -11,6 +11,9 @@ from app import cli, errors, logs
 from app.auth.guard import BEARER_SCHEME
 from app.auth.views import blp as auth_blp
 from app.campaigns.views import blp as campaigns_blp
+from app.creatives.storage import make_storage
+from app.creatives.views import MEDIA_RULE, serve_local_media
+from app.creatives.views import blp as creatives_blp
 from app.db import Database
 from app.db import init_app as init_database
 from app.errors import Api
@@ -19,7 +22,8 @@ from app.health import bp as health_bp
 from app.settings import PROJECT_ROOT, Settings
 from app.web import schema_name
 
-API_BLUEPRINTS = (auth_blp, campaigns_blp)
+API_BLUEPRINTS = (auth_blp, campaigns_blp, creatives_blp)
+JSON_BODY_LIMIT = 1024 * 1024  # uploads raise their own limit (MAX_UPLOAD_BYTES)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -32,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count, x_proto=1, x_host=1)
 
     init_database(app, Database(settings.database_url))
+    app.extensions["storage"] = make_storage(settings)
     if settings.redis_url:
         app.extensions["redis"] = redis.Redis.from_url(
             settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
@@ -43,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cli.init_app(app)
 
     app.register_blueprint(health_bp)
+    app.add_url_rule(MEDIA_RULE, "media", serve_local_media)
 
     api = Api(
         app,
@@ -62,7 +68,9 @@ def _flask_config(settings: Settings) -> dict:
     return {
         "SETTINGS": settings,
         "SECRET_KEY": settings.secret_key,
-        "MAX_CONTENT_LENGTH": settings.max_upload_bytes + 1024 * 1024,  # multipart framing on top of the file
+        "MAX_CONTENT_LENGTH": JSON_BODY_LIMIT,
+        "MAX_UPLOAD_BYTES": settings.max_upload_bytes,
+        "MAX_CREATIVE_SECONDS": settings.max_creative_seconds,
         "TOKEN_TTL_SECONDS": settings.token_ttl_seconds,
         "LOGIN_RATE_LIMIT": settings.login_rate_limit,
         "DEFAULT_CPM": settings.default_cpm,

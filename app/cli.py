@@ -1,17 +1,27 @@
 """`flask --app app <command>`: operations that run outside a request."""
 
+import tempfile
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from app import migrate as migrations
 from app.auth import services as auth_services
-from app.db import database
+from app.campaigns import services as campaign_services
+from app.campaigns.models import Campaign
+from app.creatives import services as creative_services
+from app.creatives.samples import make_video
+from app.db import database, utcnow
 from app.exceptions import Invalid
 
 
 def init_app(app: Flask) -> None:
-    for command in (migrate_command, create_admin_command, ensure_admin_command):
+    for command in (migrate_command, create_admin_command, ensure_admin_command, seed_demo_command):
         app.cli.add_command(command)
 
 
@@ -63,3 +73,47 @@ def _set_admin(email: str, password: str) -> None:
         except Invalid as exc:
             raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.details.items())) from None
     click.echo(f"admin {user.email} is ready: POST /api/v1/auth/login with its email and password")
+
+
+DEMO_CAMPAIGN = "Demo: CTV spot"
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Create an active demo campaign with a real 15 s H.264 creative, so an ad can be requested at once."""
+    config = current_app.config
+    with database().sessions() as session:
+        existing = session.scalar(sa.select(Campaign).where(Campaign.name == DEMO_CAMPAIGN))
+        if existing is not None:
+            click.echo(f"the demo campaign exists already ({existing.id}, {existing.status})")
+            return
+        now = utcnow()
+        campaign = campaign_services.create_campaign(
+            session,
+            {
+                "name": DEMO_CAMPAIGN,
+                "description": "Created by `flask seed-demo`",
+                "budget_total": Decimal("100.00"),
+                "cpm": Decimal("10.0000"),
+                "start_date": now - timedelta(hours=1),
+                "end_date": now + timedelta(days=30),
+            },
+            config["DEFAULT_CPM"],
+        )
+        with tempfile.TemporaryDirectory() as directory:
+            video = make_video(Path(directory) / "demo.mp4", seconds=15, width=640, height=360)
+            creative = creative_services.create_creative(
+                session,
+                current_app.extensions["storage"],
+                campaign.id,
+                name="Demo spot 15 s",
+                upload=video,
+                click_through_url="https://example.com/",
+                max_bytes=config["MAX_UPLOAD_BYTES"],
+                max_seconds=config["MAX_CREATIVE_SECONDS"],
+            )
+        campaign_services.change_status(session, campaign.id, "active")
+    click.echo(
+        f"demo campaign {campaign.id} is active with creative {creative.id} ({creative.duration:.1f} s)"
+    )

@@ -10,6 +10,8 @@ import marshmallow as ma
 from apispec.ext.marshmallow import resolver as default_schema_name
 from flask import request
 from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import UnsupportedMediaType
 
 from app.errors import ErrorSchema
@@ -19,8 +21,22 @@ class _Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400  # a bad request body is a 400 with the field at fault, not a 422
 
 
+_parser = _Parser()
+
+
+@_parser.location_loader("multipart")
+def _load_multipart(request, schema):
+    """Text fields and files of a multipart/form-data body, validated by one schema (and documented as one
+    requestBody: flask-smorest documents only the first body-like argument of a view)."""
+    return MultiDictProxy(CombinedMultiDict([request.form, request.files]), schema)
+
+
 class Blueprint(flask_smorest.Blueprint):
-    ARGUMENTS_PARSER = _Parser()
+    ARGUMENTS_PARSER = _parser
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
 
 def schema_name(schema) -> str:

@@ -9,6 +9,7 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
 from app.campaigns.models import Campaign
+from app.creatives.models import Creative
 from app.db import utcnow
 
 
@@ -31,6 +32,32 @@ class CampaignFactory(_Base):
     status = "draft"
 
 
+class CreativeFactory(_Base):
+    """A creative row; its file is not stored (use the upload API where the file matters)."""
+
+    class Meta:
+        model = Creative
+
+    campaign = factory.SubFactory(CampaignFactory, status="active")
+    campaign_id = factory.SelfAttribute("campaign.id")
+    name = factory.Sequence(lambda n: f"Creative {n}")
+    storage_key = factory.Sequence(lambda n: f"creatives/factory-{n}.mp4")
+    duration = 15.0
+    file_size = 1_000_000
+    width = 1280
+    height = 720
+    bitrate = 2_000_000
+    mime_type = "video/mp4"
+    video_codec = "h264"
+    click_through_url = "https://advertiser.example.com/landing"
+    status = "active"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        kwargs.pop("campaign", None)
+        return super()._create(model_class, *args, **kwargs)
+
+
 def bind(session) -> None:
-    for factory_class in (CampaignFactory,):
+    for factory_class in (CampaignFactory, CreativeFactory):
         factory_class._meta.sqlalchemy_session = session

@@ -1,8 +1,4 @@
-"""Real media files generated with PyAV at test time, so no binary fixture is committed.
-
-Pictures are flat grey frames whose level changes each frame: cheap to encode (a 2 s 320x240 MP4 takes a
-few tens of milliseconds) while still giving the encoder real work and the file real keyframes.
-"""
+"""Real and broken media files generated with PyAV at test time, so no binary fixture is committed."""
 
 import os
 from pathlib import Path
@@ -10,49 +6,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-AUDIO_SAMPLE_RATE = 48_000
-AAC_FRAME_SAMPLES = 1024
-
-# Quiet, fast encoders: x265 otherwise prints its banner and statistics straight to stderr.
-ENCODER_OPTIONS = {
-    "h264": {"preset": "ultrafast"},
-    "hevc": {"preset": "ultrafast", "x265-params": "log-level=none"},
-}
-
-
-def make_video(
-    path: str | os.PathLike,
-    *,
-    container_format: str = "mp4",
-    seconds: float = 2.0,
-    width: int = 320,
-    height: int = 240,
-    codec: str = "h264",
-    pix_fmt: str = "yuv420p",
-    audio: bool = True,
-    fps: int = 25,
-    faststart: bool = False,
-) -> Path:
-    """Write a video with a keyframe every second and, optionally, a silent AAC track."""
-    options = {"movflags": "faststart"} if faststart else {}
-    with av.open(os.fspath(path), "w", format=container_format, options=options) as output:
-        video = output.add_stream(codec, rate=fps)
-        video.width, video.height, video.pix_fmt = width, height, pix_fmt
-        video.gop_size = fps
-        video.options = ENCODER_OPTIONS.get(codec, {})
-        # Every stream must exist before the first packet is muxed; the muxer interleaves the packets.
-        silence = output.add_stream("aac", rate=AUDIO_SAMPLE_RATE, layout="mono") if audio else None
-        packets = []
-        for index in range(round(seconds * fps)):
-            picture = np.full((height, width, 3), index * 8 % 256, dtype=np.uint8)
-            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-            frame.pts = index
-            packets += video.encode(frame)
-        packets += video.encode()
-        if silence:
-            packets += _encode_silence(silence, seconds)
-        output.mux(packets)
-    return Path(path)
+from app.creatives.samples import AUDIO_SAMPLE_RATE, ENCODER_OPTIONS, encode_silence, make_video
 
 
 def make_mp4(path: str | os.PathLike, **options) -> Path:
@@ -63,7 +17,7 @@ def make_mp4(path: str | os.PathLike, **options) -> Path:
 def make_audio_only_mp4(path: str | os.PathLike, seconds: float = 2.0) -> Path:
     with av.open(os.fspath(path), "w", format="mp4") as output:
         audio = output.add_stream("aac", rate=AUDIO_SAMPLE_RATE, layout="mono")
-        output.mux(_encode_silence(audio, seconds))
+        output.mux(encode_silence(audio, seconds))
     return Path(path)
 
 
@@ -162,14 +116,3 @@ def make_empty_file(path: str | os.PathLike) -> Path:
 def make_random_bytes(path: str | os.PathLike, size: int = 64 * 1024) -> Path:
     Path(path).write_bytes(np.random.default_rng(seed=7).bytes(size))
     return Path(path)
-
-
-def _encode_silence(audio: av.audio.stream.AudioStream, seconds: float) -> list[av.Packet]:
-    total = round(seconds * AUDIO_SAMPLE_RATE)
-    packets = []
-    for start in range(0, total, AAC_FRAME_SAMPLES):
-        samples = np.zeros((1, min(AAC_FRAME_SAMPLES, total - start)), dtype=np.float32)
-        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-        frame.sample_rate, frame.pts = AUDIO_SAMPLE_RATE, start
-        packets += audio.encode(frame)
-    return packets + audio.encode()

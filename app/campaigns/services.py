@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign
+from app.creatives.models import Creative
+from app.creatives.storage import Storage, remove_objects
 from app.db import utcnow
 from app.exceptions import Conflict, Invalid, NotFound
 
@@ -88,8 +90,10 @@ def change_status(session: Session, campaign_id: uuid.UUID, new_status: str) -> 
     return campaign
 
 
-def delete_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
+def delete_campaign(session: Session, storage: Storage, campaign_id: uuid.UUID) -> None:
+    """Delete the campaign, its creatives (ON DELETE CASCADE), then their stored files."""
     campaign = get_campaign(session, campaign_id, for_update=True)
+    keys = list(session.scalars(sa.select(Creative.storage_key).where(Creative.campaign_id == campaign_id)))
     session.delete(campaign)
     session.commit()
-    return campaign
+    remove_objects(storage, keys)

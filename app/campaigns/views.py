@@ -10,6 +10,7 @@ from app.campaigns.schemas import (
     CampaignSchema,
     StatusChangeSchema,
 )
+from app.creatives.views import storage
 from app.db import get_session
 from app.errors import ErrorSchema
 from app.web import Blueprint, json_body, page_schema
@@ -66,4 +67,4 @@ def change_status(body, campaign_id: uuid.UUID):
 @blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
 def delete_campaign(campaign_id: uuid.UUID):
     """Delete a campaign and its creatives."""
-    services.delete_campaign(get_session(), campaign_id)
+    services.delete_campaign(get_session(), storage(), campaign_id)

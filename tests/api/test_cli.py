@@ -3,6 +3,8 @@ import sqlalchemy as sa
 from app import create_app
 from app.auth import services
 from app.auth.models import User
+from app.campaigns.models import Campaign
+from app.creatives.models import Creative
 
 
 def test_create_admin_creates_then_resets(app, session):
@@ -58,3 +60,17 @@ def test_migrate_command_upgrades_a_new_sqlite_database(make_settings, tmp_path)
     engine = app.extensions["database"].engine
     assert "campaigns" in sa.inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_seed_demo_creates_an_active_campaign_with_a_real_creative(app, session, tmp_path):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    campaign = session.scalar(sa.select(Campaign).where(Campaign.name == "Demo: CTV spot"))
+    assert campaign.status == "active"
+    (creative,) = session.scalars(sa.select(Creative).where(Creative.campaign_id == campaign.id)).all()
+    assert abs(creative.duration - 15) < 0.1 and (creative.width, creative.height) == (640, 360)
+    assert app.extensions["storage"].exists(creative.storage_key)
+    again = runner.invoke(args=["seed-demo"])
+    assert "exists already" in again.output
+    assert session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 1

@@ -1,0 +1,99 @@
+"""Creative rules: validate the upload from its bytes, store it, and never leave an object without a row
+(or a row without its object)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.campaigns.services import get_campaign
+from app.creatives.media import MediaError, probe
+from app.creatives.models import Creative
+from app.creatives.storage import Storage, new_key, remove_objects
+from app.exceptions import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
+
+
+def create_creative(
+    session: Session,
+    storage: Storage,
+    campaign_id: uuid.UUID,
+    *,
+    name: str,
+    upload: Path,
+    click_through_url: str | None,
+    max_bytes: int,
+    max_seconds: float,
+) -> Creative:
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status == "completed":
+        raise Conflict("A completed campaign takes no new creatives")
+    size = upload.stat().st_size
+    if size > max_bytes:
+        raise TooLarge(f"The file is {size} bytes; the limit is {max_bytes} bytes")
+    try:
+        info = probe(upload, max_seconds)
+    except MediaError as exc:
+        error = UnsupportedMedia if exc.status == 415 else Invalid
+        raise error(str(exc), {"file": str(exc), "code": exc.code}) from None
+
+    key = new_key()
+    storage.put(upload, key)
+    try:
+        creative = Creative(
+            campaign_id=campaign.id,
+            name=name,
+            storage_key=key,
+            duration=info.duration,
+            file_size=size,
+            width=info.width,
+            height=info.height,
+            bitrate=info.bitrate,
+            mime_type=info.mime_type,
+            video_codec=info.video_codec,
+            click_through_url=click_through_url,
+            status="active",
+        )
+        session.add(creative)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        storage.delete(key)  # the row did not make it: neither may the object
+        raise
+    return creative
+
+
+def list_creatives(session: Session, campaign_id: uuid.UUID) -> list[Creative]:
+    get_campaign(session, campaign_id)
+    return list(
+        session.scalars(
+            sa.select(Creative)
+            .where(Creative.campaign_id == campaign_id)
+            .order_by(Creative.created_at, Creative.id)
+        )
+    )
+
+
+def get_creative(session: Session, creative_id: uuid.UUID, *, for_update: bool = False) -> Creative:
+    query = sa.select(Creative).where(Creative.id == creative_id)
+    creative = session.scalar(query.with_for_update() if for_update else query)
+    if creative is None:
+        raise NotFound("Creative not found")
+    return creative
+
+
+def change_status(session: Session, creative_id: uuid.UUID, status: str) -> Creative:
+    creative = get_creative(session, creative_id, for_update=True)
+    creative.status = status
+    session.commit()
+    return creative
+
+
+def delete_creative(session: Session, storage: Storage, creative_id: uuid.UUID) -> None:
+    creative = get_creative(session, creative_id, for_update=True)
+    key = creative.storage_key
+    session.delete(creative)
+    session.commit()
+    remove_objects(storage, [key])

@@ -1,0 +1,121 @@
+import functools
+import tempfile
+import uuid
+from pathlib import Path
+
+from flask import current_app, request, send_from_directory
+from werkzeug.exceptions import NotFound, UnsupportedMediaType
+
+from app.auth.guard import require_admin
+from app.creatives import services
+from app.creatives.models import Creative
+from app.creatives.schemas import CreativeSchema, CreativeStatusSchema, CreativeUploadSchema
+from app.creatives.storage import MEDIA_URL_PATH, LocalStorage, Storage
+from app.db import get_session
+from app.errors import ErrorSchema
+from app.web import Blueprint, json_body
+
+blp = Blueprint("creatives", __name__, url_prefix="/api/v1", description="Video creatives of a campaign")
+blp.before_request(require_admin)
+
+UPLOAD_CHUNK = 1024 * 1024
+MULTIPART_OVERHEAD = 64 * 1024  # form fields and boundaries around the file
+
+
+def storage() -> Storage:
+    return current_app.extensions["storage"]
+
+
+def present(creative: Creative) -> dict:
+    """The API view of a creative: its columns plus the URL players stream it from."""
+    fields = {
+        column: getattr(creative, column) for column in CreativeSchema().fields if column != "video_url"
+    }
+    return fields | {"video_url": storage().url(creative.storage_key, request.host_url)}
+
+
+def upload_limits(view):
+    """Set the body limit before anything reads the body: an oversized upload gets its 413 from the
+    Content-Length alone, or as soon as a chunked stream passes the limit, never after being stored whole."""
+
+    @functools.wraps(view)
+    def limited(*args, **kwargs):
+        if request.mimetype != "multipart/form-data":
+            raise UnsupportedMediaType("Send the creative as multipart/form-data with a `file` field")
+        request.max_content_length = current_app.config["MAX_UPLOAD_BYTES"] + MULTIPART_OVERHEAD
+        return view(*args, **kwargs)
+
+    return limited
+
+
+@blp.post("/campaigns/<uuid:campaign_id>/creatives")
+@upload_limits
+@blp.arguments(CreativeUploadSchema, location="multipart")
+@blp.response(201, CreativeSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
+@blp.alt_response(409, schema=ErrorSchema, description="The campaign is completed")
+@blp.alt_response(413, schema=ErrorSchema, description="The file is larger than MAX_UPLOAD_BYTES")
+@blp.alt_response(415, schema=ErrorSchema, description="Not multipart, or the file is not an MP4")
+def upload_creative(form, campaign_id: uuid.UUID):
+    """Upload an MP4; duration, size, dimensions, bitrate and codec are read from the file itself."""
+    config = current_app.config
+    with tempfile.TemporaryDirectory(prefix="upload-") as directory:
+        upload = Path(directory) / "upload.mp4"  # the client's filename is never used
+        form["file"].save(upload, buffer_size=UPLOAD_CHUNK)
+        creative = services.create_creative(
+            get_session(),
+            storage(),
+            campaign_id,
+            name=form["name"].strip(),
+            upload=upload,
+            click_through_url=form.get("click_through_url"),
+            max_bytes=config["MAX_UPLOAD_BYTES"],
+            max_seconds=config["MAX_CREATIVE_SECONDS"],
+        )
+    return present(creative)
+
+
+@blp.get("/campaigns/<uuid:campaign_id>/creatives")
+@blp.response(200, CreativeSchema(many=True))
+@blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
+def list_creatives(campaign_id: uuid.UUID):
+    return [present(creative) for creative in services.list_creatives(get_session(), campaign_id)]
+
+
+@blp.get("/creatives/<uuid:creative_id>")
+@blp.response(200, CreativeSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+def get_creative(creative_id: uuid.UUID):
+    return present(services.get_creative(get_session(), creative_id))
+
+
+@blp.put("/creatives/<uuid:creative_id>/status")
+@json_body(blp, CreativeStatusSchema)
+@blp.response(200, CreativeSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+def change_status(body, creative_id: uuid.UUID):
+    """Activate or deactivate a creative (an inactive one is never served)."""
+    return present(services.change_status(get_session(), creative_id, body["status"]))
+
+
+@blp.delete("/creatives/<uuid:creative_id>")
+@blp.response(204)
+@blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+def delete_creative(creative_id: uuid.UUID):
+    """Delete a creative and its stored file."""
+    services.delete_creative(get_session(), storage(), creative_id)
+
+
+def serve_local_media(key: str):
+    """Creatives on local disk, for players: video/mp4, conditional GETs and byte ranges (206)."""
+    store = storage()
+    if not isinstance(store, LocalStorage):
+        raise NotFound()
+    response = send_from_directory(
+        store.directory, key, mimetype="video/mp4", conditional=True, max_age=86400
+    )
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+MEDIA_RULE = f"{MEDIA_URL_PATH}/<path:key>"
