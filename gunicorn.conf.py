@@ -5,7 +5,8 @@ import os
 # All interfaces inside a container; `make run` passes HOST=127.0.0.1.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 worker_class = "gevent"
-workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
+# Without Redis the counters and the event buffer live in the process: one worker keeps them whole.
+workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) if os.environ.get("REDIS_URL") else 1))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
@@ -15,3 +16,15 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = "*"  # client addresses are resolved by the app's ProxyFix (TRUSTED_PROXY_COUNT)
 proc_name = "adserver"
+
+
+def post_worker_init(worker):
+    """Load the catalog and start the background loops before the worker takes its first request."""
+    worker.wsgi.extensions["runtime"].start()
+
+
+def worker_exit(server, worker):
+    """Hand over the last serving counts and stop the flusher cleanly (its batch stays pending otherwise)."""
+    runtime = getattr(worker, "wsgi", None) and worker.wsgi.extensions.get("runtime")
+    if runtime is not None:
+        runtime.stop()

@@ -19,10 +19,16 @@ from app.db import init_app as init_database
 from app.errors import Api
 from app.extensions import limiter
 from app.health import bp as health_bp
+from app.reporting.views import blp as reporting_blp
+from app.runtime import Runtime
+from app.runtime import init_app as init_runtime
+from app.serving.views import bp as serving_bp
+from app.serving.views import sdk as sdk_blp
 from app.settings import PROJECT_ROOT, Settings
+from app.tracking.views import bp as tracking_bp
 from app.web import schema_name
 
-API_BLUEPRINTS = (auth_blp, campaigns_blp, creatives_blp)
+API_BLUEPRINTS = (auth_blp, campaigns_blp, creatives_blp, reporting_blp, sdk_blp)
 JSON_BODY_LIMIT = 1024 * 1024  # uploads raise their own limit (MAX_UPLOAD_BYTES)
 
 
@@ -35,12 +41,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.trusted_proxy_count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count, x_proto=1, x_host=1)
 
-    init_database(app, Database(settings.database_url))
-    app.extensions["storage"] = make_storage(settings)
+    database = Database(settings.database_url)
+    init_database(app, database)
+    storage = app.extensions["storage"] = make_storage(settings)
+    redis_client = None
     if settings.redis_url:
-        app.extensions["redis"] = redis.Redis.from_url(
+        redis_client = app.extensions["redis"] = redis.Redis.from_url(
             settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
         )
+    init_runtime(app, Runtime(settings, database, storage, redis_client))
 
     logs.init_app(app)
     errors.init_app(app)
@@ -48,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     cli.init_app(app)
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(serving_bp)
+    app.register_blueprint(tracking_bp)
     app.add_url_rule(MEDIA_RULE, "media", serve_local_media)
 
     api = Api(

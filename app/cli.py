@@ -1,5 +1,7 @@
 """`flask --app app <command>`: operations that run outside a request."""
 
+import contextlib
+import signal
 import tempfile
 from datetime import timedelta
 from decimal import Decimal
@@ -18,10 +20,17 @@ from app.creatives import services as creative_services
 from app.creatives.samples import make_video
 from app.db import database, utcnow
 from app.exceptions import Invalid
+from app.tracking.flusher import Flusher
 
 
 def init_app(app: Flask) -> None:
-    for command in (migrate_command, create_admin_command, ensure_admin_command, seed_demo_command):
+    for command in (
+        migrate_command,
+        create_admin_command,
+        ensure_admin_command,
+        seed_demo_command,
+        flush_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -117,3 +126,15 @@ def seed_demo_command() -> None:
     click.echo(
         f"demo campaign {campaign.id} is active with creative {creative.id} ({creative.duration:.1f} s)"
     )
+
+
+@click.command("flush-events")
+@with_appcontext
+def flush_command() -> None:
+    """Drain counted events into the database until SIGTERM/SIGINT (the EVENT_FLUSHER=external worker)."""
+    flusher = Flusher(current_app.extensions["runtime"].store, database().sessions)
+    signal.signal(signal.SIGTERM, lambda *_: flusher.stop(timeout=0))
+    click.echo(f"flushing events as {flusher.consumer}")
+    with contextlib.suppress(KeyboardInterrupt):
+        flusher.run()
+    click.echo("flusher stopped")

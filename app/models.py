@@ -5,6 +5,26 @@ from app.campaigns.models import Campaign
 from app.creatives.models import Creative
 from app.db import Base
 from app.serving.models import AdRequest
-from app.tracking.models import Impression
+from app.serving.version import CatalogState
+from app.tracking.models import (
+    EventCountHourly,
+    Impression,
+    ProcessedBatch,
+    ServingCountHourly,
+    TrackingEvent,
+)
 
-__all__ = ["AdRequest", "AuthToken", "Base", "Campaign", "Creative", "Impression", "User"]
+__all__ = [
+    "AdRequest",
+    "AuthToken",
+    "Base",
+    "Campaign",
+    "CatalogState",
+    "Creative",
+    "EventCountHourly",
+    "Impression",
+    "ProcessedBatch",
+    "ServingCountHourly",
+    "TrackingEvent",
+    "User",
+]

@@ -129,6 +129,21 @@ class Settings:
     log_level: str = field(
         default="INFO", metadata={"env": "LOG_LEVEL", "help": "Python logging level of the JSON log lines."}
     )
+    beacon_ttl_seconds: int = field(
+        default=24 * 3600,
+        metadata={
+            "env": "BEACON_TTL_SECONDS",
+            "help": "How long the tracking URLs of a served ad stay valid (later beacons get 400).",
+        },
+    )
+    redis_wait_replicas: int = field(
+        default=0,
+        metadata={
+            "env": "REDIS_WAIT_REPLICAS",
+            "help": "Replicas that must hold a beacon before it is acknowledged (Redis WAIT); "
+            "0 relies on the primary's own persistence.",
+        },
+    )
     event_flusher: str = field(
         default="inprocess",
         metadata={
@@ -161,6 +176,8 @@ class Settings:
                 raise SettingsError("SECRET_KEY must be set to at least 32 characters in production")
             if self.database_url.startswith("sqlite"):
                 raise SettingsError("DATABASE_URL must point at PostgreSQL in production")
+        if self.event_flusher not in ("inprocess", "external"):
+            raise SettingsError(f"EVENT_FLUSHER must be inprocess or external, not {self.event_flusher!r}")
         if self.default_cpm <= 0:
             raise SettingsError("DEFAULT_CPM must be greater than 0")
 

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from app import create_app
 from app import migrate as migrations
 from app.auth import services as auth_services
-from app.db import get_session
 from app.settings import Settings
 from tests import factories
 
@@ -197,16 +196,21 @@ def settings(make_settings, database_url) -> Settings:
 @pytest.fixture
 def app(settings):
     app = create_app(settings)
+    runtime = app.extensions["runtime"]
+    if runtime.flusher is not None:
+        runtime.flusher.block_ms = 0
     database = app.extensions["database"]
     if settings.is_postgres:
         # Every commit of the code under test becomes a savepoint inside this test's transaction.
         connection = database.engine.connect()
         transaction = connection.begin()
         database.sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
+        runtime.start(background=False)  # one connection: no background loop may share it
         yield app
         transaction.rollback()
         connection.close()
     else:
+        runtime.start(background=False)
         yield app
     database.dispose()
 
@@ -218,10 +222,11 @@ def client(app):
 
 @pytest.fixture
 def session(app):
-    with app.app_context():
-        session = get_session()
-        factories.bind(session)
-        yield session
+    """A session of the test's own: requests of the test client open theirs, as in production."""
+    session = app.extensions["database"].sessions()
+    factories.bind(session)
+    yield session
+    session.close()
 
 
 @pytest.fixture

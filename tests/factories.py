@@ -61,3 +61,12 @@ class CreativeFactory(_Base):
 def bind(session) -> None:
     for factory_class in (CampaignFactory, CreativeFactory):
         factory_class._meta.sqlalchemy_session = session
+
+
+def admin_token(session) -> str:
+    """A bearer token for the admin the test databases are made with."""
+    from app.auth import services
+    from app.auth.models import User
+
+    user = session.query(User).one()
+    return services.issue_token(session, user, 3600)[0]

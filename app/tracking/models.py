@@ -22,3 +22,57 @@ class Impression(UUIDPrimaryKey, Base):
     ip: Mapped[str | None] = mapped_column(IPAddress)
     user_agent: Mapped[str | None] = mapped_column(sa.String(512))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrackingEvent(Base):
+    """Every other counted beacon (quartiles, clicks, errors, ...): once per ad serving id and event."""
+
+    __tablename__ = "tracking_events"
+
+    ad_serving_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    creative_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)  # history outlives a deleted creative
+    error_code: Mapped[str | None] = mapped_column(sa.String(16))
+    ip: Mapped[str | None] = mapped_column(IPAddress)
+    user_agent: Mapped[str | None] = mapped_column(sa.String(512))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventCountHourly(Base):
+    """Counts and spend per hour, campaign, creative, event (and error code), from counted events only."""
+
+    __tablename__ = "event_counts_hourly"
+    __table_args__ = (sa.Index("ix_event_counts_hourly_campaign_hour", "campaign_id", "hour"),)
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    creative_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    event: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    error_code: Mapped[str] = mapped_column(sa.String(16), primary_key=True, default="")
+    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    spend_units: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # 10⁻⁷ currency: exact sums anywhere
+
+
+class ServingCountHourly(Base):
+    """Ad requests, fills and no-fills per hour, counted by the serving workers without SQL."""
+
+    __tablename__ = "serving_counts_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    requests: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    fills: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    no_fills: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class ProcessedBatch(Base):
+    """Batches of serving counts already added, so a batch the flusher sees twice is added once."""
+
+    __tablename__ = "processed_batches"
+
+    batch_id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

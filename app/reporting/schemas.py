@@ -1,0 +1,110 @@
+import marshmallow as ma
+
+from app.web import UTCDateTime
+
+Money = ma.fields.String  # exact decimal as text, e.g. "12.50" or "0.0123456"
+
+
+class StatsQuerySchema(ma.Schema):
+    from_ = UTCDateTime(data_key="from", metadata={"description": "Default: the flight's start"})
+    to = UTCDateTime(metadata={"description": "Default: now (or the flight's end)"})
+    granularity = ma.fields.String(load_default="hour", validate=ma.validate.OneOf(("hour", "day")))
+
+
+class SummaryFields(ma.Schema):
+    impressions = ma.fields.Integer(required=True)
+    starts = ma.fields.Integer(required=True)
+    first_quartiles = ma.fields.Integer(required=True)
+    midpoints = ma.fields.Integer(required=True)
+    third_quartiles = ma.fields.Integer(required=True)
+    completes = ma.fields.Integer(required=True)
+    completion_rate = ma.fields.Float(required=True, metadata={"description": "completes / impressions"})
+    clicks = ma.fields.Integer(required=True)
+    ctr = ma.fields.Float(required=True, metadata={"description": "clicks / impressions"})
+    skips = ma.fields.Integer(required=True)
+    errors = ma.fields.Integer(required=True)
+    errors_by_code = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    spend = Money(required=True)
+
+
+class PacingSchema(ma.Schema):
+    spend_share = ma.fields.Float(required=True, metadata={"description": "Spend to date / budget"})
+    elapsed_share = ma.fields.Float(required=True, metadata={"description": "Flight elapsed / flight length"})
+    index = ma.fields.Float(
+        required=True, metadata={"description": "spend_share / elapsed_share; 1 is on pace"}
+    )
+
+
+class StatsPointSchema(ma.Schema):
+    period_start = UTCDateTime(required=True)
+    impressions = ma.fields.Integer(required=True)
+    starts = ma.fields.Integer(required=True)
+    completes = ma.fields.Integer(required=True)
+    clicks = ma.fields.Integer(required=True)
+    errors = ma.fields.Integer(required=True)
+    spend = Money(required=True)
+
+
+class FreshnessSchema(ma.Schema):
+    pending_events = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Counted beacons not yet in these figures (flushed within seconds)"},
+    )
+    live_spend = Money(allow_none=True, metadata={"description": "Spend including events not yet flushed"})
+
+
+class CampaignStatsSchema(SummaryFields):
+    campaign_id = ma.fields.UUID(required=True)
+    from_ = UTCDateTime(required=True, data_key="from", attribute="from")
+    to = UTCDateTime(required=True)
+    granularity = ma.fields.String(required=True)
+    budget_total = Money(required=True)
+    spend_to_date = Money(required=True)
+    budget_remaining = Money(required=True)
+    pacing = ma.fields.Nested(PacingSchema, required=True)
+    series = ma.fields.List(ma.fields.Nested(StatsPointSchema), required=True)
+    freshness = ma.fields.Nested(FreshnessSchema, required=True)
+
+
+class TotalsSchema(ma.Schema):
+    impressions = ma.fields.Integer(required=True)
+    completes = ma.fields.Integer(required=True)
+    completion_rate = ma.fields.Float(required=True)
+    clicks = ma.fields.Integer(required=True)
+    ctr = ma.fields.Float(required=True)
+    spend = Money(required=True)
+
+
+class TopCampaignSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    impressions = ma.fields.Integer(required=True)
+    spend = Money(required=True)
+
+
+class HourSchema(ma.Schema):
+    hour = UTCDateTime(required=True)
+    impressions = ma.fields.Integer(required=True)
+    completes = ma.fields.Integer(required=True)
+    clicks = ma.fields.Integer(required=True)
+    spend = Money(required=True)
+    requests = ma.fields.Integer(required=True)
+    fills = ma.fields.Integer(required=True)
+    no_fills = ma.fields.Integer(required=True)
+
+
+class Last24hSchema(ma.Schema):
+    ad_requests = ma.fields.Integer(required=True)
+    fills = ma.fields.Integer(required=True)
+    no_fills = ma.fields.Integer(required=True)
+    fill_rate = ma.fields.Float(required=True)
+    series = ma.fields.List(ma.fields.Nested(HourSchema), required=True)
+
+
+class DashboardSchema(ma.Schema):
+    totals = ma.fields.Nested(TotalsSchema, required=True)
+    campaigns_by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    top_campaigns = ma.fields.List(ma.fields.Nested(TopCampaignSchema), required=True)
+    last_24h = ma.fields.Nested(Last24hSchema, required=True)
+    freshness = ma.fields.Nested(FreshnessSchema, required=True)

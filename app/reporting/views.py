@@ -1,0 +1,46 @@
+import uuid
+
+from app.auth.guard import require_admin
+from app.db import get_session
+from app.errors import ErrorSchema
+from app.reporting import services
+from app.reporting.schemas import CampaignStatsSchema, DashboardSchema, StatsQuerySchema
+from app.runtime import runtime
+from app.web import Blueprint
+
+blp = Blueprint("reporting", __name__, url_prefix="/api/v1", description="Campaign stats and the dashboard")
+blp.before_request(require_admin)
+
+
+def _freshness(campaign_ids: list[uuid.UUID] | None = None) -> dict:
+    rt = runtime()
+    try:
+        pending = rt.store.pending()
+        live = sum(rt.store.spend(campaign_ids).values()) if campaign_ids is not None else None
+    except Exception:  # the event store being down must not hide the stored figures
+        pending, live = -1, None
+    return {"pending_events": pending, "live_spend": services.money_text(live) if live is not None else None}
+
+
+@blp.get("/campaigns/<uuid:campaign_id>/stats")
+@blp.arguments(StatsQuerySchema, location="query")
+@blp.response(200, CampaignStatsSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
+def campaign_stats(query, campaign_id: uuid.UUID):
+    """Counts, rates, spend, pacing and the time series of a campaign. Figures come from the database,
+    which the flusher fills within seconds; `freshness` says what is still on its way."""
+    stats = services.campaign_stats(
+        get_session(),
+        campaign_id,
+        start=query.get("from_"),
+        end=query.get("to"),
+        granularity=query["granularity"],
+    )
+    return stats | {"freshness": _freshness([campaign_id])}
+
+
+@blp.get("/dashboard")
+@blp.response(200, DashboardSchema)
+def dashboard():
+    """Totals, campaigns by status, top campaigns, and the last 24 hours with requests and fill rate."""
+    return services.dashboard(get_session()) | {"freshness": _freshness()}

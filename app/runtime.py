@@ -1,0 +1,102 @@
+"""The serving runtime of one worker: event store, catalog, beacon signer, counters and flusher.
+
+Built by create_app() without any I/O; `start()` begins the background loops (catalog refresh, serving
+counts, in-process flusher). gunicorn's `post_worker_init` calls it; otherwise the first serving request does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import redis
+from flask import Flask, current_app
+
+from app.creatives.storage import Storage
+from app.db import Database
+from app.serving.catalog import Catalog, CatalogService, load_catalog
+from app.serving.counts import ServingCounter
+from app.serving.version import DatabaseVersion, RedisVersion, track_catalog_changes
+from app.settings import Settings
+from app.tracking.events import EventStore, MemoryEventStore, RedisEventStore
+from app.tracking.flusher import Flusher, spend_by_campaign
+from app.tracking.signing import BeaconSigner
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self, settings: Settings, database: Database, storage: Storage, redis_client: redis.Redis | None
+    ):
+        dedupe_seconds = settings.beacon_ttl_seconds + 3600  # a beacon is deduplicated as long as it is valid
+        self.store: EventStore
+        if redis_client is not None:
+            self.store = RedisEventStore(
+                redis_client,
+                settings.redis_key_prefix,
+                dedupe_seconds=dedupe_seconds,
+                wait_replicas=settings.redis_wait_replicas,
+            )
+            version = RedisVersion(redis_client, settings.redis_key_prefix)
+        else:
+            self.store = MemoryEventStore(dedupe_seconds=dedupe_seconds)
+            version = DatabaseVersion(database.sessions)
+        track_catalog_changes(database.sessions, version)
+        self.sessions = database.sessions
+        self.storage = storage
+        self.public_base_url = settings.public_base_url.rstrip("/") if settings.public_base_url else None
+        self.answer_ttl_seconds = settings.beacon_ttl_seconds
+        self.signer = BeaconSigner(settings.secret_key, settings.beacon_ttl_seconds)
+        self.catalog = CatalogService(self._load_catalog, version.read, self.store.spend)
+        self.counter = ServingCounter(self.store)
+        self.flusher = (
+            Flusher(self.store, database.sessions) if settings.event_flusher == "inprocess" else None
+        )
+        self.fallback_writes = 0
+        self._started = False
+        self._lock = threading.Lock()
+
+    def _load_catalog(self, version: int) -> Catalog:
+        with self.sessions() as session:
+            catalog = load_catalog(session, self.storage, version)
+            stored_spend = spend_by_campaign(session, list(catalog.campaigns))
+        try:
+            self.store.seed_spend(stored_spend)  # live spend never below what the database holds
+        except Exception:  # the store being down must not stop the catalog; ranking keeps the last spend
+            log.warning("live spend could not be seeded from the database", exc_info=True)
+        return catalog
+
+    def start(self, background: bool = True) -> None:
+        """Load the catalog, then (background=True) start the loops. Tests pass False and drive the loops'
+        single steps themselves (catalog.refresh, counter.push, flusher.flush_once)."""
+        if self._started:
+            return
+        with self._lock:
+            if self._started:
+                return
+            if background:
+                self.catalog.start()
+                self.counter.start()
+                if self.flusher is not None:
+                    self.flusher.start()
+            else:
+                self.catalog.refresh()
+            self._started = True
+
+    def stop(self) -> None:
+        self.catalog.stop()
+        self.counter.stop()
+        if self.flusher is not None:
+            self.flusher.stop()
+
+    def count_fallback(self) -> None:
+        self.fallback_writes += 1
+
+
+def init_app(app: Flask, runtime: Runtime) -> None:
+    app.extensions["runtime"] = runtime
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["runtime"]

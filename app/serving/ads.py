@@ -1,0 +1,101 @@
+"""From a decision to the ad players get: signed tracking URLs and the VAST (or JSON) description."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.serving.catalog import CampaignEntry, CreativeEntry
+from app.tracking.signing import BeaconSigner, new_ad_serving_id
+from vast.macros import ERRORCODE
+from vast.model import InlineAd, LinearCreative, MediaFile, Tracking
+
+AD_SYSTEM = "CTV Ad Server"
+AD_SYSTEM_VERSION = "1.0"
+# Player events we ask for; each is a beacon endpoint (/t/<event>).
+TRACKED_EVENTS = (
+    "start",
+    "firstQuartile",
+    "midpoint",
+    "thirdQuartile",
+    "complete",
+    "pause",
+    "resume",
+    "mute",
+    "unmute",
+    "skip",
+)
+CODEC_NAMES = {"h264": "H.264", "hevc": "HEVC"}
+
+
+@dataclass(frozen=True, slots=True)
+class ServedAd:
+    ad_serving_id: str
+    campaign: CampaignEntry
+    creative: CreativeEntry
+    media_url: str
+    beacon_base: str  # ".../t/" ; an event name and "?t=<token>" follow
+    token: str
+
+    def beacon(self, event: str) -> str:
+        return f"{self.beacon_base}{event}?t={self.token}"
+
+    def error_beacon(self) -> str:
+        return f"{self.beacon_base}error?t={self.token}&code={ERRORCODE}"
+
+
+def serve(
+    campaign: CampaignEntry,
+    creative: CreativeEntry,
+    signer: BeaconSigner,
+    base_url: str,
+    *,
+    private: bool,
+    ad_serving_id: str | None = None,
+) -> ServedAd:
+    ad_serving_id = ad_serving_id or new_ad_serving_id()
+    media_url = creative.media_url if "://" in creative.media_url else base_url + creative.media_url
+    return ServedAd(
+        ad_serving_id=ad_serving_id,
+        campaign=campaign,
+        creative=creative,
+        media_url=media_url,
+        beacon_base=f"{base_url}/t/",
+        token=signer.sign(ad_serving_id, campaign.id, creative.id, campaign.cost_units, private),
+    )
+
+
+def inline_ad(ad: ServedAd) -> InlineAd:
+    creative = ad.creative
+    return InlineAd(
+        ad_id=str(ad.campaign.id),
+        ad_system=AD_SYSTEM,
+        ad_system_version=AD_SYSTEM_VERSION,
+        ad_title=ad.campaign.name,
+        ad_serving_id=ad.ad_serving_id,
+        impressions=(ad.beacon("impression"),),
+        errors=(ad.error_beacon(),),
+        creative=LinearCreative(
+            creative_id=str(creative.id),
+            universal_ad_id=str(creative.id),
+            duration_seconds=creative.duration,
+            media_files=(
+                MediaFile(
+                    url=ad.media_url,
+                    width=creative.width,
+                    height=creative.height,
+                    bitrate_kbps=max(1, round(creative.bitrate / 1000)),
+                    codec=CODEC_NAMES.get(creative.video_codec),
+                    file_size=creative.file_size,
+                ),
+            ),
+            tracking=tuple(Tracking(event, ad.beacon(event)) for event in TRACKED_EVENTS),
+            click_through=creative.click_through_url,
+            click_tracking=(ad.beacon("click"),),
+        ),
+    )
+
+
+def tracking_urls(ad: ServedAd) -> dict[str, str]:
+    urls = {event: ad.beacon(event) for event in ("impression", *TRACKED_EVENTS, "click")}
+    urls["error"] = ad.error_beacon()
+    return urls

@@ -1,0 +1,206 @@
+"""The in-memory catalog that ad decisions run from: no request ever waits on the database.
+
+Each worker holds an immutable snapshot of what may serve (active campaigns and their active creatives)
+and, built from it, the index the decision draws from. A background loop refreshes both: it re-reads the
+database when the catalog version changes (every admin write bumps it) or every `REBUILD_SECONDS` as a safety
+net, and it re-ranks every `TICK_SECONDS` from live spend and the clock. When the database is unreachable the
+last snapshot keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign
+from app.creatives.models import Creative
+from app.creatives.storage import Storage
+from app.db import utcnow
+from app.serving.decision import EligibleIndex, build_index
+from app.serving.money import currency_to_units
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.5
+REBUILD_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class CreativeEntry:
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    duration: float
+    width: int
+    height: int
+    bitrate: int
+    file_size: int
+    video_codec: str
+    media_url: str  # absolute, or a path ("/media/...") to put after the request's base URL
+    click_through_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignEntry:
+    id: uuid.UUID
+    name: str
+    cost_units: int  # spend of one impression (cpm / 1000), in money units
+    budget_units: int
+    start_ts: float
+    end_ts: float
+    creatives: tuple[CreativeEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    version: int
+    built_at: float
+    campaigns: dict[uuid.UUID, CampaignEntry]
+    creatives: dict[uuid.UUID, CreativeEntry]
+
+
+EMPTY_CATALOG = Catalog(version=-1, built_at=0.0, campaigns={}, creatives={})
+
+
+def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
+    """Active campaigns whose flight has not ended, with their active creatives (one query)."""
+    rows = session.execute(
+        sa.select(Campaign, Creative)
+        .join(Creative, Creative.campaign_id == Campaign.id)
+        .where(Campaign.status == "active", Campaign.end_date > utcnow(), Creative.status == "active")
+        .order_by(Campaign.id, Creative.id)
+    ).all()
+    creatives_of: dict[uuid.UUID, list[CreativeEntry]] = {}
+    campaign_rows: dict[uuid.UUID, Campaign] = {}
+    for campaign, creative in rows:
+        campaign_rows[campaign.id] = campaign
+        creatives_of.setdefault(campaign.id, []).append(
+            CreativeEntry(
+                id=creative.id,
+                campaign_id=campaign.id,
+                duration=creative.duration,
+                width=creative.width,
+                height=creative.height,
+                bitrate=creative.bitrate,
+                file_size=creative.file_size,
+                video_codec=creative.video_codec,
+                media_url=storage.url(creative.storage_key, ""),
+                click_through_url=creative.click_through_url,
+            )
+        )
+    campaigns = {
+        campaign.id: CampaignEntry(
+            id=campaign.id,
+            name=campaign.name,
+            cost_units=currency_to_units(campaign.cpm / Decimal(1000)),
+            budget_units=currency_to_units(campaign.budget_total),
+            start_ts=campaign.start_date.timestamp(),
+            end_ts=campaign.end_date.timestamp(),
+            creatives=tuple(creatives_of[campaign.id]),
+        )
+        for campaign in campaign_rows.values()
+    }
+    creatives = {entry.id: entry for entries in creatives_of.values() for entry in entries}
+    return Catalog(version=version, built_at=time.time(), campaigns=campaigns, creatives=creatives)
+
+
+@dataclass(frozen=True, slots=True)
+class ServingState:
+    catalog: Catalog
+    index: EligibleIndex
+
+
+class CatalogService:
+    """One per worker. `state` is swapped whole, so a request always sees a consistent catalog and index."""
+
+    def __init__(
+        self,
+        load: Callable[[int], Catalog],
+        read_version: Callable[[], int],
+        read_spend: Callable[[list[uuid.UUID]], dict[uuid.UUID, int]],
+        *,
+        tick_seconds: float = TICK_SECONDS,
+        rebuild_seconds: float = REBUILD_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ):
+        self._load = load
+        self._read_version = read_version
+        self._read_spend = read_spend
+        self.tick_seconds = tick_seconds
+        self.rebuild_seconds = rebuild_seconds
+        self._clock = clock
+        self.state = ServingState(EMPTY_CATALOG, build_index(EMPTY_CATALOG, 0.0, {}))
+        self._served_since_tick: dict[uuid.UUID, int] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def current(self) -> ServingState:
+        return self.state
+
+    def note_served(self, campaign_id: uuid.UUID) -> None:
+        """An ad of this campaign went out: count it against the budget until live spend catches up."""
+        count = self._served_since_tick.get(campaign_id, 0) + 1
+        self._served_since_tick[campaign_id] = count
+        state = self.state
+        campaign = state.catalog.campaigns.get(campaign_id)
+        if campaign is not None and state.index.would_exhaust(campaign, count):
+            self._rank(state.catalog)  # stop offering it now rather than at the next tick
+
+    def refresh(self) -> None:
+        """Re-read the catalog if it changed (or is old), then re-rank from live spend and the clock."""
+        with self._lock:
+            catalog = self.state.catalog
+            try:
+                version = self._read_version()
+            except Exception:
+                log.warning("catalog version unreadable; serving the last catalog", exc_info=True)
+                version = catalog.version
+            stale = self._clock() - catalog.built_at >= self.rebuild_seconds
+            if version != catalog.version or stale:
+                try:
+                    catalog = self._load(version)
+                except Exception:
+                    log.warning("catalog rebuild failed; serving the last catalog", exc_info=True)
+            self._served_since_tick = {}
+            self._rank(catalog)
+
+    def _rank(self, catalog: Catalog) -> None:
+        try:
+            spend = self._read_spend(list(catalog.campaigns))
+        except Exception:
+            log.warning("live spend unreadable; ranking with the last known spend", exc_info=True)
+            spend = self.state.index.spend
+        pending = {
+            campaign_id: count * catalog.campaigns[campaign_id].cost_units
+            for campaign_id, count in self._served_since_tick.items()
+            if campaign_id in catalog.campaigns
+        }
+        self.state = ServingState(catalog, build_index(catalog, self._clock(), spend, pending))
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="catalog-refresh", daemon=True)
+        self.refresh()  # the first request of a worker waits for its catalog once; later ones never do
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick_seconds):
+            try:
+                self.refresh()
+            except Exception:  # the loop must outlive any failure
+                log.exception("catalog refresh failed")

@@ -1,0 +1,69 @@
+"""Ad requests, fills and no-fills, counted in worker memory on the serving path (no I/O per request) and
+pushed into the event store once a second as one event per worker and interval."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import defaultdict
+
+from app.tracking.events import EventStore, StoreUnavailable, counts_event
+
+log = logging.getLogger(__name__)
+
+PUSH_SECONDS = 1.0
+
+
+def _new_counts() -> defaultdict[int, dict[str, int]]:
+    return defaultdict(lambda: {"requests": 0, "fills": 0, "no_fills": 0})
+
+
+class ServingCounter:
+    def __init__(self, store: EventStore, clock=time.time):
+        self.store = store
+        self.clock = clock
+        self.worker = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._sequence = 0
+        self._counts = _new_counts()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def count(self, filled: bool) -> None:
+        totals = self._counts[int(self.clock() // 3600 * 3600)]
+        totals["requests"] += 1
+        totals["fills" if filled else "no_fills"] += 1
+
+    def push(self) -> None:
+        """Hand the totals so far to the store; kept for the next push if the store is unavailable."""
+        if not self._counts:
+            return
+        counts, self._counts = self._counts, _new_counts()
+        self._sequence += 1
+        try:
+            self.store.record(
+                counts_event({str(h): t for h, t in counts.items()}, self.worker, self._sequence)
+            )
+        except StoreUnavailable:
+            log.warning("serving counts kept for the next push: event store unavailable")
+            for hour, totals in counts.items():
+                for name, value in totals.items():
+                    self._counts[hour][name] += value
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="serving-counts", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.push()
+
+    def _run(self) -> None:
+        while not self._stop.wait(PUSH_SECONDS):
+            try:
+                self.push()
+            except Exception:
+                log.exception("serving counts push failed")

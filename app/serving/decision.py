@@ -1,0 +1,91 @@
+"""The ad decision: which creative, among those eligible now, for a requested duration range.
+
+Eligible: the campaign is active (the catalog holds only those), now is within its flight, its spend (live,
+plus ads this worker served since the last spend reading) is below its budget, and the creative's duration,
+rounded to the nearest second, lies within [min_duration, max_duration].
+
+Choice, the pacing rule: each campaign weighs what it must still spend per second to use its budget by the
+end of its flight (remaining budget / remaining flight time, the time floored at one minute), split evenly
+among its creatives; a creative is drawn with probability proportional to its weight among those that fit.
+A campaign behind its schedule therefore gets more traffic and one ahead of it less, and a request costs
+O(log n) whatever the number of campaigns: the index is sorted by duration with cumulative weights.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.serving.catalog import CampaignEntry, Catalog, CreativeEntry
+
+MIN_REMAINING_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class EligibleIndex:
+    durations: list[int] = field(default_factory=list)
+    creatives: list[CreativeEntry] = field(default_factory=list)
+    cumulative: list[float] = field(default_factory=list)
+    spend: dict[uuid.UUID, int] = field(default_factory=dict)
+    pending: dict[uuid.UUID, int] = field(default_factory=dict)
+
+    def choose(
+        self, min_duration: float, max_duration: float, rng: random.Random = random
+    ) -> CreativeEntry | None:
+        low = bisect_left(self.durations, min_duration)
+        high = bisect_right(self.durations, max_duration)
+        if low >= high:
+            return None
+        base = self.cumulative[low - 1] if low else 0.0
+        point = base + rng.random() * (self.cumulative[high - 1] - base)
+        position = min(bisect_right(self.cumulative, point, low, high), high - 1)
+        return self.creatives[position]
+
+    def would_exhaust(self, campaign: CampaignEntry, served_since_tick: int) -> bool:
+        spent = self.spend.get(campaign.id, 0) + served_since_tick * campaign.cost_units
+        return spent >= campaign.budget_units
+
+
+def nearest_second(seconds: float) -> int:
+    """A 15.02 s spot fits a 15 s break (half a second either way, rounding halves up)."""
+    return math.floor(seconds + 0.5)
+
+
+def remaining_units(
+    campaign: CampaignEntry, spend: dict[uuid.UUID, int], pending: dict[uuid.UUID, int]
+) -> int:
+    return campaign.budget_units - spend.get(campaign.id, 0) - pending.get(campaign.id, 0)
+
+
+def build_index(
+    catalog: Catalog,
+    now: float,
+    spend: dict[uuid.UUID, int],
+    pending: dict[uuid.UUID, int] | None = None,
+) -> EligibleIndex:
+    pending = pending or {}
+    weighted: list[tuple[int, float, CreativeEntry]] = []
+    for campaign in catalog.campaigns.values():
+        if not campaign.start_ts <= now < campaign.end_ts:
+            continue
+        remaining = remaining_units(campaign, spend, pending)
+        if remaining <= 0:
+            continue
+        weight = remaining / max(campaign.end_ts - now, MIN_REMAINING_SECONDS) / len(campaign.creatives)
+        weighted.extend(
+            (nearest_second(creative.duration), weight, creative) for creative in campaign.creatives
+        )
+    weighted.sort(key=lambda item: (item[0], str(item[2].id)))
+    return EligibleIndex(
+        durations=[duration for duration, _, _ in weighted],
+        creatives=[creative for _, _, creative in weighted],
+        cumulative=list(accumulate(weight for _, weight, _ in weighted)),
+        spend=dict(spend),
+        pending=dict(pending),
+    )

@@ -1,0 +1,58 @@
+import marshmallow as ma
+
+from app.serving.request import MAX_SECONDS
+
+
+class AdRequestBodySchema(ma.Schema):
+    request_id = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^[A-Za-z0-9._:-]{1,128}$", error="1-128 letters, digits or . _ : -"),
+        metadata={"description": "The SDK's id for this request; repeating it returns the same answer"},
+    )
+    duration = ma.fields.Float(
+        required=True,
+        validate=ma.validate.Range(min=1, max=MAX_SECONDS),
+        allow_nan=False,
+        metadata={"description": "Longest ad the slot takes, in seconds"},
+    )
+
+
+class TrackingUrlsSchema(ma.Schema):
+    impression = ma.fields.String(required=True)
+    start = ma.fields.String(required=True)
+    firstQuartile = ma.fields.String(required=True)
+    midpoint = ma.fields.String(required=True)
+    thirdQuartile = ma.fields.String(required=True)
+    complete = ma.fields.String(required=True)
+    pause = ma.fields.String(required=True)
+    resume = ma.fields.String(required=True)
+    mute = ma.fields.String(required=True)
+    unmute = ma.fields.String(required=True)
+    skip = ma.fields.String(required=True)
+    click = ma.fields.String(required=True)
+    error = ma.fields.String(
+        required=True, metadata={"description": "Replace [ERRORCODE] with the VAST error code"}
+    )
+
+
+class AdAnswerSchema(ma.Schema):
+    request_id = ma.fields.String(required=True)
+    ad_serving_id = ma.fields.String(required=True)
+    campaign_id = ma.fields.UUID(required=True)
+    creative_id = ma.fields.UUID(required=True)
+    video_url = ma.fields.String(required=True)
+    duration = ma.fields.Float(required=True)
+    width = ma.fields.Integer(required=True)
+    height = ma.fields.Integer(required=True)
+    click_through_url = ma.fields.String(allow_none=True)
+    vast_url = ma.fields.String(required=True, metadata={"description": "The same ad as a VAST document"})
+    tracking = ma.fields.Nested(TrackingUrlsSchema, required=True)
+
+
+class ImpressionBodySchema(ma.Schema):
+    request_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+
+
+class ImpressionResultSchema(ma.Schema):
+    request_id = ma.fields.String(required=True)
+    counted = ma.fields.Boolean(required=True, metadata={"description": "False when it was counted before"})

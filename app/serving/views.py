@@ -1,0 +1,158 @@
+"""GET /vast (players, SSAI) and POST /api/v1/ad-request (SDKs): the decision runs from memory only."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, jsonify, request
+from werkzeug.exceptions import NotFound, ServiceUnavailable
+
+from app.errors import ErrorSchema
+from app.runtime import Runtime, runtime
+from app.serving.ads import ServedAd, inline_ad, serve, tracking_urls
+from app.serving.cors import allow_players
+from app.serving.request import AdRequestError, parse_ad_request
+from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
+from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
+from app.web import Blueprint, json_body
+from vast.render import render
+
+bp = FlaskBlueprint("serving", __name__)
+bp.after_request(allow_players)
+
+sdk = Blueprint("sdk", __name__, url_prefix="/api/v1", description="Ad requests and impressions for SDKs")
+sdk.after_request(allow_players)
+
+XML = "application/xml; charset=utf-8"
+
+
+@bp.before_request
+def _start_runtime() -> None:
+    runtime().start()
+
+
+def base_url(rt: Runtime) -> str:
+    return rt.public_base_url or request.host_url.rstrip("/")
+
+
+@bp.get("/vast")
+def vast():
+    """The VAST tag. 200 with one InLine ad, or an empty <VAST/> when nothing fits (no fill)."""
+    try:
+        ad_request = parse_ad_request(request.args, request.headers, request.remote_addr)
+    except AdRequestError as exc:
+        # Players treat any non-2xx as a failed request and move on; the JSON says why, for integrators.
+        return jsonify({"error": str(exc), "details": exc.details}), 400
+    rt = runtime()
+    if ad_request.request_id:
+        ad = replay(rt, ad_request.request_id)
+    else:
+        ad = decide(
+            rt,
+            ad_request.min_duration,
+            ad_request.max_duration,
+            private=not ad_request.may_store_personal_data,
+        )
+    body = render(inline_ad(ad) if ad else None, ad_request.vast_version)
+    return Response(body, 200, content_type=XML, headers={"Cache-Control": "no-store"})
+
+
+def decide(rt: Runtime, min_duration: float, max_duration: float, *, private: bool) -> ServedAd | None:
+    state = rt.catalog.current()
+    creative = state.index.choose(min_duration, max_duration)
+    rt.counter.count(filled=creative is not None)
+    if creative is None:
+        return None
+    rt.catalog.note_served(creative.campaign_id)
+    return serve(
+        state.catalog.campaigns[creative.campaign_id], creative, rt.signer, base_url(rt), private=private
+    )
+
+
+@sdk.post("/ad-request")
+@json_body(sdk, AdRequestBodySchema)
+@sdk.response(200, AdAnswerSchema)
+@sdk.alt_response(204, description="No fill: no ad fits")
+@sdk.alt_response(503, schema=ErrorSchema, description="The event store is unavailable; retry")
+@sdk.doc(security=[])
+def ad_request(body):
+    """Ask for an ad as JSON. Idempotent: the same request_id always gets the same answer."""
+    rt = runtime()
+    rt.start()
+    request_id = body["request_id"]
+    try:
+        stored = rt.store.answer(request_id)
+        if stored is None:
+            envelope = _answer(rt, request_id, body["duration"])
+            stored = rt.store.remember_answer(request_id, json.dumps(envelope), rt.answer_ttl_seconds)
+            if stored is None:  # ours is the answer: record the request once
+                _record_ad_request(rt, request_id, body["duration"], envelope)
+                stored = json.dumps(envelope)
+    except StoreUnavailable:
+        raise ServiceUnavailable("Ad requests are unavailable for a moment; retry") from None
+    response = json.loads(stored)["response"]
+    return response if response else ("", 204)
+
+
+def _answer(rt: Runtime, request_id: str, duration: float) -> dict:
+    ad = decide(rt, 0.0, duration, private=False)
+    if ad is None:
+        return {"response": None}
+    creative = ad.creative
+    return {
+        "response": {
+            "request_id": request_id,
+            "ad_serving_id": ad.ad_serving_id,
+            "campaign_id": str(ad.campaign.id),
+            "creative_id": str(creative.id),
+            "video_url": ad.media_url,
+            "duration": creative.duration,
+            "width": creative.width,
+            "height": creative.height,
+            "click_through_url": creative.click_through_url,
+            "vast_url": f"{base_url(rt)}/vast?request_id={request_id}",
+            "tracking": tracking_urls(ad),
+        },
+        "cost_units": ad.campaign.cost_units,
+    }
+
+
+def _record_ad_request(rt: Runtime, request_id: str, duration: float, envelope: dict) -> None:
+    response = envelope["response"] or {}
+    rt.store.record(
+        Event(
+            name=AD_REQUEST,
+            ad_serving_id=response.get("ad_serving_id") or f"nofill-{request_id}",
+            campaign_id=response.get("campaign_id"),
+            creative_id=response.get("creative_id"),
+            occurred_at=time.time(),
+            request_id=request_id,
+            ip=request.remote_addr,
+            user_agent=request.headers.get("User-Agent", "")[:512] or None,
+            payload=json.dumps({"duration": duration}),
+        )
+    )
+
+
+def replay(rt: Runtime, request_id: str) -> ServedAd | None:
+    """The ad an SDK request got, as VAST (its vast_url): same ad serving id, same beacons."""
+    try:
+        stored = rt.store.answer(request_id)
+    except StoreUnavailable:
+        raise ServiceUnavailable("Ad requests are unavailable for a moment; retry") from None
+    if stored is None:
+        raise NotFound("Unknown request_id")
+    response = json.loads(stored)["response"]
+    if not response:
+        return None
+    catalog = rt.catalog.current().catalog
+    campaign = catalog.campaigns.get(uuid.UUID(response["campaign_id"]))
+    creative = catalog.creatives.get(uuid.UUID(response["creative_id"]))
+    if campaign is None or creative is None:
+        return None  # no longer servable
+    return serve(
+        campaign, creative, rt.signer, base_url(rt), private=False, ad_serving_id=response["ad_serving_id"]
+    )

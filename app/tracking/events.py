@@ -1,0 +1,326 @@
+"""Where counted events go: the one module that knows.
+
+The beacon path calls `EventStore.record()`: with Redis, one atomic round trip dedupes the event (once per ad
+serving id and event name), adds it to a stream and adds an impression's cost to its campaign's live spend.
+The flusher (`app.tracking.flusher`) reads the stream into the database and acknowledges only what it stored.
+Without Redis (the embedded default) an in-process store keeps the same semantics for a single worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from itertools import islice
+from typing import Protocol
+
+import redis
+
+log = logging.getLogger(__name__)
+
+BEACON_EVENTS = (
+    "impression",
+    "start",
+    "firstQuartile",
+    "midpoint",
+    "thirdQuartile",
+    "complete",
+    "pause",
+    "resume",
+    "mute",
+    "unmute",
+    "skip",
+    "click",
+    "error",
+)
+# Not beacons: what the serving path counts (ad requests of the JSON API, and per-worker serving totals).
+AD_REQUEST = "ad_request"
+SERVING_COUNTS = "serving_counts"
+CONSUMER_GROUP = "flushers"
+
+
+class StoreUnavailable(RuntimeError):
+    """The store could not take the event; the caller must not acknowledge it as counted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str
+    ad_serving_id: str
+    campaign_id: str | None = None
+    creative_id: str | None = None
+    occurred_at: float = 0.0
+    cost_units: int = 0
+    error_code: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    payload: str | None = None  # JSON, for serving counts
+
+    def fields(self) -> dict[str, str]:
+        return {key: str(value) for key, value in asdict(self).items() if value not in (None, "", 0)}
+
+    @classmethod
+    def from_fields(cls, fields: dict) -> Event:
+        values = {_text(key): _text(value) for key, value in fields.items()}
+        return cls(
+            name=values["name"],
+            ad_serving_id=values["ad_serving_id"],
+            campaign_id=values.get("campaign_id"),
+            creative_id=values.get("creative_id"),
+            occurred_at=float(values.get("occurred_at", 0.0)),
+            cost_units=int(values.get("cost_units", 0)),
+            error_code=values.get("error_code"),
+            ip=values.get("ip"),
+            user_agent=values.get("user_agent"),
+            request_id=values.get("request_id"),
+            payload=values.get("payload"),
+        )
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class EventStore(Protocol):
+    def record(self, event: Event) -> bool:
+        """True if counted now, False if already counted (a retry); raises StoreUnavailable."""
+
+    def spend(self, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]: ...
+
+    def seed_spend(self, spend: dict[uuid.UUID, int]) -> None:
+        """Raise live spend to at least these (database) values, e.g. after a Redis restart."""
+
+    def read_batch(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, Event]]: ...
+
+    def ack(self, entry_ids: list[str]) -> None: ...
+
+    def pending(self) -> int: ...
+
+    def remember_answer(self, request_id: str, answer: str, ttl_seconds: int) -> str | None:
+        """Store an ad-request answer unless one exists; return the existing one."""
+
+    def answer(self, request_id: str) -> str | None: ...
+
+
+# KEYS: 1 seen-hash of the ad, 2 stream, 3 campaign spend. ARGV: 1 event name, 2 dedupe TTL, 3 cost units,
+# then the stream entry's field/value pairs.
+_RECORD_SCRIPT = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], '1') == 0 then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+if tonumber(ARGV[3]) > 0 then redis.call('INCRBY', KEYS[3], ARGV[3]) end
+return 1
+"""
+
+_SEED_SPEND_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  local current = tonumber(redis.call('GET', key) or '0')
+  if current < tonumber(ARGV[i]) then redis.call('SET', key, ARGV[i]) end
+end
+return 1
+"""
+
+
+class RedisEventStore:
+    def __init__(self, client: redis.Redis, prefix: str, *, dedupe_seconds: int, wait_replicas: int = 0):
+        self.client = client
+        self.prefix = prefix
+        self.stream = f"{prefix}events"
+        self.dedupe_seconds = dedupe_seconds
+        self.wait_replicas = wait_replicas
+        self._record = client.register_script(_RECORD_SCRIPT)
+        self._seed = client.register_script(_SEED_SPEND_SCRIPT)
+        self._group_ready = False
+
+    def _spend_key(self, campaign_id) -> str:
+        return f"{self.prefix}spend:{campaign_id}"
+
+    def record(self, event: Event) -> bool:
+        entry = [item for pair in event.fields().items() for item in pair]
+        keys = [f"{self.prefix}seen:{event.ad_serving_id}", self.stream, self._spend_key(event.campaign_id)]
+        try:
+            counted = self._record(
+                keys=keys, args=[event.name, self.dedupe_seconds, event.cost_units, *entry]
+            )
+            if counted and self.wait_replicas:
+                # A failover must not lose what we acknowledged: wait for the replicas to have it.
+                acked = self.client.wait(self.wait_replicas, 1000)
+                if acked < self.wait_replicas:
+                    raise StoreUnavailable(
+                        f"only {acked} of {self.wait_replicas} Redis replicas took the event"
+                    )
+        except redis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return bool(counted)
+
+    def spend(self, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        if not campaign_ids:
+            return {}
+        values = self.client.mget([self._spend_key(campaign_id) for campaign_id in campaign_ids])
+        return {
+            campaign_id: int(value) for campaign_id, value in zip(campaign_ids, values, strict=True) if value
+        }
+
+    def seed_spend(self, spend: dict[uuid.UUID, int]) -> None:
+        if spend:
+            self._seed(keys=[self._spend_key(c) for c in spend], args=list(spend.values()))
+
+    def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            self.client.xgroup_create(self.stream, CONSUMER_GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    def read_batch(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, Event]]:
+        """Entries a dead consumer left pending come first (after `CLAIM_IDLE_MS`), then new ones."""
+        self._ensure_group()
+        try:
+            _, claimed, _ = self.client.xautoclaim(
+                self.stream,
+                CONSUMER_GROUP,
+                consumer,
+                min_idle_time=CLAIM_IDLE_MS,
+                start_id="0-0",
+                count=count,
+            )
+            entries = [entry for entry in claimed if entry[1]]
+            if not entries:
+                response = self.client.xreadgroup(
+                    CONSUMER_GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms or None
+                )
+                entries = response[0][1] if response else []
+        except redis.ResponseError as exc:
+            if "NOGROUP" in str(exc):  # Redis restarted empty: make the group again
+                self._group_ready = False
+                return []
+            raise
+        return [(_text(entry_id), Event.from_fields(fields)) for entry_id, fields in entries]
+
+    def ack(self, entry_ids: list[str]) -> None:
+        if entry_ids:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.xack(self.stream, CONSUMER_GROUP, *entry_ids)
+            pipe.xdel(self.stream, *entry_ids)
+            pipe.execute()
+
+    def pending(self) -> int:
+        return int(self.client.xlen(self.stream))
+
+    def remember_answer(self, request_id: str, answer: str, ttl_seconds: int) -> str | None:
+        key = f"{self.prefix}answer:{request_id}"
+        try:
+            if self.client.set(key, answer, nx=True, ex=ttl_seconds):
+                return None
+            existing = self.client.get(key)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return _text(existing) if existing is not None else None
+
+    def answer(self, request_id: str) -> str | None:
+        try:
+            value = self.client.get(f"{self.prefix}answer:{request_id}")
+        except redis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return _text(value) if value is not None else None
+
+
+CLAIM_IDLE_MS = 15_000
+
+
+class MemoryEventStore:
+    """The embedded default: one process, no Redis. Same semantics, with the process as the durability
+    boundary (events not yet flushed to the database are lost if the process dies)."""
+
+    def __init__(self, *, dedupe_seconds: int, max_seen: int = 1_000_000):
+        self.dedupe_seconds = dedupe_seconds
+        self.max_seen = max_seen
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._entries: OrderedDict[str, Event] = OrderedDict()
+        self._spend: dict[str, int] = {}
+        self._answers: OrderedDict[str, str] = OrderedDict()
+        self._sequence = 0
+
+    def record(self, event: Event) -> bool:
+        now = time.monotonic()
+        key = (event.ad_serving_id, event.name)
+        with self._lock:
+            self._forget_old(now)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            self._sequence += 1
+            self._entries[f"{self._sequence}-0"] = event
+            if event.cost_units:
+                self._spend[str(event.campaign_id)] = (
+                    self._spend.get(str(event.campaign_id), 0) + event.cost_units
+                )
+        return True
+
+    def _forget_old(self, now: float) -> None:
+        while self._seen and (
+            len(self._seen) > self.max_seen or next(iter(self._seen.values())) < now - self.dedupe_seconds
+        ):
+            self._seen.popitem(last=False)
+
+    def spend(self, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        with self._lock:
+            return {c: self._spend[str(c)] for c in campaign_ids if str(c) in self._spend}
+
+    def seed_spend(self, spend: dict[uuid.UUID, int]) -> None:
+        with self._lock:
+            for campaign_id, units in spend.items():
+                self._spend[str(campaign_id)] = max(self._spend.get(str(campaign_id), 0), units)
+
+    def read_batch(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, Event]]:
+        """Like XREADGROUP BLOCK: waits up to block_ms for an entry when there is none."""
+        with self._arrived:
+            if not self._entries and block_ms:
+                self._arrived.wait(block_ms / 1000)
+            return list(islice(self._entries.items(), count))
+
+    def ack(self, entry_ids: list[str]) -> None:
+        with self._lock:
+            for entry_id in entry_ids:
+                self._entries.pop(entry_id, None)
+
+    def pending(self) -> int:
+        return len(self._entries)
+
+    def remember_answer(self, request_id: str, answer: str, ttl_seconds: int) -> str | None:
+        with self._lock:
+            existing = self._answers.get(request_id)
+            if existing is None:
+                self._answers[request_id] = answer
+                while len(self._answers) > self.max_seen:
+                    self._answers.popitem(last=False)
+            return existing
+
+    def answer(self, request_id: str) -> str | None:
+        return self._answers.get(request_id)
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def counts_event(counts: dict, worker: str, sequence: int) -> Event:
+    """Per-worker serving totals (requests, fills, no-fills) as one event; its id makes it count once."""
+    return Event(
+        name=SERVING_COUNTS,
+        ad_serving_id=f"counts-{worker}-{sequence}",
+        occurred_at=time.time(),
+        payload=json.dumps(counts, separators=(",", ":")),
+    )

@@ -1,0 +1,122 @@
+"""Moves counted events from the event store into the database, acknowledging only what was committed.
+
+Runs in each web worker (`EVENT_FLUSHER=inprocess`, a background greenlet) or as its own process
+(`flask --app app flush-events`, `EVENT_FLUSHER=external`). Several flushers share the work through the
+Redis consumer group; entries a killed flusher had read are claimed by another after `CLAIM_IDLE_MS`.
+A batch that fails to commit (database down) is retried, with backoff, until it is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.campaigns.models import Campaign
+from app.serving.money import currency_to_units
+from app.tracking.events import Event, EventStore, consumer_name
+from app.tracking.models import EventCountHourly
+from app.tracking.storing import store_events
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+MAX_BACKOFF_SECONDS = 10.0
+HOUSEKEEPING_SECONDS = 5.0
+
+
+class Flusher:
+    def __init__(
+        self,
+        store: EventStore,
+        sessions: sessionmaker,
+        *,
+        consumer: str | None = None,
+        block_ms: int = 1000,
+    ):
+        self.store = store
+        self.sessions = sessions
+        self.consumer = consumer or consumer_name()
+        self.block_ms = block_ms
+        self._batch: list[tuple[str, Event]] = []  # read, not yet committed: retried before anything new
+        self._last_housekeeping = 0.0
+        self.last_flush_at: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def flush_once(self) -> int:
+        """Store one batch; returns the number of entries acknowledged. Raises if the database fails."""
+        if not self._batch:
+            self._batch = self.store.read_batch(self.consumer, BATCH_SIZE, self.block_ms)
+        if self._batch:
+            with self.sessions() as session:
+                store_events(session, [event for _, event in self._batch])
+                session.commit()
+            done, self._batch = self._batch, []
+            self.store.ack([entry_id for entry_id, _ in done])
+            self.last_flush_at = time.time()
+            flushed = len(done)
+        else:
+            flushed = 0
+        if time.monotonic() - self._last_housekeeping >= HOUSEKEEPING_SECONDS:
+            self.complete_finished_campaigns()
+            self._last_housekeeping = time.monotonic()
+        return flushed
+
+    def complete_finished_campaigns(self) -> None:
+        with self.sessions() as session:
+            complete_finished_campaigns(session)
+            session.commit()  # the catalog version is bumped like any other campaign write
+
+    def run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self.flush_once()
+                backoff = 0.5
+            except Exception:
+                log.warning("event flush failed; retrying in %.1f s", backoff, exc_info=True)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.run, name="event-flusher", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def spend_by_campaign(session: Session, campaign_ids: list[uuid.UUID] | None = None) -> dict[uuid.UUID, int]:
+    """Spend stored in the database, in money units."""
+    query = (
+        sa.select(EventCountHourly.campaign_id, sa.func.sum(EventCountHourly.spend_units))
+        .where(EventCountHourly.event == "impression")
+        .group_by(EventCountHourly.campaign_id)
+    )
+    if campaign_ids is not None:
+        query = query.where(EventCountHourly.campaign_id.in_(campaign_ids))
+    return {campaign_id: int(total) for campaign_id, total in session.execute(query)}
+
+
+def complete_finished_campaigns(session: Session) -> list[uuid.UUID]:
+    """Active or paused campaigns past their end_date, or whose stored spend reached the budget."""
+    now = datetime.now(UTC)
+    candidates = session.scalars(sa.select(Campaign).where(Campaign.status.in_(("active", "paused")))).all()
+    spend = spend_by_campaign(session, [c.id for c in candidates])
+    finished = [
+        c for c in candidates if c.end_date <= now or spend.get(c.id, 0) >= currency_to_units(c.budget_total)
+    ]
+    for campaign in finished:
+        campaign.status = "completed"
+    if finished:
+        log.info("campaigns completed: %s", ", ".join(str(c.id) for c in finished))
+    return [c.id for c in finished]

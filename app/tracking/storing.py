@@ -1,0 +1,197 @@
+"""Events into the database, exactly once: rows first (a second copy of an event conflicts and is skipped),
+then the hourly aggregates from the rows that were new. Safe to run twice on the same events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign
+from app.creatives.models import Creative
+from app.serving.models import AdRequest
+from app.serving.money import units_to_currency
+from app.tracking.events import AD_REQUEST, SERVING_COUNTS, Event
+from app.tracking.models import (
+    EventCountHourly,
+    Impression,
+    ProcessedBatch,
+    ServingCountHourly,
+    TrackingEvent,
+)
+
+
+def _insert(session: Session, table):
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def hour_of(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp - timestamp % 3600, UTC)
+
+
+def store_events(session: Session, events: list[Event]) -> int:
+    """Add the events to the session's transaction; returns how many beacons were new. The caller commits."""
+    campaigns = _existing(session, Campaign, {e.campaign_id for e in events if e.campaign_id})
+    creatives = _existing(session, Creative, {e.creative_id for e in events if e.creative_id})
+    beacons = [e for e in events if e.campaign_id in campaigns and e.name not in (AD_REQUEST, SERVING_COUNTS)]
+    new = _store_impressions(session, [e for e in beacons if e.name == "impression"], creatives)
+    new += _store_tracking_events(session, [e for e in beacons if e.name != "impression"])
+    _add_to_hourly(session, new)
+    _store_ad_requests(session, [e for e in events if e.name == AD_REQUEST], campaigns, creatives)
+    for event in events:
+        if event.name == SERVING_COUNTS:
+            _add_serving_counts(session, event)
+    return len(new)
+
+
+def _existing(session: Session, model, ids: set[str]) -> set[str]:
+    uuids = {uuid.UUID(i) for i in ids}
+    if not uuids:
+        return set()
+    return {str(i) for i in session.scalars(sa.select(model.id).where(model.id.in_(uuids)))}
+
+
+def _store_impressions(session: Session, events: list[Event], creatives: set[str]) -> list[Event]:
+    if not events:
+        return []
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "ad_serving_id": e.ad_serving_id,
+            "campaign_id": uuid.UUID(e.campaign_id),
+            "creative_id": uuid.UUID(e.creative_id) if e.creative_id in creatives else None,
+            "cost": units_to_currency(e.cost_units),
+            "ip": e.ip,
+            "user_agent": e.user_agent,
+            "occurred_at": datetime.fromtimestamp(e.occurred_at, UTC),
+        }
+        for e in _first_of_each(events)
+    ]
+    statement = (
+        _insert(session, Impression).values(rows).on_conflict_do_nothing(index_elements=["ad_serving_id"])
+    )
+    inserted = set(session.scalars(statement.returning(Impression.ad_serving_id)))
+    return [e for e in _first_of_each(events) if e.ad_serving_id in inserted]
+
+
+def _store_tracking_events(session: Session, events: list[Event]) -> list[Event]:
+    if not events:
+        return []
+    unique = _first_of_each(events)
+    rows = [
+        {
+            "ad_serving_id": e.ad_serving_id,
+            "event": e.name,
+            "campaign_id": uuid.UUID(e.campaign_id),
+            "creative_id": uuid.UUID(e.creative_id),
+            "error_code": e.error_code,
+            "ip": e.ip,
+            "user_agent": e.user_agent,
+            "occurred_at": datetime.fromtimestamp(e.occurred_at, UTC),
+        }
+        for e in unique
+    ]
+    statement = (
+        _insert(session, TrackingEvent)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["ad_serving_id", "event"])
+        .returning(TrackingEvent.ad_serving_id, TrackingEvent.event)
+    )
+    inserted = {tuple(row) for row in session.execute(statement)}
+    return [e for e in unique if (e.ad_serving_id, e.name) in inserted]
+
+
+def _first_of_each(events: list[Event]) -> list[Event]:
+    """One event per (ad serving id, name) within a batch: a multi-row INSERT may not touch a key twice."""
+    seen: dict[tuple[str, str], Event] = {}
+    for event in events:
+        seen.setdefault((event.ad_serving_id, event.name), event)
+    return list(seen.values())
+
+
+def _add_to_hourly(session: Session, events: list[Event]) -> None:
+    counts: Counter = Counter()
+    spend: Counter = Counter()
+    for e in events:
+        key = (hour_of(e.occurred_at), e.campaign_id, e.creative_id, e.name, e.error_code or "")
+        counts[key] += 1
+        spend[key] += e.cost_units
+    if not counts:
+        return
+    rows = [
+        {
+            "hour": hour,
+            "campaign_id": uuid.UUID(campaign),
+            "creative_id": uuid.UUID(creative),
+            "event": name,
+            "error_code": code,
+            "count": count,
+            "spend_units": spend[(hour, campaign, creative, name, code)],
+        }
+        for (hour, campaign, creative, name, code), count in sorted(counts.items())
+    ]
+    statement = _insert(session, EventCountHourly).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["hour", "campaign_id", "creative_id", "event", "error_code"],
+            set_={
+                "count": EventCountHourly.count + statement.excluded.count,
+                "spend_units": EventCountHourly.spend_units + statement.excluded.spend_units,
+            },
+        )
+    )
+
+
+def _store_ad_requests(
+    session: Session, events: list[Event], campaigns: set[str], creatives: set[str]
+) -> None:
+    if not events:
+        return
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "request_id": e.request_id,
+            "ad_serving_id": e.ad_serving_id,
+            "campaign_id": uuid.UUID(e.campaign_id) if e.campaign_id in campaigns else None,
+            "creative_id": uuid.UUID(e.creative_id) if e.creative_id in creatives else None,
+            "duration": json.loads(e.payload)["duration"],
+            "ip": e.ip,
+            "user_agent": e.user_agent,
+            "created_at": datetime.fromtimestamp(e.occurred_at, UTC),
+        }
+        for e in {e.request_id: e for e in events}.values()
+    ]
+    session.execute(
+        _insert(session, AdRequest).values(rows).on_conflict_do_nothing(index_elements=["request_id"])
+    )
+
+
+def _add_serving_counts(session: Session, event: Event) -> None:
+    """A worker's totals of one interval: {"<hour ts>": {"requests", "fills", "no_fills"}}."""
+    claimed = session.execute(
+        _insert(session, ProcessedBatch)
+        .values(batch_id=event.ad_serving_id, processed_at=datetime.now(UTC))
+        .on_conflict_do_nothing(index_elements=["batch_id"])
+        .returning(ProcessedBatch.batch_id)
+    ).first()
+    if claimed is None:
+        return  # this batch was added before
+    for hour, totals in json.loads(event.payload).items():
+        statement = _insert(session, ServingCountHourly).values(
+            hour=datetime.fromtimestamp(float(hour), UTC), **totals
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["hour"],
+                set_={
+                    name: getattr(ServingCountHourly, name) + getattr(statement.excluded, name)
+                    for name in ("requests", "fills", "no_fills")
+                },
+            )
+        )

@@ -1,0 +1,354 @@
+"""Beacons: each genuine one counted exactly once, forged ones refused, none lost; stats from the counts."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app.db import utcnow
+from app.tracking.events import StoreUnavailable
+from app.tracking.models import EventCountHourly, Impression, TrackingEvent
+from tests.conftest import REDIS_URL
+from tests.factories import CampaignFactory, CreativeFactory
+from tests.serving_helpers import ad_urls, flush, get_vast, refresh, runtime
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(make_settings, database_url, store_kind, request):
+    if store_kind == "redis":
+        request.getfixturevalue("redis_server")
+        return make_settings(
+            database_url=database_url,
+            redis_url=REDIS_URL,
+            redis_key_prefix=request.getfixturevalue("redis_prefix"),
+        )
+    return make_settings(database_url=database_url)
+
+
+@pytest.fixture
+def live(session, app):
+    campaign = CampaignFactory(status="active", cpm=Decimal("12.3456"), budget_total=Decimal("1000.00"))
+    creative = CreativeFactory(campaign=campaign, click_through_url="https://brand.example.com/landing")
+    refresh(app)
+    return creative
+
+
+def fire(client, url, **kwargs):
+    return client.get(url, **kwargs)
+
+
+def stats(client, auth, campaign_id, query=""):
+    response = client.get(f"/api/v1/campaigns/{campaign_id}/stats?{query}", headers=auth)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_players_beacons_are_counted_exactly_once(client, app, auth, live):
+    urls = ad_urls(get_vast(client))
+    for event in ("impression", "start", "firstQuartile", "midpoint", "thirdQuartile", "complete", "click"):
+        assert fire(client, urls[event]).status_code in (204, 302)
+        assert fire(client, urls[event]).headers["X-Beacon"] == "duplicate"  # a retry
+    flush(app)
+    body = stats(client, auth, live.campaign_id)
+    assert (body["impressions"], body["starts"], body["completes"], body["clicks"]) == (1, 1, 1, 1)
+    assert (body["first_quartiles"], body["midpoints"], body["third_quartiles"]) == (1, 1, 1)
+    assert body["completion_rate"] == 1.0 and body["ctr"] == 1.0
+    assert body["spend"] == "0.0123456"  # cpm 12.3456 / 1000, exactly
+    assert body["budget_remaining"] == "999.9876544"
+
+
+def test_known_mix_of_genuine_duplicate_forged_and_other_campaign_beacons(client, app, auth, session, live):
+    other = CreativeFactory()
+    refresh(app)
+    genuine = []
+    while len(genuine) < 20:
+        document_urls = ad_urls(get_vast(client))
+        if document_urls["impression"]:
+            genuine.append(document_urls)
+    by_campaign = {}
+    for urls in genuine:
+        campaign = runtime(app).signer.verify(urls["impression"].split("t=")[1]).campaign_id
+        by_campaign.setdefault(campaign, []).append(urls)
+    ours = by_campaign.get(live.campaign_id, [])
+    theirs = by_campaign.get(other.campaign_id, [])
+    for urls in ours:
+        fire(client, urls["impression"])
+        fire(client, urls["impression"])  # duplicate
+        fire(client, urls["complete"])
+    for urls in theirs:
+        fire(client, urls["impression"])
+    forged = ours[0]["impression"][:-3] + "abc"
+    assert fire(client, forged).status_code == 400
+    assert fire(client, "/t/impression?t=").status_code == 400
+    assert fire(client, "/t/impression").status_code == 400
+    flush(app)
+    assert stats(client, auth, live.campaign_id)["impressions"] == len(ours)
+    assert stats(client, auth, live.campaign_id)["completes"] == len(ours)
+    assert stats(client, auth, other.campaign_id)["impressions"] == len(theirs)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Impression)) == len(genuine)
+
+
+def test_unknown_events_are_404_and_head_counts(client, app, auth, live):
+    urls = ad_urls(get_vast(client))
+    token = urls["impression"].split("?")[1]
+    assert client.get(f"/t/teleport?{token}").status_code == 404
+    assert client.head(urls["impression"]).status_code == 204
+    assert client.get(urls["impression"]).headers["X-Beacon"] == "duplicate"
+    flush(app)
+    assert stats(client, auth, live.campaign_id)["impressions"] == 1
+
+
+def test_click_redirects_to_the_click_through(client, live):
+    urls = ad_urls(get_vast(client))
+    response = client.get(urls["click"])
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://brand.example.com/landing"
+
+
+def test_error_beacons_keep_the_players_code(client, app, auth, live):
+    first, second, third = (ad_urls(get_vast(client)) for _ in range(3))
+    assert fire(client, first["error"]).status_code == 204  # code=405
+    fire(client, second["error"].replace("code=405", "code=[ERRORCODE]"))  # the player did not fill it
+    fire(client, third["error"].replace("code=405", "code=402"))
+    flush(app)
+    body = stats(client, auth, live.campaign_id)
+    assert body["errors"] == 3
+    assert body["errors_by_code"] == {"402": 1, "405": 1, "unknown": 1}
+
+
+def test_pixel_when_an_image_is_expected_and_cors_everywhere(client, live):
+    urls = ad_urls(get_vast(client))
+    response = client.get(
+        urls["impression"], headers={"Accept": "image/webp,image/*", "Origin": "https://p.example"}
+    )
+    assert response.status_code == 200 and response.headers["Content-Type"] == "image/gif"
+    assert response.data.startswith(b"GIF89a")
+    assert response.headers["Access-Control-Allow-Origin"] == "https://p.example"
+
+
+def test_expired_tokens_are_refused(client, app, live):
+    urls = ad_urls(get_vast(client))
+    runtime(app).signer.max_age_seconds = -1
+    response = client.get(urls["impression"])
+    assert response.status_code == 400
+    assert "expired" in response.get_json()["error"]
+
+
+def test_beacons_run_no_sql(client, app, live):
+    urls = ad_urls(get_vast(client))
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", count)
+    try:
+        for event in ("impression", "start", "complete", "click", "error"):
+            fire(client, urls[event])
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", count)
+    assert statements == []
+
+
+def test_when_the_store_is_down_beacons_go_to_the_database(client, app, auth, live, caplog):
+    rt = runtime(app)
+    urls = ad_urls(get_vast(client))
+
+    def down(_event):
+        raise StoreUnavailable("connection refused")
+
+    rt.store.record = down
+    assert fire(client, urls["impression"]).status_code == 204
+    assert fire(client, urls["impression"]).headers["X-Beacon"] == "duplicate"
+    assert fire(client, urls["complete"]).headers["X-Beacon"] == "counted"
+    assert rt.fallback_writes == 3
+    assert "writing the impression beacon to the database" in caplog.text
+    body = stats(client, auth, live.campaign_id)
+    assert (body["impressions"], body["completes"]) == (1, 1)
+
+
+def test_when_store_and_database_are_down_the_beacon_is_not_acknowledged(client, app, live):
+    rt = runtime(app)
+    urls = ad_urls(get_vast(client))
+
+    def down(*_args, **_kwargs):
+        raise StoreUnavailable("connection refused")
+
+    rt.store.record = down
+    rt.sessions = lambda: (_ for _ in ()).throw(sa.exc.OperationalError("x", {}, Exception("down")))
+    response = fire(client, urls["impression"])
+    assert response.status_code == 503
+    assert "retry" in response.get_json()["error"]
+
+
+def test_flushing_twice_counts_once(client, app, auth, session, live):
+    rt = runtime(app)
+    urls = ad_urls(get_vast(client))
+    fire(client, urls["impression"])
+    fire(client, urls["complete"])
+    batch = rt.store.read_batch("test", 100, 0)
+    from app.tracking.storing import store_events
+
+    for _ in range(2):  # a flusher that stored the batch and died before acknowledging it
+        store_events(session, [event for _, event in batch])
+        session.commit()
+    flush(app)
+    body = stats(client, auth, live.campaign_id)
+    assert (body["impressions"], body["completes"]) == (1, 1)
+    assert session.scalar(sa.select(sa.func.count()).select_from(TrackingEvent)) == 1
+
+
+def test_a_failed_flush_is_retried_without_loss(client, app, auth, live):
+    rt = runtime(app)
+    urls = ad_urls(get_vast(client))
+    fire(client, urls["impression"])
+    working = rt.flusher.sessions
+
+    def database_down():
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is down"))
+
+    rt.flusher.sessions = database_down
+    with pytest.raises(sa.exc.OperationalError):
+        rt.flusher.flush_once()
+    assert rt.store.pending() == 1
+    rt.flusher.sessions = working
+    assert rt.flusher.flush_once() == 1
+    assert rt.store.pending() == 0
+    assert stats(client, auth, live.campaign_id)["impressions"] == 1
+
+
+def test_events_of_a_deleted_campaign_are_dropped_by_the_flusher(client, app, auth, live):
+    urls = ad_urls(get_vast(client))
+    fire(client, urls["impression"])
+    assert client.delete(f"/api/v1/campaigns/{live.campaign_id}", headers=auth).status_code == 204
+    assert flush(app) >= 1
+    assert runtime(app).store.pending() == 0
+
+
+def test_spending_the_budget_stops_serving_and_completes_the_campaign(client, app, auth, session):
+    campaign = CampaignFactory(status="active", budget_total=Decimal("0.03"), cpm=Decimal("10.0000"))
+    CreativeFactory(campaign=campaign)
+    refresh(app)
+    for _ in range(3):
+        urls = ad_urls(get_vast(client))
+        fire(client, urls["impression"])
+    refresh(app)  # live spend 0.03 = budget
+    assert len(get_vast(client)) == 0
+    flush(app)
+    runtime(app).flusher.complete_finished_campaigns()
+    assert client.get(f"/api/v1/campaigns/{campaign.id}", headers=auth).get_json()["status"] == "completed"
+    body = stats(client, auth, campaign.id)
+    assert (body["spend_to_date"], body["budget_remaining"]) == ("0.03", "0.00")
+
+
+def test_a_worker_stops_offering_a_campaign_its_own_serves_would_exhaust(client, app, session):
+    campaign = CampaignFactory(status="active", budget_total=Decimal("0.02"), cpm=Decimal("10.0000"))
+    CreativeFactory(campaign=campaign)
+    refresh(app)
+    served = sum(len(get_vast(client)) for _ in range(5))
+    assert served == 2  # two ads of 0.01 before any impression came back
+
+
+def test_campaigns_past_their_end_date_are_completed(client, app, auth, session):
+    ended = CampaignFactory(
+        status="paused", start_date=utcnow() - timedelta(days=3), end_date=utcnow() - timedelta(seconds=1)
+    )
+    running = CampaignFactory(status="active")
+    runtime(app).flusher.complete_finished_campaigns()
+    assert client.get(f"/api/v1/campaigns/{ended.id}", headers=auth).get_json()["status"] == "completed"
+    assert client.get(f"/api/v1/campaigns/{running.id}", headers=auth).get_json()["status"] == "active"
+
+
+def test_live_spend_is_seeded_from_the_database(client, app, auth, session, live):
+    urls = ad_urls(get_vast(client))
+    fire(client, urls["impression"])
+    flush(app)
+    rt = runtime(app)
+    store_spend = rt.store.spend([live.campaign_id])
+    assert store_spend == {live.campaign_id: 123_456}
+    rt.store.seed_spend({live.campaign_id: 0})  # never lowers
+    assert rt.store.spend([live.campaign_id]) == store_spend
+
+
+def test_stats_ranges_granularity_and_validation(client, app, auth, session, live):
+    urls = ad_urls(get_vast(client))
+    fire(client, urls["impression"])
+    fire(client, urls["start"])
+    flush(app)
+    hour = stats(client, auth, live.campaign_id)
+    assert hour["from"] == live_campaign_start(session, live)
+    assert sum(p["impressions"] for p in hour["series"]) == 1
+    day = stats(client, auth, live.campaign_id, "granularity=day")
+    assert day["granularity"] == "day" and sum(p["impressions"] for p in day["series"]) == 1
+    assert all(p["period_start"].endswith("T00:00:00+00:00") for p in day["series"])
+    tomorrow = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    future, later = tomorrow.isoformat(), (tomorrow + timedelta(days=1)).isoformat()
+    empty = client.get(
+        f"/api/v1/campaigns/{live.campaign_id}/stats",
+        query_string={"from": future, "to": later},
+        headers=auth,
+    ).get_json()
+    assert empty["impressions"] == 0 and len(empty["series"]) == 24
+    assert hour["pacing"]["spend_share"] > 0 and 0 < hour["pacing"]["elapsed_share"] < 1
+    assert hour["freshness"]["pending_events"] == 0
+    bad = client.get(
+        f"/api/v1/campaigns/{live.campaign_id}/stats",
+        query_string={"from": later, "to": future},
+        headers=auth,
+    )
+    assert bad.status_code == 400 and "to" in bad.get_json()["details"]
+    too_long = client.get(
+        f"/api/v1/campaigns/{live.campaign_id}/stats",
+        query_string={"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+        headers=auth,
+    )
+    assert too_long.status_code == 400
+    assert (
+        client.get(f"/api/v1/campaigns/{live.campaign_id}/stats?granularity=week", headers=auth).status_code
+        == 400
+    )
+    assert (
+        client.get("/api/v1/campaigns/0b8f3a2e-4c1d-4f5e-9a7b-123456789abc/stats", headers=auth).status_code
+        == 404
+    )
+    assert client.get(f"/api/v1/campaigns/{live.campaign_id}/stats").status_code == 401
+
+
+def live_campaign_start(session, creative) -> str:
+    from app.campaigns.models import Campaign
+
+    return session.get(Campaign, creative.campaign_id).start_date.isoformat()
+
+
+def test_dashboard(client, app, auth, session, live):
+    CampaignFactory(status="draft")
+    for _ in range(3):
+        urls = ad_urls(get_vast(client))
+        fire(client, urls["impression"])
+        fire(client, urls["complete"])
+    assert len(get_vast(client, "max_duration=5")) == 0  # a no-fill
+    flush(app)
+    body = client.get("/api/v1/dashboard", headers=auth).get_json()
+    assert body["totals"]["impressions"] == 3 and body["totals"]["completes"] == 3
+    assert body["totals"]["completion_rate"] == 1.0
+    assert body["campaigns_by_status"]["active"] == 1 and body["campaigns_by_status"]["draft"] == 1
+    assert body["top_campaigns"][0]["id"] == str(live.campaign_id)
+    last = body["last_24h"]
+    assert (last["ad_requests"], last["fills"], last["no_fills"]) == (4, 3, 1)
+    assert last["fill_rate"] == 0.75 and len(last["series"]) == 24
+    assert sum(p["impressions"] for p in last["series"]) == 3
+    assert client.get("/api/v1/dashboard").status_code == 401
+
+
+def test_hourly_aggregates_are_exact_integers(client, app, session, live):
+    for _ in range(3):
+        fire(client, ad_urls(get_vast(client))["impression"])
+    flush(app)
+    row = session.scalars(sa.select(EventCountHourly).where(EventCountHourly.event == "impression")).one()
+    assert (row.count, row.spend_units) == (3, 3 * 123_456)
