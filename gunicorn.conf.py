@@ -1,6 +1,12 @@
 """gunicorn settings for production and `make run`; every knob can be set from the environment."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# Prometheus counters of all workers are added up from files here; set before any worker imports the client.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / "adserver-prometheus"))
 
 # All interfaces inside a container; `make run` passes HOST=127.0.0.1.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
@@ -16,6 +22,19 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = "*"  # client addresses are resolved by the app's ProxyFix (TRUSTED_PROXY_COUNT)
 proc_name = "adserver"
+
+
+def on_starting(server):
+    """A restarted server starts its counters from zero (the directory may survive a container restart)."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def post_worker_init(worker):

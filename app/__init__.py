@@ -7,7 +7,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import cli, errors, logs
+from app import cli, errors, logs, metrics, security
 from app.auth.guard import BEARER_SCHEME
 from app.auth.views import blp as auth_blp
 from app.campaigns.views import blp as campaigns_blp
@@ -52,6 +52,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_runtime(app, Runtime(settings, database, storage, redis_client))
 
     logs.init_app(app)
+    metrics.init_app(app)
+    security.init_app(app)
     errors.init_app(app)
     limiter.init_app(app)
     cli.init_app(app)

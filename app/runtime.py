@@ -14,6 +14,7 @@ from flask import Flask, current_app
 
 from app.creatives.storage import Storage
 from app.db import Database
+from app.metrics import FALLBACK_WRITES
 from app.serving.catalog import Catalog, CatalogService, load_catalog
 from app.serving.counts import ServingCounter
 from app.serving.version import DatabaseVersion, RedisVersion, track_catalog_changes
@@ -92,6 +93,7 @@ class Runtime:
 
     def count_fallback(self) -> None:
         self.fallback_writes += 1
+        FALLBACK_WRITES.inc()
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:

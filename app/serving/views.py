@@ -11,6 +11,7 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from app.errors import ErrorSchema
+from app.metrics import DECISIONS
 from app.runtime import Runtime, runtime
 from app.serving.ads import ServedAd, inline_ad, serve, tracking_urls
 from app.serving.cors import allow_players
@@ -64,6 +65,7 @@ def decide(rt: Runtime, min_duration: float, max_duration: float, *, private: bo
     state = rt.catalog.current()
     creative = state.index.choose(min_duration, max_duration)
     rt.counter.count(filled=creative is not None)
+    DECISIONS.labels("fill" if creative else "no_fill").inc()
     if creative is None:
         return None
     rt.catalog.note_served(creative.campaign_id)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.models import Campaign
+from app.metrics import FLUSH_FAILURES, FLUSH_LAG, FLUSHED, PENDING
 from app.serving.money import currency_to_units
 from app.tracking.events import Event, EventStore, consumer_name
 from app.tracking.models import EventCountHourly
@@ -61,9 +62,13 @@ class Flusher:
             self.store.ack([entry_id for entry_id, _ in done])
             self.last_flush_at = time.time()
             flushed = len(done)
+            FLUSHED.inc(flushed)
         else:
             flushed = 0
+            self.last_flush_at = time.time()  # nothing waiting: not behind
+        FLUSH_LAG.set(time.time() - self.last_flush_at)
         if time.monotonic() - self._last_housekeeping >= HOUSEKEEPING_SECONDS:
+            PENDING.set(self.store.pending())
             self.complete_finished_campaigns()
             self._last_housekeeping = time.monotonic()
         return flushed
@@ -80,6 +85,9 @@ class Flusher:
                 self.flush_once()
                 backoff = 0.5
             except Exception:
+                FLUSH_FAILURES.inc()
+                if self.last_flush_at is not None:
+                    FLUSH_LAG.set(time.time() - self.last_flush_at)
                 log.warning("event flush failed; retrying in %.1f s", backoff, exc_info=True)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

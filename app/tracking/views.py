@@ -15,6 +15,7 @@ from flask import Response, jsonify, redirect, request
 from werkzeug.exceptions import Conflict, NotFound, ServiceUnavailable
 
 from app.errors import ErrorSchema
+from app.metrics import BEACONS
 from app.runtime import Runtime, runtime
 from app.serving.cors import allow_players
 from app.serving.schemas import ImpressionBodySchema, ImpressionResultSchema
@@ -45,6 +46,7 @@ def beacon(event: str):
     try:
         claims = rt.signer.verify(request.args.get("t", ""))
     except InvalidBeacon as exc:
+        BEACONS.labels(event, "refused").inc()
         return jsonify({"error": f"Refused beacon: {exc}"}), 400
     code = request.args.get("code", "") if event == "error" else None
     private = claims.private
@@ -63,6 +65,7 @@ def beacon(event: str):
             user_agent=None if private else _user_agent(),
         ),
     )
+    BEACONS.labels(event, "counted" if counted else "duplicate").inc()
     if event == "click":
         creative = rt.catalog.current().catalog.creatives.get(claims.creative_id)
         if creative is not None and creative.click_through_url:

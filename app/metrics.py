@@ -1,0 +1,68 @@
+"""Prometheus metrics at GET /metrics. Under gunicorn each worker writes to PROMETHEUS_MULTIPROC_DIR (set by
+gunicorn.conf.py) and /metrics adds the workers up; a single process uses the default registry."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Blueprint, Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter("adserver_http_requests_total", "HTTP requests", ["route", "method", "status"])
+LATENCY = Histogram(
+    "adserver_http_request_duration_seconds",
+    "Time to answer, by route",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+DECISIONS = Counter("adserver_vast_decisions_total", "Ad decisions by result", ["result"])
+BEACONS = Counter("adserver_beacons_total", "Beacons by event and result", ["event", "result"])
+FALLBACK_WRITES = Counter(
+    "adserver_beacon_fallback_writes_total", "Beacons written to the database: store down"
+)
+FLUSHED = Counter("adserver_flushed_events_total", "Events moved from the event store into the database")
+FLUSH_FAILURES = Counter("adserver_flush_failures_total", "Flush attempts that failed (retried)")
+PENDING = Gauge("adserver_events_pending", "Counted events not yet in the database", multiprocess_mode="max")
+FLUSH_LAG = Gauge(
+    "adserver_flusher_lag_seconds", "Seconds since the flusher last stored a batch", multiprocess_mode="min"
+)
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.get("/metrics")
+def metrics():
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.before_request(_start_timer)
+    app.after_request(_observe)
+
+
+def _start_timer() -> None:
+    g.started_at = time.perf_counter()
+
+
+def _observe(response):
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    started = g.get("started_at")
+    if started is not None:
+        LATENCY.labels(route).observe(time.perf_counter() - started)
+    return response

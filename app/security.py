@@ -1,0 +1,19 @@
+"""Headers every response carries; pages add their own Content-Security-Policy."""
+
+from flask import Flask
+
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_secure)
+
+
+def _secure(response):
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response

@@ -1,0 +1,91 @@
+import re
+
+import pytest
+
+from tests.factories import CreativeFactory
+from tests.serving_helpers import ad_urls, get_vast, refresh
+
+PUBLIC_API = {"/api/v1/auth/login", "/api/v1/openapi.json", "/api/v1/ad-request", "/api/v1/impression"}
+
+
+def metric(text: str, name: str, **labels) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(rf"^{name}\{{(.*)\}} (\S+)$", line)
+        if match and all(part in match.group(1) for part in wanted.split(",")):
+            total += float(match.group(2))
+    return total
+
+
+def test_metrics_count_requests_decisions_and_beacons(client, app, session):
+    CreativeFactory()
+    refresh(app)
+    before = client.get("/metrics").get_data(as_text=True)
+    urls = ad_urls(get_vast(client))
+    client.get("/vast?max_duration=5")
+    client.get(urls["impression"])
+    client.get(urls["impression"])
+    client.get(urls["impression"] + "x")
+    after = client.get("/metrics")
+    assert after.headers["Content-Type"].startswith("text/plain")
+    text = after.get_data(as_text=True)
+
+    def grew(name, **labels):
+        return metric(text, name, **labels) - metric(before, name, **labels)
+
+    assert grew("adserver_vast_decisions_total", result="fill") == 1
+    assert grew("adserver_vast_decisions_total", result="no_fill") == 1
+    assert grew("adserver_beacons_total", event="impression", result="counted") == 1
+    assert grew("adserver_beacons_total", event="impression", result="duplicate") == 1
+    assert grew("adserver_beacons_total", event="impression", result="refused") == 1
+    assert grew("adserver_http_requests_total", route="/vast", method="GET", status="200") == 2
+    assert grew("adserver_http_request_duration_seconds_count", route="/t/<event>") == 3
+
+
+def test_security_headers_on_every_kind_of_response(client, auth):
+    for path, headers in (("/healthz", {}), ("/api/v1/campaigns", auth), ("/vast", {}), ("/nothing", {})):
+        response = client.get(path, headers=headers)
+        assert response.headers["X-Content-Type-Options"] == "nosniff", path
+        assert "Server" not in response.headers or "/" not in response.headers["Server"]
+
+
+def _needs_a_token(rule) -> bool:
+    return rule.rule.startswith("/api/v1") and rule.rule not in PUBLIC_API
+
+
+def test_every_admin_route_refuses_a_request_without_valid_auth(app, client, session):
+    admin_rules = [rule for rule in app.url_map.iter_rules() if _needs_a_token(rule)]
+    assert len(admin_rules) >= 12
+    sample = {
+        "campaign_id": "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc",
+        "creative_id": "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc",
+    }
+    checked = 0
+    for rule in admin_rules:
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<uuid:{name}>", sample[name])
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            for headers in (
+                {},
+                {"Authorization": "Bearer forged-token"},
+                {"Authorization": "Basic YWRtaW46YWRtaW4="},
+            ):
+                response = client.open(path, method=method, headers=headers, json={})
+                assert response.status_code == 401, (method, path, headers)
+                checked += 1
+    assert checked >= 36
+
+
+@pytest.mark.parametrize("path", ["/vast", "/t/impression", "/api/v1/ad-request"])
+def test_cors_only_on_player_routes(client, auth, path):
+    response = client.options(
+        path, headers={"Origin": "https://p.example.com", "Access-Control-Request-Method": "GET"}
+    )
+    assert response.headers["Access-Control-Allow-Origin"] == "https://p.example.com"
+    for admin in ("/api/v1/campaigns", "/api/v1/dashboard", "/api/v1/auth/login", "/metrics"):
+        assert (
+            "Access-Control-Allow-Origin"
+            not in client.options(admin, headers={"Origin": "https://p.example.com"}).headers
+        )
