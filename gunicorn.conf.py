@@ -5,14 +5,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from app.settings import Settings
+
 # Prometheus counters of all workers are added up from files here; set before any worker imports the client.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / "adserver-prometheus"))
 
 # All interfaces inside a container; `make run` passes HOST=127.0.0.1.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 worker_class = "gevent"
-# Without Redis the counters and the event buffer live in the process: one worker keeps them whole.
-workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) if os.environ.get("REDIS_URL") else 1))
+workers = Settings.from_env().workers
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))

@@ -49,7 +49,9 @@ class Runtime:
         self.public_base_url = settings.public_base_url.rstrip("/") if settings.public_base_url else None
         self.answer_ttl_seconds = settings.beacon_ttl_seconds
         self.signer = BeaconSigner(settings.secret_key, settings.beacon_ttl_seconds)
-        self.catalog = CatalogService(self._load_catalog, version.read, self.store.spend)
+        self.catalog = CatalogService(
+            self._load_catalog, version.read, self.store.spend, workers=settings.workers
+        )
         self.counter = ServingCounter(self.store)
         self.flusher = (
             Flusher(self.store, database.sessions) if settings.event_flusher == "inprocess" else None

@@ -129,6 +129,13 @@ class Settings:
     log_level: str = field(
         default="INFO", metadata={"env": "LOG_LEVEL", "help": "Python logging level of the JSON log lines."}
     )
+    web_concurrency: int | None = field(
+        default=None,
+        metadata={
+            "env": "WEB_CONCURRENCY",
+            "help": "gunicorn workers; default the CPU count with REDIS_URL, else 1 (in-process stores).",
+        },
+    )
     beacon_ttl_seconds: int = field(
         default=24 * 3600,
         metadata={
@@ -180,6 +187,14 @@ class Settings:
             raise SettingsError(f"EVENT_FLUSHER must be inprocess or external, not {self.event_flusher!r}")
         if self.default_cpm <= 0:
             raise SettingsError("DEFAULT_CPM must be greater than 0")
+
+    @property
+    def workers(self) -> int:
+        """Serving workers of one instance (each takes its share of a nearly spent budget)."""
+        if self.web_concurrency:
+            return self.web_concurrency
+        # Without Redis, counters and the event buffer live in the process: one worker keeps them whole.
+        return (os.cpu_count() or 1) if self.redis_url else 1
 
     @property
     def is_postgres(self) -> bool:

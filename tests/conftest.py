@@ -172,6 +172,7 @@ def make_settings(tmp_path):
             "redis_url": None,
             "secret_key": "test-secret-key-that-is-long-enough-0123456789",
             "log_level": "WARNING",
+            "web_concurrency": 1,
         }
         values.update(overrides)
         return Settings(**values)

@@ -126,6 +126,7 @@ class CatalogService:
         read_version: Callable[[], int],
         read_spend: Callable[[list[uuid.UUID]], dict[uuid.UUID, int]],
         *,
+        workers: int = 1,
         tick_seconds: float = TICK_SECONDS,
         rebuild_seconds: float = REBUILD_SECONDS,
         clock: Callable[[], float] = time.time,
@@ -133,6 +134,7 @@ class CatalogService:
         self._load = load
         self._read_version = read_version
         self._read_spend = read_spend
+        self.workers = workers
         self.tick_seconds = tick_seconds
         self.rebuild_seconds = rebuild_seconds
         self._clock = clock
@@ -147,12 +149,17 @@ class CatalogService:
 
     def note_served(self, campaign_id: uuid.UUID) -> None:
         """An ad of this campaign went out: count it against the budget until live spend catches up."""
-        count = self._served_since_tick.get(campaign_id, 0) + 1
-        self._served_since_tick[campaign_id] = count
+        self._served_since_tick[campaign_id] = self._served_since_tick.get(campaign_id, 0) + 1
         state = self.state
         campaign = state.catalog.campaigns.get(campaign_id)
-        if campaign is not None and state.index.would_exhaust(campaign, count):
+        if campaign is not None and state.index.would_exhaust(campaign, self._pending_units(campaign)):
             self._rank(state.catalog)  # stop offering it now rather than at the next tick
+
+    def _pending_units(self, campaign: CampaignEntry) -> int:
+        """What the ads served since the last spend reading will cost, assuming every worker serves as many:
+        between two readings the workers together serve at most the remaining budget, so spend can pass the
+        budget only by the ads still in flight when it runs out."""
+        return self._served_since_tick.get(campaign.id, 0) * campaign.cost_units * self.workers
 
     def refresh(self) -> None:
         """Re-read the catalog if it changed (or is old), then re-rank from live spend and the clock."""
@@ -179,8 +186,8 @@ class CatalogService:
             log.warning("live spend unreadable; ranking with the last known spend", exc_info=True)
             spend = self.state.index.spend
         pending = {
-            campaign_id: count * catalog.campaigns[campaign_id].cost_units
-            for campaign_id, count in self._served_since_tick.items()
+            campaign_id: self._pending_units(catalog.campaigns[campaign_id])
+            for campaign_id in self._served_since_tick
             if campaign_id in catalog.campaigns
         }
         self.state = ServingState(catalog, build_index(catalog, self._clock(), spend, pending))

@@ -1,8 +1,8 @@
 """The ad decision: which creative, among those eligible now, for a requested duration range.
 
 Eligible: the campaign is active (the catalog holds only those), now is within its flight, its spend (live,
-plus ads this worker served since the last spend reading) is below its budget, and the creative's duration,
-rounded to the nearest second, lies within [min_duration, max_duration].
+plus what the ads served since the last spend reading will cost) is below its budget, and the creative's
+duration, rounded to the nearest second, lies within [min_duration, max_duration].
 
 Choice, the pacing rule: each campaign weighs what it must still spend per second to use its budget by the
 end of its flight (remaining budget / remaining flight time, the time floored at one minute), split evenly
@@ -47,9 +47,8 @@ class EligibleIndex:
         position = min(bisect_right(self.cumulative, point, low, high), high - 1)
         return self.creatives[position]
 
-    def would_exhaust(self, campaign: CampaignEntry, served_since_tick: int) -> bool:
-        spent = self.spend.get(campaign.id, 0) + served_since_tick * campaign.cost_units
-        return spent >= campaign.budget_units
+    def would_exhaust(self, campaign: CampaignEntry, pending_units: int) -> bool:
+        return self.spend.get(campaign.id, 0) + pending_units >= campaign.budget_units
 
 
 def nearest_second(seconds: float) -> int:

@@ -89,7 +89,7 @@ def test_pending_spend_of_ads_just_served_counts_against_the_budget():
     index = build_index(catalog(small), NOW, {small.id: 1000}, {small.id: 2000})
     assert index.choose(0, 3600) is None
     index = build_index(catalog(small), NOW, {small.id: 1000})
-    assert index.would_exhaust(small, 2) and not index.would_exhaust(small, 1)
+    assert index.would_exhaust(small, 2000) and not index.would_exhaust(small, 1999)
 
 
 def test_duration_range_selects_by_nearest_second():

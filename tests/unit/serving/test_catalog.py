@@ -1,0 +1,69 @@
+"""The catalog service: refresh on version change, failures keep the last catalog, budget shares."""
+
+from app.serving.catalog import EMPTY_CATALOG, CatalogService
+from tests.unit.serving.test_decision import NOW, campaign, catalog
+
+
+def service(loaded, *, workers=1, spend=None, version=lambda: 1):
+    calls = []
+
+    def load(v):
+        calls.append(v)
+        if isinstance(loaded, Exception):
+            raise loaded
+        return loaded
+
+    svc = CatalogService(load, version, lambda ids: dict(spend or {}), workers=workers, clock=lambda: NOW)
+    return svc, calls
+
+
+def test_loads_on_a_new_version_only():
+    current = catalog(campaign())
+    versions = iter([1, 1, 2])
+    svc, calls = service(current, version=lambda: next(versions))
+    svc.refresh()
+    svc.refresh()
+    svc.refresh()
+    assert calls == [1, 2]
+    assert svc.current().catalog is current
+
+
+def test_failures_keep_the_last_catalog_and_spend():
+    svc, _ = service(RuntimeError("database down"))
+    svc.refresh()
+    assert svc.current().catalog is EMPTY_CATALOG
+
+    def unreadable():
+        raise ConnectionError("redis down")
+
+    good = catalog(campaign())
+    svc, _ = service(good, version=unreadable)
+    svc.state = svc.state.__class__(good, svc.state.index)
+    svc.refresh()
+    assert svc.current().catalog is good
+
+
+def test_each_worker_takes_its_share_of_a_nearly_spent_budget():
+    small = campaign(budget=10_000, cost=1000)  # ten ads left
+    for workers, expected in ((1, 10), (2, 5), (5, 2)):
+        svc, _ = service(catalog(small), workers=workers)
+        svc.refresh()
+        served = 0
+        while svc.current().index.choose(0, 3600) is not None:
+            svc.note_served(small.id)
+            served += 1
+        assert served == expected, workers
+
+
+def test_a_new_spend_reading_resets_the_served_count():
+    small = campaign(budget=10_000, cost=1000)
+    spend = {}
+    svc = CatalogService(lambda v: catalog(small), lambda: 1, lambda ids: dict(spend), clock=lambda: NOW)
+    svc.refresh()
+    for _ in range(4):
+        svc.note_served(small.id)
+    spend[small.id] = 4000  # their impressions arrived
+    svc.refresh()
+    assert svc.current().index.pending == {}
+    assert svc.current().index.would_exhaust(small, 6000)
+    assert not svc.current().index.would_exhaust(small, 5000)
