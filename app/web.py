@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from datetime import UTC
 
 import flask_smorest
@@ -19,6 +20,12 @@ from app.errors import ErrorSchema
 
 class _Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400  # a bad request body is a 400 with the field at fault, not a 422
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:  # a hostile body nested deeper than Python's parser can go: invalid JSON
+            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
 
 
 _parser = _Parser()

@@ -15,18 +15,23 @@ MAX_CPM = Decimal("99999999.9999")  # NUMERIC(12, 4)
 
 
 def _money(places: int, maximum: Decimal, **kwargs) -> ma.fields.Decimal:
-    def at_most_places(value: Decimal) -> None:
+    def in_range(value: Decimal) -> None:
+        if not 0 < value <= maximum:
+            raise ma.ValidationError(f"Must be greater than 0 and at most {maximum}.")
         if value.as_tuple().exponent < -places:
             raise ma.ValidationError(f"At most {places} decimal places.")
 
+    integer_digits = len(str(int(maximum)))
     return ma.fields.Decimal(
         as_string=True,
-        validate=[
-            ma.validate.Range(
-                min=0, min_inclusive=False, max=maximum, error="Must be greater than 0 and at most {max}."
-            ),
-            at_most_places,
-        ],
+        validate=in_range,
+        # Documented as the exact decimal string; JSON numbers are accepted too and read exactly.
+        metadata={
+            "type": "string",
+            "pattern": rf"^[0-9]{{1,{integer_digits}}}(\.[0-9]{{1,{places}}})?$",
+            "example": f"{Decimal(1500):.{places}f}",
+            **kwargs.pop("metadata", {}),
+        },
         **kwargs,
     )
 
