@@ -22,6 +22,19 @@ def readyz():
     return {"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503
 
 
+@bp.get("/readyz/serving")
+def serving_ready():
+    """Readiness of the serving pods: they decide from their catalog, so they are ready once it is loaded
+    and stay ready through a database outage (taking them out then would turn it into an ad outage)."""
+    catalog = current_app.extensions["runtime"].catalog.current().catalog
+    if catalog.built_at == 0:
+        return {"status": "unavailable", "checks": {"catalog": "not loaded yet"}}, 503
+    return {
+        "status": "ready",
+        "checks": {"catalog": f"version {catalog.version}, {len(catalog.campaigns)} campaigns"},
+    }
+
+
 def _check(probe) -> str:
     try:
         probe()

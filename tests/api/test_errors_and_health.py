@@ -96,3 +96,19 @@ def test_openapi_document_describes_the_api(client):
     assert set(error["properties"]) == {"error", "details"}
     create = spec["components"]["schemas"]["CampaignInput"]
     assert set(create["required"]) == {"name", "budget_total", "start_date", "end_date"}
+
+
+def test_serving_readiness_follows_the_catalog_not_the_database(make_settings, tmp_path):
+    app = create_app(make_settings(database_url=f"sqlite:///{tmp_path / 'none' / 'missing.db'}"))
+    client = app.test_client()
+    response = client.get("/readyz/serving")
+    assert response.status_code == 503  # never loaded: a new pod must not take traffic
+    catalog = app.extensions["runtime"].catalog
+    catalog.state = catalog.state.__class__(
+        catalog.state.catalog.__class__(3, 1.0, {}, {}), catalog.state.index
+    )
+    response = client.get("/readyz/serving")
+    assert response.status_code == 200  # loaded once: ready, whatever the database does now
+    assert response.get_json()["checks"]["catalog"] == "version 3, 0 campaigns"
+    assert client.get("/readyz").status_code == 503  # the admin probe still reports the database
+    app.extensions["database"].dispose()
