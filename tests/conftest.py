@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from app import create_app
 from app import migrate as migrations
 from app.auth import services as auth_services
 from app.settings import Settings
+from harness.servers import free_port, wait_for_port
 from tests import factories
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -116,25 +115,6 @@ def redis_prefix(redis_server):
         redis_server.delete(*keys)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """A real S3-compatible server (moto's standalone mode) on a free loopback port."""
@@ -157,6 +137,16 @@ def s3_bucket(s3_endpoint) -> str:
     name = f"creatives-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store_settings(request, make_settings, database_url) -> Settings:
+    """Settings for each event store: in-process (the embedded default) and Redis (a key prefix per test)."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_server")
+        prefix = request.getfixturevalue("redis_prefix")
+        return make_settings(database_url=database_url, redis_url=REDIS_URL, redis_key_prefix=prefix)
+    return make_settings(database_url=database_url)
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

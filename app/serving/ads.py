@@ -5,25 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.serving.catalog import CampaignEntry, CreativeEntry
+from app.tracking.events import BEACON_EVENTS
 from app.tracking.signing import BeaconSigner, new_ad_serving_id
 from vast.macros import ERRORCODE
 from vast.model import InlineAd, LinearCreative, MediaFile, Tracking
 
 AD_SYSTEM = "CTV Ad Server"
 AD_SYSTEM_VERSION = "1.0"
-# Player events we ask for; each is a beacon endpoint (/t/<event>).
-TRACKED_EVENTS = (
-    "start",
-    "firstQuartile",
-    "midpoint",
-    "thirdQuartile",
-    "complete",
-    "pause",
-    "resume",
-    "mute",
-    "unmute",
-    "skip",
-)
+# Player events we ask for in TrackingEvents (impression, click and error have elements of their own).
+TRACKED_EVENTS = tuple(event for event in BEACON_EVENTS if event not in ("impression", "click", "error"))
 CODEC_NAMES = {"h264": "H.264", "hevc": "HEVC"}
 
 

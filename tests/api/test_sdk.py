@@ -5,21 +5,13 @@ import sqlalchemy as sa
 
 from app.serving.models import AdRequest
 from app.tracking.events import StoreUnavailable
-from tests.conftest import REDIS_URL
 from tests.factories import CreativeFactory
 from tests.serving_helpers import NS, flush, get_vast, refresh, runtime
 
 
-@pytest.fixture(params=["memory", "redis"])
-def settings(make_settings, database_url, request):
-    if request.param == "redis":
-        request.getfixturevalue("redis_server")
-        return make_settings(
-            database_url=database_url,
-            redis_url=REDIS_URL,
-            redis_key_prefix=request.getfixturevalue("redis_prefix"),
-        )
-    return make_settings(database_url=database_url)
+@pytest.fixture
+def settings(store_settings):
+    return store_settings
 
 
 @pytest.fixture

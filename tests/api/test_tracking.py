@@ -9,26 +9,13 @@ import sqlalchemy as sa
 from app.db import utcnow
 from app.tracking.events import StoreUnavailable
 from app.tracking.models import EventCountHourly, Impression, TrackingEvent
-from tests.conftest import REDIS_URL
 from tests.factories import CampaignFactory, CreativeFactory
 from tests.serving_helpers import ad_urls, flush, get_vast, refresh, runtime
 
 
-@pytest.fixture(params=["memory", "redis"])
-def store_kind(request) -> str:
-    return request.param
-
-
 @pytest.fixture
-def settings(make_settings, database_url, store_kind, request):
-    if store_kind == "redis":
-        request.getfixturevalue("redis_server")
-        return make_settings(
-            database_url=database_url,
-            redis_url=REDIS_URL,
-            redis_key_prefix=request.getfixturevalue("redis_prefix"),
-        )
-    return make_settings(database_url=database_url)
+def settings(store_settings):
+    return store_settings
 
 
 @pytest.fixture
