@@ -84,7 +84,7 @@ class Player(threading.Thread):
                     self.result.no_fills += 1
                 continue
             count += 1
-            if count % self.validate_every == 0:
+            if count % self.validate_every == 1:  # the first ad of each player, then one in `validate_every`
                 try:
                     validate(body, "4.2")
                     with self.result.lock:
