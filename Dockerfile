@@ -28,6 +28,16 @@ COPY requirements.txt /tmp/requirements.txt
 RUN pip install --prefer-binary --no-cache-dir -r /tmp/requirements.txt
 
 # ---------------------------------------------------------------------------------------------
+# The admin console's browser libraries (pinned in package-lock.json); only the two files served
+# reach the final image, never node or node_modules.
+FROM node:20-bookworm-slim AS assets
+
+WORKDIR /build
+COPY package.json package-lock.json ./
+COPY scripts/vendor-assets.sh ./scripts/
+RUN scripts/vendor-assets.sh /build/vendor
+
+# ---------------------------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm AS runtime
 
 LABEL org.opencontainers.image.title="adserver" \
@@ -53,6 +63,7 @@ COPY vast/ ./vast/
 COPY templates/ ./templates/
 COPY migrations/ ./migrations/
 COPY alembic.ini wsgi.py gunicorn.conf.py requirements.txt ./
+COPY --from=assets /build/vendor/ ./app/static/vendor/
 
 # prometheus_client multiprocess files (one set per worker process) live here. In
 # Kubernetes the root filesystem is read-only: emptyDir volumes are mounted here and on /tmp

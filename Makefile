@@ -6,7 +6,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test lint format check-infra clean
+.PHONY: run test lint format check-infra clean assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,27 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
+VENDOR := app/static/vendor
+# Browser libraries of the admin console (pinned in package-lock.json), served by the app itself.
+# Without npm, `make run` still serves; only the console's charts and preview player lack their libraries.
+$(VENDOR)/.installed: package.json package-lock.json scripts/vendor-assets.sh
+	@if command -v npm >/dev/null; then \
+	  scripts/vendor-assets.sh $(VENDOR) && touch $@; \
+	else \
+	  echo "npm not found: the admin console's charts and preview need it (apt-get install nodejs npm)"; \
+	fi
+
+## make assets: npm ci, then copy the admin console's browser libraries into app/static/vendor
+assets: $(VENDOR)/.installed
+
 ## make run: install, migrate, create the admin from ADMIN_EMAIL/ADMIN_PASSWORD, serve on HOST:PORT
-run: $(VENV)/.runtime-installed
+run: $(VENV)/.runtime-installed assets
 	$(FLASK) migrate
 	$(FLASK) ensure-admin
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## make test: install and run the whole suite with coverage (fails under 90 %)
-test: $(VENV)/.dev-installed
+test: $(VENV)/.dev-installed assets
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term $(PYTEST_ARGS) tests --ignore=tests/infra
 
 ## make check-infra: terraform fmt/validate/test, checkov, kubernetes schemas, hadolint (all offline)

@@ -7,7 +7,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import cli, errors, logs, metrics, security
+from app import admin, cli, errors, logs, metrics, security
 from app.auth.guard import BEARER_SCHEME
 from app.auth.views import blp as auth_blp
 from app.campaigns.views import blp as campaigns_blp
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(serving_bp)
     app.register_blueprint(tracking_bp)
     app.add_url_rule(MEDIA_RULE, "media", serve_local_media)
+    admin.init_app(app)
 
     api = Api(
         app,
@@ -92,6 +93,15 @@ def _flask_config(settings: Settings) -> dict:
         if settings.redis_url
         else {},
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis gone: limit per worker rather than not at all
+        # The admin console's page session: only under /admin, never readable by scripts, and marked
+        # Secure per request when served over HTTPS (app.admin.session).
+        "SESSION_COOKIE_NAME": "admin_session",
+        "SESSION_COOKIE_PATH": "/admin",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": settings.token_ttl_seconds,
+        "WTF_CSRF_CHECK_DEFAULT": False,  # the console checks its own forms; the API takes bearer tokens
+        "WTF_CSRF_TIME_LIMIT": None,  # a form's token lasts as long as the page session
         "API_TITLE": "CTV ad server",
         "API_VERSION": "1.0",
         "OPENAPI_VERSION": "3.0.3",

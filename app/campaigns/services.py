@@ -8,7 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import Campaign
+from app.campaigns.models import STATUSES, Campaign
 from app.creatives.models import Creative
 from app.creatives.storage import Storage, remove_objects
 from app.db import utcnow
@@ -61,7 +61,7 @@ def get_campaign(session: Session, campaign_id: uuid.UUID, *, for_update: bool =
 
 def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> Campaign:
     campaign = get_campaign(session, campaign_id, for_update=True)
-    if campaign.status == "completed":
+    if not accepts_changes(campaign):
         raise Conflict("A completed campaign cannot be edited")
     start = changes.get("start_date", campaign.start_date)
     end = changes.get("end_date", campaign.end_date)
@@ -83,11 +83,29 @@ def change_status(session: Session, campaign_id: uuid.UUID, new_status: str) -> 
     if new_status not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (completed is final)"
         raise Conflict(f"Cannot change status from {current} to {new_status}; allowed: {allowed}")
-    if new_status == "active" and campaign.end_date <= utcnow():
+    if new_status == "active" and _flight_over(campaign):
         raise Conflict("Cannot activate a campaign whose end_date has passed")
     campaign.status = new_status
     session.commit()
     return campaign
+
+
+def accepts_changes(campaign: Campaign) -> bool:
+    """Completed is final: such a campaign can be neither edited nor moved to another status."""
+    return campaign.status != "completed"
+
+
+def allowed_transitions(campaign: Campaign) -> list[str]:
+    """The statuses change_status accepts for this campaign now, in the order of the status machine."""
+    return [
+        status
+        for status in STATUSES
+        if status in TRANSITIONS[campaign.status] and not (status == "active" and _flight_over(campaign))
+    ]
+
+
+def _flight_over(campaign: Campaign) -> bool:
+    return campaign.end_date <= utcnow()
 
 
 def delete_campaign(session: Session, storage: Storage, campaign_id: uuid.UUID) -> None:

@@ -58,11 +58,16 @@ def upload_limits(view):
 @blp.alt_response(415, schema=ErrorSchema, description="Not multipart, or the file is not an MP4")
 def upload_creative(form, campaign_id: uuid.UUID):
     """Upload an MP4; duration, size, dimensions, bitrate and codec are read from the file itself."""
+    return present(store_upload(campaign_id, form))
+
+
+def store_upload(campaign_id: uuid.UUID, form: dict) -> Creative:
+    """The uploaded file (form["file"]) and its fields, through the creative rules (API and console)."""
     config = current_app.config
     with tempfile.TemporaryDirectory(prefix="upload-") as directory:
         upload = Path(directory) / "upload.mp4"  # the client's filename is never used
         form["file"].save(upload, buffer_size=UPLOAD_CHUNK)
-        creative = services.create_creative(
+        return services.create_creative(
             get_session(),
             storage(),
             campaign_id,
@@ -72,7 +77,6 @@ def upload_creative(form, campaign_id: uuid.UUID):
             max_bytes=config["MAX_UPLOAD_BYTES"],
             max_seconds=config["MAX_CREATIVE_SECONDS"],
         )
-    return present(creative)
 
 
 @blp.get("/campaigns/<uuid:campaign_id>/creatives")

@@ -95,16 +95,8 @@ def campaign_stats(
         bucket["counts"][row.event] += row.count
         bucket["spend"] += row.spend_units
 
-    lifetime_units = session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(EventCountHourly.spend_units), 0)).where(
-            EventCountHourly.campaign_id == campaign_id, EventCountHourly.event == "impression"
-        )
-    )
+    _, lifetime_units = _lifetime(session, [campaign_id]).get(campaign_id, (0, 0))
     budget_units = currency_to_units(campaign.budget_total)
-    flight = (campaign.end_date - campaign.start_date).total_seconds()
-    elapsed = min(max((now - campaign.start_date).total_seconds(), 0.0), flight)
-    spend_share = _ratio(lifetime_units, budget_units)
-    elapsed_share = _ratio(int(elapsed), int(flight))
 
     points = []
     moment = _truncate(start, granularity)
@@ -132,26 +124,109 @@ def campaign_stats(
         "budget_total": f"{campaign.budget_total:.2f}",
         "spend_to_date": money_text(lifetime_units),
         "budget_remaining": money_text(max(budget_units - lifetime_units, 0)),
-        "pacing": {
-            "spend_share": spend_share,
-            "elapsed_share": elapsed_share,
-            "index": _ratio(int(spend_share * 10_000), int(elapsed_share * 10_000)),
-        },
+        "pacing": _pacing(campaign, lifetime_units, now),
         "series": points,
+    }
+
+
+def _lifetime(session: Session, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
+    """Impressions and spend units of each campaign over its whole life (campaigns without any are absent)."""
+    rows = session.execute(
+        sa.select(
+            EventCountHourly.campaign_id,
+            sa.func.sum(EventCountHourly.count),
+            sa.func.sum(EventCountHourly.spend_units),
+        )
+        .where(EventCountHourly.campaign_id.in_(campaign_ids), EventCountHourly.event == "impression")
+        .group_by(EventCountHourly.campaign_id)
+    )
+    return {campaign_id: (int(count), int(units)) for campaign_id, count, units in rows}
+
+
+def _pacing(campaign: Campaign, spent_units: int, now: datetime) -> dict:
+    flight = (campaign.end_date - campaign.start_date).total_seconds()
+    elapsed = min(max((now - campaign.start_date).total_seconds(), 0.0), flight)
+    spend_share = _ratio(spent_units, currency_to_units(campaign.budget_total))
+    elapsed_share = _ratio(int(elapsed), int(flight))
+    return {
+        "spend_share": spend_share,
+        "elapsed_share": elapsed_share,
+        "index": _ratio(int(spend_share * 10_000), int(elapsed_share * 10_000)),
+    }
+
+
+def campaign_figures(
+    session: Session, campaigns: list[Campaign], *, now: datetime | None = None
+) -> dict[uuid.UUID, dict]:
+    """Lifetime impressions, spend, budget remaining and pacing of each campaign, in one query: the columns
+    of a campaign list."""
+    now = now or datetime.now(UTC)
+    lifetime = _lifetime(session, [campaign.id for campaign in campaigns])
+    figures = {}
+    for campaign in campaigns:
+        impressions, spent_units = lifetime.get(campaign.id, (0, 0))
+        figures[campaign.id] = {
+            "impressions": impressions,
+            "spend": money_text(spent_units),
+            "budget_remaining": money_text(max(currency_to_units(campaign.budget_total) - spent_units, 0)),
+            "pacing": _pacing(campaign, spent_units, now),
+        }
+    return figures
+
+
+def spend_curve(session: Session, campaign_id: uuid.UUID, *, now: datetime | None = None) -> list[dict]:
+    """Spend to date at the end of each day of the flight (None for days to come), against the even pace:
+    the budget spread evenly over the flight."""
+    campaign = get_campaign(session, campaign_id)
+    now = now or datetime.now(UTC)
+    end = min(campaign.end_date, campaign.start_date + timedelta(days=MAX_POINTS))
+    daily = campaign_stats(
+        session, campaign_id, start=campaign.start_date, end=end, granularity="day", now=now
+    )
+    flight = Decimal((campaign.end_date - campaign.start_date).total_seconds())
+    spent_units = 0
+    points = []
+    for point in daily["series"]:
+        day = point["period_start"]
+        spent_units += currency_to_units(Decimal(point["spend"]))
+        elapsed = (min(day + timedelta(days=1), campaign.end_date) - campaign.start_date).total_seconds()
+        even_pace = campaign.budget_total * min(Decimal(elapsed) / flight, Decimal(1))
+        points.append(
+            {
+                "day": day,
+                "spend_to_date": money_text(spent_units) if day <= now else None,
+                "even_pace": f"{even_pace.quantize(Decimal('0.01'))}",
+            }
+        )
+    return points
+
+
+def totals(session: Session, *, since: datetime | None = None) -> dict:
+    """Impressions, completes, completion rate, clicks, CTR and spend of every campaign, over all time or
+    from the hour of `since`."""
+    query = sa.select(
+        EventCountHourly.event, sa.func.sum(EventCountHourly.count), sa.func.sum(EventCountHourly.spend_units)
+    ).group_by(EventCountHourly.event)
+    if since is not None:
+        query = query.where(EventCountHourly.hour >= _truncate(since, "hour"))
+    by_event: dict[str, int] = defaultdict(int)
+    spend_units = 0
+    for event, count, units in session.execute(query):
+        by_event[event] = int(count)
+        spend_units += int(units)
+    return {
+        "impressions": by_event["impression"],
+        "completes": by_event["complete"],
+        "completion_rate": _ratio(by_event["complete"], by_event["impression"]),
+        "clicks": by_event["click"],
+        "ctr": _ratio(by_event["click"], by_event["impression"]),
+        "spend": money_text(spend_units),
     }
 
 
 def dashboard(session: Session, *, now: datetime | None = None, top: int = 5) -> dict:
     now = now or datetime.now(UTC)
     since = _truncate(now, "hour") - timedelta(hours=23)
-    by_event = dict(
-        session.execute(
-            sa.select(EventCountHourly.event, sa.func.sum(EventCountHourly.count)).group_by(
-                EventCountHourly.event
-            )
-        ).all()
-    )
-    total_spend = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(EventCountHourly.spend_units), 0)))
     statuses = dict.fromkeys(STATUSES, 0) | dict(
         session.execute(sa.select(Campaign.status, sa.func.count()).group_by(Campaign.status)).all()
     )
@@ -210,16 +285,8 @@ def dashboard(session: Session, *, now: datetime | None = None, top: int = 5) ->
     series = [{**p, "spend": money_text(p.pop("spend_units"))} for p in hourly.values()]
     requests = sum(p["requests"] for p in series)
     fills = sum(p["fills"] for p in series)
-    total_impressions = int(by_event.get("impression", 0))
     return {
-        "totals": {
-            "impressions": total_impressions,
-            "completes": int(by_event.get("complete", 0)),
-            "completion_rate": _ratio(int(by_event.get("complete", 0)), total_impressions),
-            "clicks": int(by_event.get("click", 0)),
-            "ctr": _ratio(int(by_event.get("click", 0)), total_impressions),
-            "spend": money_text(int(total_spend)),
-        },
+        "totals": totals(session),
         "campaigns_by_status": statuses,
         "top_campaigns": [
             {"id": i, "name": n, "status": s, "impressions": int(c), "spend": money_text(int(u))}

@@ -1,0 +1,55 @@
+"""Log in with the admin's email and password; log out."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from app.admin.blueprint import bp
+from app.admin.forms import load_form
+from app.admin.navigation import local_page
+from app.admin.session import sign_in, sign_out, signed_in_admin
+from app.auth import services
+from app.auth.schemas import LoginSchema
+from app.db import get_session
+from app.exceptions import Invalid
+from app.extensions import limiter
+
+WRONG_CREDENTIALS = "Wrong email or password."
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 401)
+def login():
+    db = get_session()
+    after_login = local_page(request.values.get("next"), url_for("admin.dashboard"))
+    if request.method == "GET":
+        if signed_in_admin(db) is not None:
+            return redirect(after_login, 303)
+        return render_template("admin/login.html", email="", next=request.args.get("next"))
+    try:
+        credentials = load_form(LoginSchema(), request.form, "Invalid login")
+    except Invalid as exc:
+        return _login_page(errors=exc.details, status=400)
+    user = services.authenticate(db, credentials["email"], credentials["password"])
+    if user is None:
+        return _login_page(error=WRONG_CREDENTIALS, status=401)  # 401s count toward LOGIN_RATE_LIMIT
+    sign_in(user)
+    return redirect(after_login, 303)
+
+
+def _login_page(status: int, **messages):
+    page = render_template(
+        "admin/login.html", email=request.form.get("email", ""), next=request.form.get("next"), **messages
+    )
+    return page, status
+
+
+@bp.post("/logout")
+def logout():
+    sign_out()
+    flash("You are logged out.", "success")
+    return redirect(url_for("admin.login"), 303)

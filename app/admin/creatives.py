@@ -1,0 +1,77 @@
+"""Creative uploads from the campaign page, and a creative's status and deletion."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, flash, redirect, request, url_for
+from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app.admin.blueprint import bp, csrf
+from app.admin.campaigns import campaign_page
+from app.admin.confirmation import delete_after_confirmation
+from app.admin.forms import load_form, refusal
+from app.creatives import services as creatives
+from app.creatives.schemas import CreativeStatusSchema, CreativeUploadSchema
+from app.creatives.views import storage, store_upload, upload_limits
+from app.db import get_session
+from app.exceptions import Invalid, ServiceError, TooLarge
+
+
+@bp.post("/campaigns/<uuid:campaign_id>/creatives")
+@csrf.exempt  # checked below, once upload_limits has raised the body limit the token is read under
+@upload_limits
+def creative_upload(campaign_id: uuid.UUID):
+    """A plain form post, or the page's script (the same post, with a progress bar): on success both land
+    on the campaign page naming the new creative; a refusal shows the server's message by the field."""
+    try:
+        csrf.protect()
+        form = load_form(
+            CreativeUploadSchema(), CombinedMultiDict([request.form, request.files]), "Invalid creative"
+        )
+        creative = store_upload(campaign_id, form)
+    except RequestEntityTooLarge:
+        limit = current_app.config["MAX_UPLOAD_BYTES"]
+        too_large = {"file": f"The file is larger than the limit of {limit} bytes."}
+        return campaign_page(campaign_id, too_large, status=413)  # the body was not read: no values
+    except ServiceError as exc:
+        errors = {"_schema": exc.message} | exc.details
+        if isinstance(exc, TooLarge):
+            errors["file"] = exc.message
+        return campaign_page(campaign_id, errors, request.form, exc.status)
+    return redirect(_creatives_of(campaign_id, uploaded=creative.id), 303)
+
+
+@bp.post("/creatives/<uuid:creative_id>/status")
+def creative_status(creative_id: uuid.UUID):
+    db = get_session()
+    creative = creatives.get_creative(db, creative_id)
+    try:
+        wanted = load_form(CreativeStatusSchema(), request.form, "Invalid status")["status"]
+    except Invalid as exc:
+        flash(refusal(exc), "error")
+    else:
+        creatives.change_status(db, creative_id, wanted)
+        flash(f"Creative “{creative.name}” is now {wanted}.", "success")
+    return redirect(_creatives_of(creative.campaign_id), 303)
+
+
+@bp.route("/creatives/<uuid:creative_id>/delete", methods=["GET", "POST"])
+def creative_delete(creative_id: uuid.UUID):
+    db = get_session()
+    creative = creatives.get_creative(db, creative_id)
+    return delete_after_confirmation(
+        title=f"Delete the creative “{creative.name}”?",
+        consequence="Its video file is deleted and it is no longer served. Its counted events stay in the "
+        "campaign's stats. This cannot be undone.",
+        button="Delete creative",
+        cancel=_creatives_of(creative.campaign_id),
+        delete=lambda: creatives.delete_creative(db, storage(), creative_id),
+        deleted=f"Creative “{creative.name}” deleted.",
+        then=_creatives_of(creative.campaign_id),
+    )
+
+
+def _creatives_of(campaign_id: uuid.UUID, **query) -> str:
+    return url_for("admin.campaign_detail", campaign_id=campaign_id, _anchor="creatives", **query)

@@ -1,0 +1,54 @@
+"""Submitted forms, loaded through the API's own schemas: a page shows the API's messages, field by field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import marshmallow as ma
+from werkzeug.datastructures import MultiDict
+
+from app.campaigns.schemas import CampaignInputSchema
+from app.errors import flatten_messages
+from app.exceptions import Invalid, ServiceError
+
+CAMPAIGN_DATES = ("start_date", "end_date")
+
+
+def load_form(schema: ma.Schema, form: MultiDict, message: str) -> dict:
+    """The schema's fields found in the form (the CSRF token and buttons are not data). An empty optional
+    input means "not given": None where the field takes it, else absent. Raises Invalid with the messages."""
+    data = {}
+    for name, field in schema.fields.items():
+        if name not in form:
+            continue
+        value = form[name]
+        if value == "" and not field.required:
+            if not field.allow_none:
+                continue
+            value = None
+        data[name] = value
+    try:
+        return schema.load(data)
+    except ma.ValidationError as exc:
+        raise Invalid(message, flatten_messages({"form": exc.messages})) from None
+
+
+def load_campaign_form(form: MultiDict) -> dict:
+    """The dates come from <input type="datetime-local">, without a timezone: the form says they are UTC."""
+    values = MultiDict(form)
+    for name in CAMPAIGN_DATES:
+        if _naive_iso(values.get(name, "")):
+            values[name] = values[name] + "Z"
+    return load_form(CampaignInputSchema(), values, "Invalid campaign")
+
+
+def _naive_iso(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is None
+    except ValueError:
+        return False
+
+
+def refusal(error: ServiceError) -> str:
+    """A service's refusal in one line, for a flash message: its message, then each field's."""
+    return " ".join([error.message, *error.details.values()])

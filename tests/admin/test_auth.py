@@ -1,0 +1,159 @@
+"""Login, logout, the page session cookie, CSRF, and that a page session and an API token never mix."""
+
+import pytest
+
+from app.auth import services as auth_services
+from tests.admin.conftest import csrf_token, log_in
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.factories import CampaignFactory
+
+OPEN_ENDPOINTS = {"admin.login", "admin.static"}
+SAMPLE_ID = "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc"
+
+
+def test_pages_send_an_anonymous_visitor_to_the_login_page_and_back(client, session):
+    response = client.get("/admin/campaigns?status=draft")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/login?next=/admin/campaigns?status%3Ddraft"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<title>Log in · CTV ad server admin</title>" in page
+    assert '<label for="email">Email' in page and '<label for="password">Password' in page
+    logged_in = log_in(client, next_page="/admin/campaigns?status=draft")
+    assert logged_in.status_code == 303
+    assert logged_in.headers["Location"] == "/admin/campaigns?status=draft"
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/admin/", "//evil.example/admin/", "/api/v1/campaigns"]
+)
+def test_login_never_redirects_off_the_console(client, session, target):
+    assert log_in(client, next_page=target).headers["Location"] == "/admin/"
+
+
+def test_a_logged_in_admin_visiting_the_login_page_goes_on(client, session):
+    log_in(client)
+    response = client.get("/admin/login?next=/admin/campaigns")
+    assert (response.status_code, response.headers["Location"]) == (303, "/admin/campaigns")
+
+
+def test_wrong_password_and_unknown_email_show_the_same_error(client, session):
+    for email, password in ((ADMIN_EMAIL, "not the password"), ("nobody@example.com", ADMIN_PASSWORD)):
+        response = log_in(client, email=email, password=password)
+        assert response.status_code == 401
+        page = response.get_data(as_text=True)
+        assert '<p class="notice error" role="alert">Wrong email or password.</p>' in page
+        assert f'value="{email}"' in page  # the email is kept, never the password
+    assert client.get("/admin/").status_code == 303
+
+
+def test_login_fields_are_validated_with_the_apis_messages(client, session):
+    response = log_in(client, email="")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert '<p class="error" id="email-error">Length must be between 1 and 320.</p>' in page
+    assert 'aria-describedby="email-error"' in page and 'aria-invalid="true"' in page
+
+
+def test_failed_logins_are_rate_limited_per_address(client, session):
+    for _ in range(5):
+        assert log_in(client, password="wrong password").status_code == 401
+    limited = log_in(client)
+    assert limited.status_code == 429
+    assert "Too many failed logins" in limited.get_data(as_text=True)
+    assert log_in(client, environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 303
+
+
+def test_the_session_cookie_is_httponly_lax_and_only_for_the_console(client, session):
+    cookie = log_in(client).headers["Set-Cookie"]
+    assert cookie.startswith("admin_session=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/admin" in cookie
+    assert "Secure" not in cookie
+
+
+def test_the_session_cookie_is_secure_over_https(client, session):
+    token = csrf_token(client, "https://localhost/admin/login")
+    response = client.post(
+        "https://localhost/admin/login",
+        data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": token},
+        headers={"Referer": "https://localhost/admin/login"},  # CSRF over HTTPS also checks the referrer
+    )
+    assert response.status_code == 303
+    assert "; Secure" in response.headers["Set-Cookie"]
+
+
+def test_logout_ends_the_session(console):
+    response = console.post("/admin/logout")
+    assert (response.status_code, response.headers["Location"]) == (303, "/admin/login")
+    assert "You are logged out." in console.get("/admin/login").get_data(as_text=True)
+    assert console.get("/admin/").status_code == 303
+
+
+def test_a_password_reset_ends_every_page_session(console, session):
+    assert console.get("/admin/").status_code == 200
+    auth_services.set_admin(session, ADMIN_EMAIL, "a brand new password")
+    assert console.get("/admin/").status_code == 303
+
+
+def test_a_page_session_is_not_an_api_token_and_a_token_opens_no_page(console, client, admin_token):
+    assert console.get("/api/v1/campaigns").status_code == 401
+    console.post("/admin/logout")
+    response = client.get("/admin/", headers={"Authorization": f"Bearer {admin_token}"})
+    assert response.status_code == 303
+
+
+def test_a_post_without_the_csrf_token_is_refused(console, session):
+    campaign = CampaignFactory(status="draft")
+    for path, data in (
+        ("/admin/campaigns/new", {"name": "No token"}),
+        (f"/admin/campaigns/{campaign.id}/status", {"status": "active"}),
+        (f"/admin/campaigns/{campaign.id}/delete", {}),
+        ("/admin/logout", {}),
+    ):
+        response = console.client.post(path, data=data)
+        assert response.status_code == 400, path
+        assert "The CSRF token is missing." in response.get_data(as_text=True)
+        forged = console.client.post(path, data={**data, "csrf_token": "forged"})
+        assert forged.status_code == 400, path
+    session.refresh(campaign)
+    assert campaign.status == "draft"
+
+
+def _admin_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("admin.")]
+
+
+def test_every_console_page_needs_the_login(app, client, session):
+    guarded = [rule for rule in _admin_rules(app) if rule.endpoint not in OPEN_ENDPOINTS]
+    assert len(guarded) >= 13
+    for rule in guarded:
+        path = rule.rule.replace("<uuid:campaign_id>", SAMPLE_ID).replace("<uuid:creative_id>", SAMPLE_ID)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = client.open(path, method=method)
+            assert response.status_code == 303, (method, path)
+            assert response.headers["Location"].startswith("/admin/login"), (method, path)
+
+
+def test_pages_carry_a_restrictive_content_security_policy(console):
+    response = console.get("/admin/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src" not in policy  # scripts: 'self' only, no inline
+    assert "object-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["Cache-Control"] == "no-store"
+    with console.get("/admin/static/admin.css") as stylesheet:
+        assert stylesheet.headers.get("Cache-Control") != "no-store"
+
+
+def test_unknown_records_and_server_errors_get_an_error_page(console, app, monkeypatch):
+    missing = console.get(f"/admin/campaigns/{SAMPLE_ID}")
+    assert missing.status_code == 404
+    assert "Campaign not found" in missing.get_data(as_text=True)
+    assert console.get("/admin/campaigns/not-a-uuid").status_code == 404
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("app.reporting.services.dashboard", broken)
+    failed = console.get("/admin/")
+    assert failed.status_code == 500
+    page = failed.get_data(as_text=True)
+    assert "Something went wrong on the server" in page and "boom" not in page

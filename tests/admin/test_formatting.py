@@ -1,0 +1,58 @@
+"""How figures read on the pages, and where the console sends the browser next."""
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from app.admin import formatting
+from app.admin.navigation import local_page
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        ("1500.00", "1,500.00"),
+        ("0.0123456", "0.0123456"),
+        (Decimal("12.5000"), "12.50"),
+        ("0", "0.00"),
+        (None, ""),
+    ],
+)
+def test_money_keeps_every_significant_decimal(amount, shown):
+    assert formatting.money(amount) == shown
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"), [(999, "999 bytes"), (2048, "2.0 KiB"), (104_857_600, "100.0 MiB")]
+)
+def test_file_sizes(size, shown):
+    assert formatting.file_size(size) == shown
+
+
+def test_dates_read_in_utc():
+    moment = datetime(2026, 3, 1, 12, 30, 5, tzinfo=timezone(timedelta(hours=2)))
+    assert formatting.utc(moment) == "2026-03-01 10:30 UTC"
+    assert formatting.utc(moment, zone=False) == "2026-03-01 10:30"
+    assert formatting.utc(None) == ""
+    assert formatting.form_datetime(moment) == "2026-03-01T10:30:05"
+    assert [formatting.percent(ratio) for ratio in (0.12345, 0.0004, 0)] == ["12.3 %", "0.04 %", "0.0 %"]
+    assert formatting.seconds(14.96) == "15.0 s"
+    assert datetime.fromisoformat(formatting.form_datetime(moment) + "+00:00") == moment.astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/admin/campaigns?status=draft", "/admin/campaigns?status=draft"),
+        (None, "/admin/"),
+        ("", "/admin/"),
+        ("https://evil.example/admin/", "/admin/"),
+        ("//evil.example/admin/", "/admin/"),
+        ("/api/v1/campaigns", "/admin/"),
+        ("/vast", "/admin/"),
+    ],
+)
+def test_next_pages_stay_in_the_console(app, target, expected):
+    with app.test_request_context():
+        assert local_page(target, "/admin/") == expected

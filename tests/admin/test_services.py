@@ -1,0 +1,118 @@
+"""What the console added to the services: list figures, the spend curve, totals since a moment, and the
+statuses a campaign may move to now."""
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from app.campaigns import services as campaigns
+from app.db import utcnow
+from app.reporting import services as reporting
+from app.tracking.models import EventCountHourly
+from tests.factories import CampaignFactory
+
+UNITS = 10_000_000  # money units per currency unit
+
+
+def midnight(days_from_today: int = 0):
+    return utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days_from_today)
+
+
+def counted(session, campaign, hour, event: str, count: int, spend: Decimal = Decimal(0)) -> None:
+    session.add(
+        EventCountHourly(
+            hour=hour,
+            campaign_id=campaign.id,
+            creative_id=uuid.uuid4(),
+            event=event,
+            error_code="",
+            count=count,
+            spend_units=int(spend * UNITS),
+        )
+    )
+    session.commit()
+
+
+def test_campaign_figures_in_one_call(session):
+    start = utcnow() - timedelta(days=5)
+    busy = CampaignFactory(
+        budget_total=Decimal("100.00"), start_date=start, end_date=start + timedelta(days=10)
+    )
+    idle = CampaignFactory(budget_total=Decimal("50.00"))
+    counted(session, busy, midnight(-1), "impression", 1000, Decimal("25.00"))
+    counted(session, busy, midnight(), "impression", 500, Decimal("12.50"))
+    counted(session, busy, midnight(), "complete", 400)
+    figures = reporting.campaign_figures(session, [busy, idle])
+    assert figures[busy.id]["impressions"] == 1500
+    assert (figures[busy.id]["spend"], figures[busy.id]["budget_remaining"]) == ("37.50", "62.50")
+    pacing = figures[busy.id]["pacing"]
+    assert pacing["spend_share"] == 0.375 and pacing["elapsed_share"] == pytest.approx(0.5, abs=0.001)
+    assert pacing["index"] == pytest.approx(0.75, abs=0.01)
+    assert figures[idle.id] == {
+        "impressions": 0,
+        "spend": "0.00",
+        "budget_remaining": "50.00",
+        "pacing": {
+            "spend_share": 0.0,
+            "elapsed_share": figures[idle.id]["pacing"]["elapsed_share"],
+            "index": 0.0,
+        },
+    }
+    assert reporting.campaign_figures(session, []) == {}
+
+
+def test_spend_curve_accumulates_by_day_against_the_even_pace(session):
+    campaign = CampaignFactory(budget_total=Decimal("100.00"), start_date=midnight(-2), end_date=midnight(2))
+    counted(session, campaign, midnight(-2) + timedelta(hours=5), "impression", 10, Decimal("10.00"))
+    counted(session, campaign, midnight() + timedelta(minutes=1), "impression", 5, Decimal("5.00"))
+    curve = reporting.spend_curve(session, campaign.id, now=midnight() + timedelta(hours=1))
+    assert [(point["day"], point["spend_to_date"], point["even_pace"]) for point in curve] == [
+        (midnight(-2), "10.00", "25.00"),
+        (midnight(-1), "10.00", "50.00"),
+        (midnight(), "15.00", "75.00"),
+        (midnight(1), None, "100.00"),
+    ]
+
+
+def test_spend_curve_of_a_flight_longer_than_the_stats_allow_stops_at_the_limit(session):
+    campaign = CampaignFactory(start_date=midnight(-1), end_date=midnight(-1) + timedelta(days=5000))
+    curve = reporting.spend_curve(session, campaign.id)
+    assert len(curve) == reporting.MAX_POINTS
+
+
+def test_totals_since_a_moment_or_over_all_time(session):
+    campaign = CampaignFactory()
+    counted(session, campaign, midnight(-1), "impression", 4, Decimal("0.04"))
+    counted(session, campaign, midnight(), "impression", 2, Decimal("0.02"))
+    counted(session, campaign, midnight(), "complete", 1)
+    counted(session, campaign, midnight(), "click", 1)
+    today = reporting.totals(session, since=midnight() + timedelta(minutes=30))
+    assert today == {
+        "impressions": 2,
+        "completes": 1,
+        "completion_rate": 0.5,
+        "clicks": 1,
+        "ctr": 0.5,
+        "spend": "0.02",
+    }
+    assert reporting.totals(session)["impressions"] == 6
+    assert reporting.totals(session)["spend"] == "0.06"
+
+
+@pytest.mark.parametrize(
+    ("status", "ended", "allowed", "changeable"),
+    [
+        ("draft", False, ["active", "completed"], True),
+        ("active", False, ["paused", "completed"], True),
+        ("paused", False, ["active", "completed"], True),
+        ("paused", True, ["completed"], True),
+        ("completed", False, [], False),
+    ],
+)
+def test_allowed_transitions_follow_change_status(session, status, ended, allowed, changeable):
+    end = utcnow() - timedelta(seconds=1) if ended else utcnow() + timedelta(days=1)
+    campaign = CampaignFactory(status=status, start_date=end - timedelta(days=3), end_date=end)
+    assert campaigns.allowed_transitions(campaign) == allowed
+    assert campaigns.accepts_changes(campaign) is changeable
