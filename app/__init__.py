@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import admin, cli, errors, logs, metrics, security
+from app.auth import throttle
 from app.auth.guard import BEARER_SCHEME
 from app.auth.views import blp as auth_blp
 from app.campaigns.views import blp as campaigns_blp
@@ -17,7 +18,6 @@ from app.creatives.views import blp as creatives_blp
 from app.db import Database
 from app.db import init_app as init_database
 from app.errors import Api
-from app.extensions import limiter
 from app.health import bp as health_bp
 from app.reporting.views import blp as reporting_blp
 from app.runtime import Runtime
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    limiter.init_app(app)
+    throttle.init_app(app, settings)
     cli.init_app(app)
 
     app.register_blueprint(health_bp)
@@ -86,13 +86,7 @@ def _flask_config(settings: Settings) -> dict:
         "MAX_UPLOAD_BYTES": settings.max_upload_bytes,
         "MAX_CREATIVE_SECONDS": settings.max_creative_seconds,
         "TOKEN_TTL_SECONDS": settings.token_ttl_seconds,
-        "LOGIN_RATE_LIMIT": settings.login_rate_limit,
         "DEFAULT_CPM": settings.default_cpm,
-        "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
-        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"{settings.redis_key_prefix}limits"}
-        if settings.redis_url
-        else {},
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis gone: limit per worker rather than not at all
         # The admin console's page session: only under /admin, never readable by scripts, and marked
         # Secure per request when served over HTTPS (app.admin.session).
         "SESSION_COOKIE_NAME": "admin_session",

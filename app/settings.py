@@ -104,7 +104,7 @@ class Settings:
         default="5 per minute",
         metadata={
             "env": "LOGIN_RATE_LIMIT",
-            "help": "Failed logins allowed per client IP (flask-limiter syntax).",
+            "help": "Failed logins allowed per client IP (`limits` syntax, e.g. `5 per minute`).",
         },
     )
     trusted_proxy_count: int = field(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from app.admin.blueprint import bp
 from app.admin.forms import load_form
@@ -10,19 +10,14 @@ from app.admin.navigation import local_page
 from app.admin.session import sign_in, sign_out, signed_in_admin
 from app.auth import services
 from app.auth.schemas import LoginSchema
+from app.auth.throttle import client_address, login_throttle
 from app.db import get_session
 from app.exceptions import Invalid
-from app.extensions import limiter
 
 WRONG_CREDENTIALS = "Wrong email or password."
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 401)
 def login():
     db = get_session()
     after_login = local_page(request.values.get("next"), url_for("admin.dashboard"))
@@ -30,13 +25,16 @@ def login():
         if signed_in_admin(db) is not None:
             return redirect(after_login, 303)
         return render_template("admin/login.html", email="", next=request.args.get("next"))
+    throttle = login_throttle()
+    throttle.check(client_address())
     try:
         credentials = load_form(LoginSchema(), request.form, "Invalid login")
     except Invalid as exc:
         return _login_page(errors=exc.details, status=400)
     user = services.authenticate(db, credentials["email"], credentials["password"])
     if user is None:
-        return _login_page(error=WRONG_CREDENTIALS, status=401)  # 401s count toward LOGIN_RATE_LIMIT
+        throttle.failed(client_address())
+        return _login_page(error=WRONG_CREDENTIALS, status=401)
     sign_in(user)
     return redirect(after_login, 303)
 

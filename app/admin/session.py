@@ -22,6 +22,12 @@ class PageSessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
 
+    def open_session(self, app, request):
+        # Only the console has page sessions: ads, beacons and the API skip the cookie work entirely.
+        if not request.path.startswith(app.config["SESSION_COOKIE_PATH"]):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
 
 def sign_in(user: User) -> None:
     session.clear()  # a fresh session (and CSRF token) at login: nothing carries over from before

@@ -4,20 +4,15 @@ from werkzeug.exceptions import Unauthorized
 from app.auth import services
 from app.auth.guard import admin_required
 from app.auth.schemas import LoginSchema, ProfileSchema, TokenSchema
+from app.auth.throttle import client_address, login_throttle
 from app.db import get_session
 from app.errors import ErrorSchema
-from app.extensions import limiter
 from app.web import Blueprint, json_body
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Admin login and API tokens")
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @blp.post("/login")
-@limiter.limit(_login_limit, deduct_when=lambda response: response.status_code == 401)
 @json_body(blp, LoginSchema)
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Wrong email or password")
@@ -25,9 +20,12 @@ def _login_limit() -> str:
 @blp.doc(security=[])
 def login(credentials):
     """Exchange the admin's email and password for a bearer token."""
+    throttle = login_throttle()
+    throttle.check(client_address())
     session = get_session()
     user = services.authenticate(session, credentials["email"], credentials["password"])
     if user is None:
+        throttle.failed(client_address())
         raise Unauthorized("Wrong email or password")
     token, expires_at = services.issue_token(session, user, current_app.config["TOKEN_TTL_SECONDS"])
     return {"token": token, "expires_at": expires_at}

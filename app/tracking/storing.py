@@ -1,5 +1,8 @@
 """Events into the database, exactly once: rows first (a second copy of an event conflicts and is skipped),
-then the hourly aggregates from the rows that were new. Safe to run twice on the same events."""
+then the hourly aggregates from the rows that were new. Safe to run twice on the same events.
+
+Statements are executed with lists of parameters (SQLAlchemy's batched "insertmanyvalues"), so each is
+compiled once and cached rather than rebuilt with hundreds of VALUES per batch."""
 
 from __future__ import annotations
 
@@ -99,11 +102,10 @@ def _store_tracking_events(session: Session, events: list[Event]) -> list[Event]
     ]
     statement = (
         _insert(session, TrackingEvent)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["ad_serving_id", "event"])
         .returning(TrackingEvent.ad_serving_id, TrackingEvent.event)
     )
-    inserted = {tuple(row) for row in session.execute(statement)}
+    inserted = {tuple(row) for row in session.execute(statement, rows)}
     return [e for e in unique if (e.ad_serving_id, e.name) in inserted]
 
 
@@ -136,7 +138,7 @@ def _add_to_hourly(session: Session, events: list[Event]) -> None:
         }
         for (hour, campaign, creative, name, code), count in sorted(counts.items())
     ]
-    statement = _insert(session, EventCountHourly).values(rows)
+    statement = _insert(session, EventCountHourly)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["hour", "campaign_id", "creative_id", "event", "error_code"],
@@ -144,7 +146,8 @@ def _add_to_hourly(session: Session, events: list[Event]) -> None:
                 "count": EventCountHourly.count + statement.excluded.count,
                 "spend_units": EventCountHourly.spend_units + statement.excluded.spend_units,
             },
-        )
+        ),
+        rows,
     )
 
 
