@@ -43,6 +43,11 @@ run: $(VENV)/.runtime-installed assets
 test: $(VENV)/.dev-installed assets
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term $(PYTEST_ARGS) tests --ignore=tests/infra
 
+## make bench: the ad server against a reference Flask app, driven by wrk on loopback (about 9 min)
+.PHONY: bench
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.run
+
 ## make check-infra: terraform fmt/validate/test, checkov, kubernetes schemas, hadolint (all offline)
 check-infra: $(VENV)/.dev-installed
 	scripts/check-infra.sh

@@ -1,0 +1,129 @@
+"""What a bench run found: medians over the rounds, the targets, the table, and the JSON record."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.loadgen import Measurement
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+MIN_RATIO = 0.7  # the app's throughput against the reference's
+MAX_FIXED_RATE_P99_MS = 25.0
+MAX_FLATNESS = 1.3  # /vast with 10 campaigns against 10,000
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Median of the rounds (rate, p50, p99 each on its own), errors added up."""
+
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    cpu_ms: float  # the workers' CPU per request
+    spread: float  # fastest round / slowest round: how steady the machine was
+
+    @classmethod
+    def of(cls, rounds: list[Measurement]) -> Summary:
+        rates = [m.rate for m in rounds]
+        return cls(
+            rate=statistics.median(rates),
+            p50_ms=statistics.median(m.p50_ms for m in rounds),
+            p99_ms=statistics.median(m.p99_ms for m in rounds),
+            errors=sum(m.errors for m in rounds),
+            cpu_ms=statistics.median(m.cpu_ms_per_request for m in rounds),
+            spread=max(rates) / min(rates) if min(rates) else float("inf"),
+        )
+
+
+@dataclass
+class Comparison:
+    label: str
+    app: list[Measurement] = field(default_factory=list)
+    reference: list[Measurement] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return Summary.of(self.app).rate / Summary.of(self.reference).rate
+
+    @property
+    def cpu_ratio(self) -> float:
+        """The throughput ratio that CPU alone predicts (the reference's CPU per request over the app's)."""
+        return Summary.of(self.reference).cpu_ms / Summary.of(self.app).cpu_ms
+
+
+@dataclass(frozen=True)
+class FixedRate:
+    label: str
+    basis: str  # whose capacity the offered rate is half of: "reference" (the target's) or "app"
+    offered: float  # requests per second
+    app: Measurement
+    reference: Measurement
+
+
+@dataclass
+class Run:
+    settings: dict
+    machine: dict
+    load_before: str = ""
+    load_after: str = ""
+    others_share: float = 0.0  # of the machine's CPU, used by other processes while the bench ran
+    noisy: bool = False
+    documents: dict = field(default_factory=dict)
+    comparisons: list[Comparison] = field(default_factory=list)
+    fixed_rates: list[FixedRate] = field(default_factory=list)
+    catalog_sizes: dict[int, list[Measurement]] = field(default_factory=dict)
+    catalog_work: dict = field(default_factory=dict)
+    rss_mb: dict = field(default_factory=dict)
+    beacons: dict = field(default_factory=dict)
+
+    def comparison(self, label: str) -> Comparison:
+        return next(c for c in self.comparisons if c.label == label)
+
+    def flatness(self) -> float:
+        sizes = sorted(self.catalog_sizes)
+        smallest, largest = (Summary.of(self.catalog_sizes[size]).rate for size in (sizes[0], sizes[-1]))
+        return smallest / largest
+
+    def verdicts(self) -> list[tuple[bool, str]]:
+        lines = []
+        for label in ("/vast (fill)", "/vast (no fill)", "/t/impression"):
+            ratio = self.comparison(label).ratio
+            lines.append(
+                (ratio >= MIN_RATIO, f"{label} throughput ≥ {MIN_RATIO}x the reference: {ratio:.2f}x")
+            )
+        for fixed in (fixed for fixed in self.fixed_rates if fixed.basis == "reference"):
+            lines.append(
+                (
+                    fixed.app.p99_ms <= MAX_FIXED_RATE_P99_MS,
+                    f"{fixed.label} p99 ≤ {MAX_FIXED_RATE_P99_MS:.0f} ms at {fixed.offered:,.0f} req/s"
+                    f" (half the reference's capacity): {fixed.app.p99_ms:.1f} ms",
+                )
+            )
+        sizes = sorted(self.catalog_sizes)
+        flatness = self.flatness()
+        lines.append(
+            (
+                flatness <= MAX_FLATNESS,
+                f"flat decision: /vast throughput with {sizes[0]:,} campaigns ≤ {MAX_FLATNESS}x that with"
+                f" {sizes[-1]:,}: {flatness:.2f}x",
+            )
+        )
+        return lines
+
+    def save(self) -> Path:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        path = RESULTS_DIR / time.strftime("bench-%Y%m%d-%H%M%S.json")
+        record = dataclasses.asdict(self)
+        record["summaries"] = {
+            c.label: {"app": vars(Summary.of(c.app)), "reference": vars(Summary.of(c.reference))}
+            for c in self.comparisons
+        }
+        record["verdicts"] = [{"passed": passed, "target": text} for passed, text in self.verdicts()]
+        path.write_text(json.dumps(record, indent=2, default=str))
+        return path

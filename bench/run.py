@@ -1,0 +1,195 @@
+"""`make bench`: the ad server's speed against the reference app's, measured in the same run.
+
+Both run on loopback under gunicorn with gevent workers (the same number); wrk drives them in turn, round
+after round, at saturation; then, for latency, at a fixed offered rate of half the reference's capacity (and
+of half the app's); then the ad server alone with 10, 1,000 and 10,000 active campaigns. Prints the table
+and the targets, and writes the whole record to bench/results/.
+
+Settings: BENCH_WORKERS (2), BENCH_ROUNDS (3), BENCH_SECONDS (10 per wrk run).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+
+from bench import campaigns
+from bench.drives import FILL, Drives
+from bench.loadgen import Measurement, Wrk
+from bench.machine import NOISY_SHARE, OthersMeter, background_load, cpu_seconds, describe_machine, rss_mb
+from bench.results import Comparison, FixedRate, Run
+from bench.stack import EVENT_FLUSHER, REDIS_PERSISTENCE, BenchStack
+from bench.table import printout
+from bench.tools import ensure_debian_tool
+from harness.servers import AppServer
+
+CATALOG_SIZES = (10, 1_000, 10_000)
+WARMUP_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    workers: int
+    rounds: int
+    seconds: float
+
+    @classmethod
+    def from_env(cls) -> BenchSettings:
+        return cls(
+            workers=int(os.environ.get("BENCH_WORKERS", "2")),
+            rounds=int(os.environ.get("BENCH_ROUNDS", "3")),
+            seconds=float(os.environ.get("BENCH_SECONDS", "10")),
+        )
+
+
+class Bench:
+    def __init__(self, settings: BenchSettings):
+        self.settings = settings
+        self.stack = BenchStack(settings.workers)
+        self.run = Run(
+            settings={
+                **vars(settings),
+                "catalog_sizes": CATALOG_SIZES,
+                "event_flusher": EVENT_FLUSHER,
+                "redis": REDIS_PERSISTENCE,
+            },
+            machine=describe_machine(),
+        )
+
+    def execute(self) -> Run:
+        before = background_load()
+        self.run.load_before = before.describe()
+        wrk = Wrk(ensure_debian_tool("wrk", "wrk"))
+        say(f"background load before: {self.run.load_before}")
+        others = OthersMeter()
+        try:
+            self.stack.start()
+            ad = self.stack.prepare_campaigns(CATALOG_SIZES[-1])
+            self.stack.serve_campaigns(CATALOG_SIZES[0])
+            drives = Drives(wrk, self.stack.inputs_dir, ad)
+            self._compare_documents()
+            self._saturate(drives)
+            self._fixed_rates(drives)
+            self.run.rss_mb[f"app at {CATALOG_SIZES[0]:,} campaigns"] = worker_rss(self.stack.app)
+            self.run.rss_mb["reference"] = worker_rss(self.stack.reference)
+            self._catalog_sizes(drives)
+            self.run.rss_mb[f"app at {CATALOG_SIZES[-1]:,} campaigns"] = worker_rss(self.stack.app)
+            say("timing the catalog rebuild and the flusher's housekeeping in-process")
+            work = campaigns.time_catalog_work(self.stack.database.driver_url, self.stack.storage_dir)
+            self.run.catalog_work = vars(work)
+        finally:
+            self.stack.stop(keep_files=sys.exc_info()[0] is not None)
+        self.run.others_share = others.share()
+        after = background_load()
+        self.run.load_after = after.describe()
+        self.run.noisy = before.noisy or after.noisy or self.run.others_share > NOISY_SHARE
+        return self.run
+
+    def _compare_documents(self) -> None:
+        for name, server in (("app", self.stack.app), ("reference", self.stack.reference)):
+            with urllib.request.urlopen(server.base_url + FILL, timeout=5) as response:
+                body = response.read()
+            self.run.documents[name] = f"{len(body):,} bytes, {body.count(b'<![CDATA[')} URLs"
+
+    def _saturate(self, drives: Drives) -> None:
+        scenarios: list[tuple[str, Callable[[str, float], Measurement]]] = [
+            ("/vast (fill)", drives.vast_fill),
+            ("/vast (no fill)", drives.vast_no_fill),
+            ("/t/impression", drives.impressions),
+            ("POST /api/v1/ad-request", drives.ad_requests),
+        ]
+        servers = {"app": self.stack.app, "reference": self.stack.reference}
+        backlog = []  # events left to flush after each of the app's beacon runs, and the seconds it took
+        for label, drive in scenarios:
+            say(f"warming up {label}")
+            for server in servers.values():
+                drive(server.base_url, WARMUP_SECONDS)
+            comparison = Comparison(label)
+            for number in range(self.settings.rounds):
+                # Alternate who goes first, so that a drift of the machine weighs on both alike.
+                for name in ("app", "reference") if number % 2 == 0 else ("reference", "app"):
+                    self.stack.settle()
+                    measured = measure(servers[name], drive, self.settings.seconds)
+                    getattr(comparison, name).append(measured)
+                    say(f"{label} round {number + 1} {name}: {measured.rate:,.0f} req/s")
+                    if label == "/t/impression" and name == "app":
+                        backlog.append((self.stack.pending_events(), round(self.stack.settle(), 1)))
+            self.run.comparisons.append(comparison)
+        impressions = self.run.comparison("/t/impression").app
+        self.run.beacons = {
+            **beacon_counts(self.stack.app),
+            "reused": sum(m.wrapped for m in impressions),
+            "backlog": backlog,
+        }
+
+    def _fixed_rates(self, drives: Drives) -> None:
+        """Half the reference's capacity is the target's rate; half the app's own tells its latency apart
+        from its capacity."""
+        for label, drive in (
+            ("/vast (fill)", drives.paced_vast_fill),
+            ("/t/impression", drives.paced_impressions),
+        ):
+            for basis in ("reference", "app"):
+                rate = statistics.median(m.rate for m in getattr(self.run.comparison(label), basis)) / 2
+                say(f"{label} at a fixed {rate:,.0f} req/s (half the {basis}'s capacity)")
+                paced = partial(drive, rate=rate)
+                self.stack.settle()
+                app = measure(self.stack.app, paced, self.settings.seconds)
+                self.stack.settle()
+                reference = measure(self.stack.reference, paced, self.settings.seconds)
+                self.run.fixed_rates.append(FixedRate(label, basis, rate, app, reference))
+
+    def _catalog_sizes(self, drives: Drives) -> None:
+        for number in range(self.settings.rounds):
+            for size in CATALOG_SIZES:  # the largest last: its workers' memory is read after
+                self.stack.settle()
+                self.stack.serve_campaigns(size)
+                drives.vast_fill(self.stack.app.base_url, WARMUP_SECONDS)
+                measured = measure(self.stack.app, drives.vast_fill, self.settings.seconds)
+                self.run.catalog_sizes.setdefault(size, []).append(measured)
+                say(f"{size:,} campaigns round {number + 1}: {measured.rate:,.0f} req/s")
+
+
+def measure(server: AppServer, drive: Callable[..., Measurement], seconds: float) -> Measurement:
+    """One wrk run against `server`, with the CPU its workers used meanwhile."""
+    workers = server.worker_pids()
+    before = cpu_seconds(workers)
+    measured = drive(server.base_url, seconds=seconds)
+    return replace(measured, server_cpu_seconds=cpu_seconds(workers) - before)
+
+
+def worker_rss(server: AppServer) -> list[float]:
+    return [round(rss_mb(pid), 1) for pid in server.worker_pids()]
+
+
+def beacon_counts(server: AppServer) -> dict[str, int]:
+    """Impression beacons by result, from the app's own Prometheus counters (all workers)."""
+    with urllib.request.urlopen(f"{server.base_url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    counts = {"counted": 0, "duplicate": 0, "refused": 0}
+    pattern = r'^adserver_beacons_total\{event="impression",result="(\w+)"\} ([0-9.e+]+)$'
+    for result, value in re.findall(pattern, text, re.MULTILINE):
+        counts[result] = int(float(value))
+    return counts
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def main() -> None:
+    started = time.monotonic()
+    run = Bench(BenchSettings.from_env()).execute()
+    print(printout(run))
+    print(f"\nresults: {run.save()} ({(time.monotonic() - started) / 60:.1f} min)")
+
+
+if __name__ == "__main__":
+    main()
