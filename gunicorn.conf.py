@@ -5,15 +5,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from app.settings import Settings
-
 # Prometheus counters of all workers are added up from files here; set before any worker imports the client.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / "adserver-prometheus"))
 
 # All interfaces inside a container; `make run` passes HOST=127.0.0.1.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 worker_class = "gevent"
-workers = Settings.from_env().workers
+# The same rule as app.settings.Settings.workers (a test checks they agree); the master does not import the
+# application, so that nothing is imported before the workers' gevent patching.
+workers = int(
+    os.environ.get("WEB_CONCURRENCY") or ((os.cpu_count() or 1) if os.environ.get("REDIS_URL") else 1)
+)
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import sys
-import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Ids of our own: a random prefix per process and a counter, unique without a random draw per request.
+_ID_PREFIX = os.urandom(8).hex()
+_ids = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ids):016x}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -51,9 +59,9 @@ def init_app(app: Flask) -> None:
 def _take_request_id() -> None:
     # A caller's id is kept (it ties our logs to theirs) only when it is safe to log and echo.
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    g.request_id = given if _SAFE_REQUEST_ID.match(given) else new_request_id()
 
 
 def _echo_request_id(response):
-    response.headers[REQUEST_ID_HEADER] = g.get("request_id") or uuid.uuid4().hex
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id") or new_request_id()
     return response

@@ -1,13 +1,11 @@
-"""What the bench runs: the ad server in its production configuration (gunicorn + gevent from the project's
-gunicorn.conf.py, PostgreSQL, a durable Redis, the in-process event flusher) and the reference app beside it,
-both on loopback with the same number of workers."""
+"""What the bench runs: the ad server in its production configuration (gunicorn + gevent from the
+project's gunicorn.conf.py, PostgreSQL, a durable Redis, the event flusher as its own process) and the
+reference app beside it, both on loopback with the same number of workers."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,35 +14,14 @@ import redis
 import sqlalchemy as sa
 
 from bench import campaigns
-from harness.servers import PROJECT_ROOT, AppServer, RedisServer, wait_for_port, wait_until
+from harness.servers import PROJECT_ROOT, AppServer, RedisServer, wait_until
 
 SHARED_POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET_KEY = "bench-secret-key-" + "b" * 32
 REDIS_KEY_PREFIX = "adserver:"
-EVENT_FLUSHER = "inprocess"  # each web worker drains the event stream into PostgreSQL
+EVENT_FLUSHER = "external"  # as in Kubernetes: one `flask flush-events` process drains the stream
 REDIS_PERSISTENCE = "appendonly yes, appendfsync always"  # RedisServer's durable mode, the production advice
 REFERENCE_CONFIG = PROJECT_ROOT / "bench" / "reference_gunicorn.conf.py"
-
-
-class ReferenceServer(AppServer):
-    """The reference app under gunicorn with gevent workers, from its own config (same WEB_CONCURRENCY)."""
-
-    def start(self, timeout: float = 30.0) -> ReferenceServer:
-        gunicorn = str(Path(sys.executable).parent / "gunicorn")
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [gunicorn, "-c", str(REFERENCE_CONFIG), "bench.reference_app:app"],
-                cwd=PROJECT_ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_for_port(self.port, self.process, timeout)
-        wait_until(
-            lambda: len(self.worker_pids()) == self.workers and self.healthy(), timeout, what="reference up"
-        )
-        return self
 
 
 class BenchDatabase:
@@ -82,7 +59,12 @@ class BenchStack:
         self.database = BenchDatabase()
         self.redis = RedisServer(self.directory / "redis", durable=True)
         self.app: AppServer | None = None
-        self.reference = ReferenceServer({}, workers=workers, log=self.directory / "reference.log")
+        self.reference = AppServer(
+            {},
+            workers=workers,
+            log=self.directory / "reference.log",
+            command=("-c", str(REFERENCE_CONFIG), "bench.reference_app:app"),
+        )
         self.workers = workers
 
     def start(self) -> BenchStack:
@@ -104,7 +86,7 @@ class BenchStack:
         )
         self.app.flask("migrate")
         self.app.flask("seed-demo")
-        self.app.start()
+        self._start_app()
         self.reference.start()
         return self
 
@@ -130,12 +112,14 @@ class BenchStack:
         wait_until(lambda: self.pending_events() == 0, timeout, interval=0.2, what="events flushed")
         return time.monotonic() - started
 
+    def _start_app(self) -> None:
+        self.app.start()
+        self.app.spawn("flush-events")
+
     def restart_app(self) -> None:
         """New workers load the catalog before their first request: what serves is then known for sure."""
         self.app.stop()
-        # stop() removed the metrics directory, which the master's import of the app writes to at once.
-        Path(self.app.env["PROMETHEUS_MULTIPROC_DIR"]).mkdir()
-        self.app.start()
+        self._start_app()
 
     def stop(self, keep_files: bool = False) -> None:
         """Stop everything and drop the database; the logs, Redis' files and wrk's inputs go too, unless

@@ -169,7 +169,15 @@ class PostgresCluster:
 class AppServer:
     """The app as production runs it: gunicorn with gevent workers from the project's gunicorn.conf.py."""
 
-    def __init__(self, env: dict[str, str], *, workers: int = 2, log: Path | None = None):
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        workers: int = 2,
+        log: Path | None = None,
+        command: tuple[str, ...] = ("-c", "gunicorn.conf.py", "wsgi:app"),
+    ):
+        self.command = command  # gunicorn's arguments
         self.port = free_port()
         self.workers = workers
         self.env = {
@@ -183,6 +191,7 @@ class AppServer:
         }
         self.log_path = log or Path(tempfile.mkstemp(prefix="adserver-", suffix=".log")[1])
         self.process: subprocess.Popen | None = None
+        self.helpers: list[subprocess.Popen] = []  # processes beside the web server (an external flusher)
 
     @property
     def base_url(self) -> str:
@@ -198,10 +207,25 @@ class AppServer:
             text=True,
         ).stdout
 
+    def spawn(self, *flask_args: str) -> subprocess.Popen:
+        """A long-running `flask --app app ...` command with the server's environment, stopped with it."""
+        with open(self.log_path, "ab") as log:
+            process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "flask"), "--app", "app", *flask_args],
+                cwd=PROJECT_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.helpers.append(process)
+        return process
+
     def start(self, timeout: float = 30.0) -> AppServer:
+        Path(self.env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+                [str(Path(sys.executable).parent / "gunicorn"), *self.command],
                 cwd=PROJECT_ROOT,
                 env=self.env,
                 stdout=log,
@@ -237,11 +261,13 @@ class AppServer:
         return pid
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        for process in [*self.helpers, self.process]:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(10)
+        self.helpers = []
         shutil.rmtree(self.env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -24,13 +24,13 @@ from app.campaigns.models import Campaign
 from app.creatives.models import Creative
 from app.creatives.storage import Storage
 from app.db import utcnow
-from app.serving.decision import EligibleIndex, build_index
+from app.serving.decision import EligibleIndex, build_index, nearest_second
 from app.serving.money import currency_to_units
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
-REBUILD_SECONDS = 60.0
+REBUILD_SECONDS = 300.0  # a safety net only: every admin write bumps the version
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,51 +64,87 @@ class Catalog:
     built_at: float
     campaigns: dict[uuid.UUID, CampaignEntry]
     creatives: dict[uuid.UUID, CreativeEntry]
+    # Every creative sorted by duration (to the nearest second), once per load: each tick only re-weighs.
+    durations: tuple[int, ...]
+    ordered: tuple[CreativeEntry, ...]
 
 
-EMPTY_CATALOG = Catalog(version=-1, built_at=0.0, campaigns={}, creatives={})
+def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, CampaignEntry]) -> Catalog:
+    ordered = tuple(
+        sorted(
+            (creative for campaign in campaigns.values() for creative in campaign.creatives),
+            key=lambda creative: (nearest_second(creative.duration), creative.id.bytes),
+        )
+    )
+    return Catalog(
+        version=version,
+        built_at=built_at,
+        campaigns=campaigns,
+        creatives={creative.id: creative for creative in ordered},
+        durations=tuple(nearest_second(creative.duration) for creative in ordered),
+        ordered=ordered,
+    )
+
+
+EMPTY_CATALOG = make_catalog(version=-1, built_at=0.0, campaigns={})
 
 
 def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
-    """Active campaigns whose flight has not ended, with their active creatives (one query)."""
+    """Active campaigns whose flight has not ended, with their active creatives: one query, plain rows
+    (no ORM objects: at 10,000 campaigns that is several times faster, and the worker waits for it)."""
     rows = session.execute(
-        sa.select(Campaign, Creative)
+        sa.select(
+            Campaign.id,
+            Campaign.name,
+            Campaign.cpm,
+            Campaign.budget_total,
+            Campaign.start_date,
+            Campaign.end_date,
+            Creative.id.label("creative_id"),
+            Creative.duration,
+            Creative.width,
+            Creative.height,
+            Creative.bitrate,
+            Creative.file_size,
+            Creative.video_codec,
+            Creative.storage_key,
+            Creative.click_through_url,
+        )
         .join(Creative, Creative.campaign_id == Campaign.id)
         .where(Campaign.status == "active", Campaign.end_date > utcnow(), Creative.status == "active")
         .order_by(Campaign.id, Creative.id)
     ).all()
     creatives_of: dict[uuid.UUID, list[CreativeEntry]] = {}
-    campaign_rows: dict[uuid.UUID, Campaign] = {}
-    for campaign, creative in rows:
-        campaign_rows[campaign.id] = campaign
-        creatives_of.setdefault(campaign.id, []).append(
+    campaign_rows = {}
+    for row in rows:
+        campaign_rows[row.id] = row
+        creatives_of.setdefault(row.id, []).append(
             CreativeEntry(
-                id=creative.id,
-                campaign_id=campaign.id,
-                duration=creative.duration,
-                width=creative.width,
-                height=creative.height,
-                bitrate=creative.bitrate,
-                file_size=creative.file_size,
-                video_codec=creative.video_codec,
-                media_url=storage.url(creative.storage_key, ""),
-                click_through_url=creative.click_through_url,
+                id=row.creative_id,
+                campaign_id=row.id,
+                duration=row.duration,
+                width=row.width,
+                height=row.height,
+                bitrate=row.bitrate,
+                file_size=row.file_size,
+                video_codec=row.video_codec,
+                media_url=storage.url(row.storage_key, ""),
+                click_through_url=row.click_through_url,
             )
         )
     campaigns = {
-        campaign.id: CampaignEntry(
-            id=campaign.id,
-            name=campaign.name,
-            cost_units=currency_to_units(campaign.cpm / Decimal(1000)),
-            budget_units=currency_to_units(campaign.budget_total),
-            start_ts=campaign.start_date.timestamp(),
-            end_ts=campaign.end_date.timestamp(),
-            creatives=tuple(creatives_of[campaign.id]),
+        row.id: CampaignEntry(
+            id=row.id,
+            name=row.name,
+            cost_units=currency_to_units(row.cpm / Decimal(1000)),
+            budget_units=currency_to_units(row.budget_total),
+            start_ts=row.start_date.timestamp(),
+            end_ts=row.end_date.timestamp(),
+            creatives=tuple(creatives_of[row.id]),
         )
-        for campaign in campaign_rows.values()
+        for row in campaign_rows.values()
     }
-    creatives = {entry.id: entry for entries in creatives_of.values() for entry in entries}
-    return Catalog(version=version, built_at=time.time(), campaigns=campaigns, creatives=creatives)
+    return make_catalog(version, time.time(), campaigns)
 
 
 @dataclass(frozen=True, slots=True)

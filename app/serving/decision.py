@@ -29,9 +29,9 @@ MIN_REMAINING_SECONDS = 60.0
 
 @dataclass(frozen=True, slots=True)
 class EligibleIndex:
-    durations: list[int] = field(default_factory=list)
-    creatives: list[CreativeEntry] = field(default_factory=list)
-    cumulative: list[float] = field(default_factory=list)
+    durations: tuple[int, ...] = ()
+    creatives: tuple[CreativeEntry, ...] = ()
+    cumulative: list[float] = field(default_factory=list)  # ineligible creatives weigh 0
     spend: dict[uuid.UUID, int] = field(default_factory=dict)
     pending: dict[uuid.UUID, int] = field(default_factory=dict)
 
@@ -43,8 +43,12 @@ class EligibleIndex:
         if low >= high:
             return None
         base = self.cumulative[low - 1] if low else 0.0
-        point = base + rng.random() * (self.cumulative[high - 1] - base)
-        position = min(bisect_right(self.cumulative, point, low, high), high - 1)
+        total = self.cumulative[high - 1] - base
+        if total <= 0:
+            return None
+        position = bisect_right(self.cumulative, base + rng.random() * total, low, high)
+        if position >= high:  # rounding at the very top: the last creative that has any weight
+            position = bisect_left(self.cumulative, self.cumulative[high - 1], low, high)
         return self.creatives[position]
 
     def would_exhaust(self, campaign: CampaignEntry, pending_units: int) -> bool:
@@ -68,23 +72,18 @@ def build_index(
     spend: dict[uuid.UUID, int],
     pending: dict[uuid.UUID, int] | None = None,
 ) -> EligibleIndex:
+    """Weigh every creative of the catalog (sorted once when it was loaded): one pass, no sort."""
     pending = pending or {}
-    weighted: list[tuple[int, float, CreativeEntry]] = []
+    weights: dict[uuid.UUID, float] = {}
     for campaign in catalog.campaigns.values():
-        if not campaign.start_ts <= now < campaign.end_ts:
-            continue
         remaining = remaining_units(campaign, spend, pending)
-        if remaining <= 0:
-            continue
-        weight = remaining / max(campaign.end_ts - now, MIN_REMAINING_SECONDS) / len(campaign.creatives)
-        weighted.extend(
-            (nearest_second(creative.duration), weight, creative) for creative in campaign.creatives
-        )
-    weighted.sort(key=lambda item: (item[0], str(item[2].id)))
+        if campaign.start_ts <= now < campaign.end_ts and remaining > 0:
+            time_left = max(campaign.end_ts - now, MIN_REMAINING_SECONDS)
+            weights[campaign.id] = remaining / time_left / len(campaign.creatives)
     return EligibleIndex(
-        durations=[duration for duration, _, _ in weighted],
-        creatives=[creative for _, _, creative in weighted],
-        cumulative=list(accumulate(weight for _, weight, _ in weighted)),
+        durations=catalog.durations,
+        creatives=catalog.ordered,
+        cumulative=list(accumulate(weights.get(creative.campaign_id, 0.0) for creative in catalog.ordered)),
         spend=dict(spend),
         pending=dict(pending),
     )

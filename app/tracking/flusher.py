@@ -116,15 +116,27 @@ def spend_by_campaign(session: Session, campaign_ids: list[uuid.UUID] | None = N
 
 
 def complete_finished_campaigns(session: Session) -> list[uuid.UUID]:
-    """Active or paused campaigns past their end_date, or whose stored spend reached the budget."""
+    """Active or paused campaigns past their end_date, or whose stored spend reached the budget. Plain rows
+    to find them (a worker waits for this), ORM objects only for the few that change (so the catalog
+    version is bumped as for any campaign write)."""
     now = datetime.now(UTC)
-    candidates = session.scalars(sa.select(Campaign).where(Campaign.status.in_(("active", "paused")))).all()
-    spend = spend_by_campaign(session, [c.id for c in candidates])
+    spent = (
+        sa.select(sa.func.coalesce(sa.func.sum(EventCountHourly.spend_units), 0))
+        .where(EventCountHourly.campaign_id == Campaign.id, EventCountHourly.event == "impression")
+        .scalar_subquery()  # per campaign, through the (campaign_id, hour) index
+    )
+    candidates = session.execute(
+        sa.select(Campaign.id, Campaign.budget_total, Campaign.end_date, spent.label("spent")).where(
+            Campaign.status.in_(("active", "paused"))
+        )
+    ).all()
     finished = [
-        c for c in candidates if c.end_date <= now or spend.get(c.id, 0) >= currency_to_units(c.budget_total)
+        row.id
+        for row in candidates
+        if row.end_date <= now or int(row.spent) >= currency_to_units(row.budget_total)
     ]
-    for campaign in finished:
+    for campaign in session.scalars(sa.select(Campaign).where(Campaign.id.in_(finished))) if finished else ():
         campaign.status = "completed"
     if finished:
-        log.info("campaigns completed: %s", ", ".join(str(c.id) for c in finished))
-    return [c.id for c in finished]
+        log.info("campaigns completed: %s", ", ".join(str(campaign_id) for campaign_id in finished))
+    return finished

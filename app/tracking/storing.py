@@ -77,9 +77,11 @@ def _store_impressions(session: Session, events: list[Event], creatives: set[str
         for e in _first_of_each(events)
     ]
     statement = (
-        _insert(session, Impression).values(rows).on_conflict_do_nothing(index_elements=["ad_serving_id"])
+        _insert(session, Impression)
+        .on_conflict_do_nothing(index_elements=["ad_serving_id"])
+        .returning(Impression.ad_serving_id)
     )
-    inserted = set(session.scalars(statement.returning(Impression.ad_serving_id)))
+    inserted = set(session.scalars(statement, rows))
     return [e for e in _first_of_each(events) if e.ad_serving_id in inserted]
 
 
@@ -170,9 +172,7 @@ def _store_ad_requests(
         }
         for e in {e.request_id: e for e in events}.values()
     ]
-    session.execute(
-        _insert(session, AdRequest).values(rows).on_conflict_do_nothing(index_elements=["request_id"])
-    )
+    session.execute(_insert(session, AdRequest).on_conflict_do_nothing(index_elements=["request_id"]), rows)
 
 
 def _add_serving_counts(session: Session, event: Event) -> None:

@@ -5,6 +5,7 @@ import pytest
 from flask import Blueprint
 
 from app import create_app
+from app.serving.catalog import make_catalog
 
 
 def test_unknown_api_route_is_a_json_404(client):
@@ -104,9 +105,7 @@ def test_serving_readiness_follows_the_catalog_not_the_database(make_settings, t
     response = client.get("/readyz/serving")
     assert response.status_code == 503  # never loaded: a new pod must not take traffic
     catalog = app.extensions["runtime"].catalog
-    catalog.state = catalog.state.__class__(
-        catalog.state.catalog.__class__(3, 1.0, {}, {}), catalog.state.index
-    )
+    catalog.state = catalog.state.__class__(make_catalog(3, 1.0, {}), catalog.state.index)
     response = client.get("/readyz/serving")
     assert response.status_code == 200  # loaded once: ready, whatever the database does now
     assert response.get_json()["checks"]["catalog"] == "version 3, 0 campaigns"

@@ -66,3 +66,26 @@ def test_every_setting_is_documented_in_the_readme():
     for name, _, meaning in Settings.documented():
         assert f"`{name}`" in readme, name
         assert meaning
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"REDIS_URL": "redis://x"},
+        {"WEB_CONCURRENCY": "5"},
+        {"WEB_CONCURRENCY": "3", "REDIS_URL": "redis://x"},
+    ],
+)
+def test_gunicorn_and_the_app_agree_on_the_number_of_workers(monkeypatch, tmp_path, env):
+    import runpy
+
+    from app.settings import PROJECT_ROOT
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the config sets it otherwise, for good
+    for name in ("WEB_CONCURRENCY", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
+    assert config["workers"] == Settings.from_env().workers

@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from app.serving.catalog import CampaignEntry, Catalog, CreativeEntry
+from app.serving.catalog import CampaignEntry, Catalog, CreativeEntry, make_catalog
 from app.serving.decision import build_index, nearest_second
 
 NOW = 1_000_000.0
@@ -38,12 +38,7 @@ def campaign(budget=1_000_000, durations=(15.0,), start=NOW - 10, end=NOW + 3600
 
 
 def catalog(*campaigns) -> Catalog:
-    return Catalog(
-        version=1,
-        built_at=NOW,
-        campaigns={c.id: c for c in campaigns},
-        creatives={cr.id: cr for c in campaigns for cr in c.creatives},
-    )
+    return make_catalog(1, NOW, {c.id: c for c in campaigns})
 
 
 def draw(index, n=20_000, seed=7, low=0.0, high=3600.0):
@@ -118,3 +113,21 @@ def test_empty_index():
 @pytest.mark.parametrize(("seconds", "expected"), [(14.5, 15), (15.49, 15), (15.5, 16), (0.4, 0)])
 def test_nearest_second(seconds, expected):
     assert nearest_second(seconds) == expected
+
+
+class FixedRandom:
+    def __init__(self, value: float):
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def test_ineligible_creatives_are_never_drawn_even_at_the_edges():
+    running = campaign(durations=(15.0,))
+    exhausted = campaign(budget=1000, durations=(15.0, 15.0))  # spent: weighs 0 on both sides of `running`
+    index = build_index(catalog(running, exhausted), NOW, {exhausted.id: 1000})
+    for value in (0.0, 0.5, 1.0 - 1e-16, 1.0):
+        assert index.choose(0, 3600, FixedRandom(value)).campaign_id == running.id
+    only_spent = build_index(catalog(exhausted), NOW, {exhausted.id: 1000})
+    assert only_spent.choose(0, 3600, FixedRandom(0.5)) is None
