@@ -64,6 +64,21 @@ def chromium() -> Path:
     return CHROMIUM
 
 
+def body_read_before_sending(app):
+    """werkzeug's dev server skips closing a response (an open static file) when the browser resets the
+    connection mid-request, which leaks the file; reading and closing the body first makes that harmless."""
+
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 @pytest.fixture(scope="session")
 def live_server(sqlite_template, tmp_path_factory):
     directory = tmp_path_factory.mktemp("live")
@@ -80,7 +95,7 @@ def live_server(sqlite_template, tmp_path_factory):
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per request
     runtime = app.extensions["runtime"]
     runtime.start()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, body_read_before_sending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     yield LiveServer(url=f"http://127.0.0.1:{server.port}", app=app)
