@@ -73,7 +73,7 @@ def inline_ad(ad: ServedAd) -> InlineAd:
                     url=ad.media_url,
                     width=creative.width,
                     height=creative.height,
-                    bitrate_kbps=max(1, round(creative.bitrate / 1000)),
+                    bitrate_kbps=creative.bitrate_kbps,
                     codec=CODEC_NAMES.get(creative.video_codec),
                     file_size=creative.file_size,
                 ),

@@ -46,6 +46,10 @@ class CreativeEntry:
     media_url: str  # absolute, or a path ("/media/...") to put after the request's base URL
     click_through_url: str | None
 
+    @property
+    def bitrate_kbps(self) -> int:
+        return max(1, round(self.bitrate / 1000))
+
 
 @dataclass(frozen=True, slots=True)
 class CampaignEntry:

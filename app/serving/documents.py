@@ -1,51 +1,89 @@
-"""The VAST document of a served ad, filled in from a template rendered once per creative, version and host.
+"""The VAST document of a served ad, filled in from a skeleton rendered once per VAST version and ad shape.
 
-Two fills of one creative differ only by their ad serving id and beacon token, so the document is rendered
-with lxml once, with marks in their place, and each fill substitutes its own values. Both values are made of
-URL-safe characters that need no XML escaping. Rendering the whole document for every request took about a
-quarter of a /vast request's CPU.
+Rendering with lxml took about a quarter of a /vast request's CPU. A document depends on the ad's values
+(ids, title, URLs, token, media attributes) and on its shape (duration, codec, whether it has a
+click-through), of which there are few. The skeleton of a shape is rendered by the same `render`, with a
+mark in place of each value; a fill puts the values in. Values that XML would escape or alter take the whole
+render instead, so both ways give the same bytes.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from types import SimpleNamespace
 
 from app.serving.ads import ServedAd, inline_ad
-from app.serving.catalog import CampaignEntry, CreativeEntry
 from vast.render import render
 
-TEMPLATES_PER_WORKER = 1024  # creatives x VAST versions x base URLs; beyond that the least used are dropped
-MARKS = ("_ad-serving-id-a_", "_beacon-token-a_")
-CHECK_MARKS = ("_ad-serving-id-b_", "_beacon-token-b_")
+SKELETONS_PER_WORKER = 256  # VAST versions x durations x codecs x with or without a click-through
+# What lxml writes exactly as given: printable ASCII without " & < > in text and attributes (the title,
+# ids and numbers); in the CDATA sections that hold URLs, "&" too (without ">" no "]]>" can end them).
+PLAIN_TEXT = re.compile(r"[ !#-%'-;=?-~]*")
+PLAIN_URLS = re.compile(r"[!#-;=?-~]*")
+MARKS = {  # what each mark stands for; plain, so lxml writes them as they are
+    name: f"@@{name}@@"
+    for name in (
+        *("ad_id", "title", "ad_serving_id", "creative_id", "width", "height", "bitrate", "file_size"),
+        *("beacon_base", "token", "media_url", "click_through"),
+    )
+}
+_MARK = re.compile("|".join(re.escape(mark) for mark in MARKS.values()))
+_NAME_OF = {mark: name for name, mark in MARKS.items()}
 
 
 def vast_document(ad: ServedAd, version: str) -> bytes:
-    template = _template(ad.campaign, ad.creative, ad.media_url, ad.beacon_base, version)
-    if template is None:
+    creative = ad.creative
+    texts = {
+        "ad_id": str(ad.campaign.id),
+        "title": ad.campaign.name,
+        "ad_serving_id": ad.ad_serving_id,
+        "creative_id": str(creative.id),
+        "width": str(creative.width),
+        "height": str(creative.height),
+        "bitrate": str(creative.bitrate_kbps),
+        "file_size": str(creative.file_size),
+    }
+    urls = {
+        "beacon_base": ad.beacon_base,
+        "token": ad.token,
+        "media_url": ad.media_url,
+        "click_through": creative.click_through_url or "",
+    }
+    if not (PLAIN_TEXT.fullmatch("".join(texts.values())) and PLAIN_URLS.fullmatch("".join(urls.values()))):
         return render(inline_ad(ad), version)
-    return template.replace(MARKS[0], ad.ad_serving_id).replace(MARKS[1], ad.token).encode()
+    literals, names = _skeleton(version, creative.duration, creative.video_codec, bool(urls["click_through"]))
+    values = texts | urls
+    parts = [literals[0]]
+    for name, literal in zip(names, literals[1:], strict=True):
+        parts += (values[name], literal)
+    return "".join(parts).encode()
 
 
-@lru_cache(maxsize=TEMPLATES_PER_WORKER)
-def _template(
-    campaign: CampaignEntry, creative: CreativeEntry, media_url: str, beacon_base: str, version: str
-) -> str | None:
-    """The document with marks for the two values, or None when the ad's own text holds a mark: rendered
-    with other marks, the document must differ exactly where the marks are and nowhere else."""
-
-    def rendered(ad_serving_id: str, token: str) -> str:
-        ad = ServedAd(
-            ad_serving_id=ad_serving_id,
-            campaign=campaign,
-            creative=creative,
-            media_url=media_url,
-            beacon_base=beacon_base,
-            token=token,
-        )
-        return render(inline_ad(ad), version).decode()
-
-    template = rendered(*MARKS)
-    check = rendered(*CHECK_MARKS)
-    if template.replace(MARKS[0], CHECK_MARKS[0]).replace(MARKS[1], CHECK_MARKS[1]) != check:
-        return None
-    return template
+@lru_cache(maxsize=SKELETONS_PER_WORKER)
+def _skeleton(
+    version: str, duration: float, video_codec: str, with_click_through: bool
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The document of this shape cut at its marks: the literal text around them, and the value each stands
+    for (numbers too: render writes them with str(), so a mark takes their place)."""
+    marks = SimpleNamespace(**MARKS)
+    creative = SimpleNamespace(
+        id=marks.creative_id,
+        duration=duration,
+        width=marks.width,
+        height=marks.height,
+        bitrate_kbps=marks.bitrate,
+        video_codec=video_codec,
+        file_size=marks.file_size,
+        click_through_url=marks.click_through if with_click_through else None,
+    )
+    ad = ServedAd(
+        ad_serving_id=marks.ad_serving_id,
+        campaign=SimpleNamespace(id=marks.ad_id, name=marks.title),
+        creative=creative,
+        media_url=marks.media_url,
+        beacon_base=marks.beacon_base,
+        token=marks.token,
+    )
+    document = render(inline_ad(ad), version).decode()
+    return tuple(_MARK.split(document)), tuple(_NAME_OF[mark] for mark in _MARK.findall(document))
