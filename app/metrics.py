@@ -3,6 +3,7 @@ gunicorn.conf.py) and /metrics adds the workers up; a single process uses the de
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -37,6 +38,9 @@ FLUSH_LAG = Gauge(
     "adserver_flusher_lag_seconds", "Seconds since the flusher last stored a batch", multiprocess_mode="min"
 )
 
+# Any token is a method to HTTP: others are counted as one, so a client cannot mint series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 bp = Blueprint("metrics", __name__)
 
 
@@ -61,8 +65,19 @@ def _start_timer() -> None:
 
 def _observe(response):
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    _requests(route, request.method, response.status_code).inc()
     started = g.get("started_at")
     if started is not None:
-        LATENCY.labels(route).observe(time.perf_counter() - started)
+        _latency(route).observe(time.perf_counter() - started)
     return response
+
+
+# A labelled series looked up once: routes, known methods and status codes are few.
+@functools.cache
+def _requests(route: str, method: str, status: int):
+    return REQUESTS.labels(route, method if method in KNOWN_METHODS else "other", str(status))
+
+
+@functools.cache
+def _latency(route: str):
+    return LATENCY.labels(route)

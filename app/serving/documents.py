@@ -14,7 +14,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 from app.serving.ads import ServedAd, inline_ad
-from vast.render import render
+from vast.render import SUPPORTED_VERSIONS, render
 
 SKELETONS_PER_WORKER = 256  # VAST versions x durations x codecs x with or without a click-through
 # What lxml writes exactly as given: printable ASCII without " & < > in text and attributes (the title,
@@ -58,6 +58,11 @@ def vast_document(ad: ServedAd, version: str) -> bytes:
     for name, literal in zip(names, literals[1:], strict=True):
         parts += (values[name], literal)
     return "".join(parts).encode()
+
+
+@lru_cache(maxsize=len(SUPPORTED_VERSIONS))
+def no_fill_document(version: str) -> bytes:
+    return render(None, version)
 
 
 @lru_cache(maxsize=SKELETONS_PER_WORKER)

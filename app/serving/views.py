@@ -15,12 +15,11 @@ from app.metrics import DECISIONS
 from app.runtime import Runtime, runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
 from app.serving.cors import allow_players
-from app.serving.documents import vast_document
+from app.serving.documents import no_fill_document, vast_document
 from app.serving.request import AdRequestError, parse_ad_request
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
 from app.web import Blueprint, json_body
-from vast.render import render
 
 bp = FlaskBlueprint("serving", __name__)
 bp.after_request(allow_players)
@@ -58,7 +57,7 @@ def vast():
             ad_request.max_duration,
             private=not ad_request.may_store_personal_data,
         )
-    body = vast_document(ad, ad_request.vast_version) if ad else render(None, ad_request.vast_version)
+    body = vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
     return Response(body, 200, content_type=XML, headers={"Cache-Control": "no-store"})
 
 

@@ -43,6 +43,19 @@ def test_metrics_count_requests_decisions_and_beacons(client, app, session):
     assert grew("adserver_http_request_duration_seconds_count", route="/t/<event>") == 3
 
 
+def test_a_made_up_method_is_counted_as_other(client):
+    before = client.get("/metrics").get_data(as_text=True)
+    for method in ("BREW", "WHEN", "BREW"):
+        client.open("/healthz", method=method)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert (
+        metric(text, "adserver_http_requests_total", route="unmatched", method="other", status="405")
+        - metric(before, "adserver_http_requests_total", route="unmatched", method="other", status="405")
+        == 3
+    )
+    assert 'method="BREW"' not in text
+
+
 def test_security_headers_on_every_kind_of_response(client, auth):
     for path, headers in (("/healthz", {}), ("/api/v1/campaigns", auth), ("/vast", {}), ("/nothing", {})):
         response = client.get(path, headers=headers)

@@ -9,7 +9,7 @@ from lxml import etree
 
 from app.serving.ads import inline_ad, serve
 from app.serving.catalog import CampaignEntry, CreativeEntry
-from app.serving.documents import MARKS, _skeleton, vast_document
+from app.serving.documents import MARKS, _skeleton, no_fill_document, vast_document
 from app.tracking.signing import BeaconSigner
 from vast.render import SUPPORTED_VERSIONS, render, xml_safe
 from vast.validate import validate
@@ -130,3 +130,10 @@ def test_filled_skeleton_and_whole_render_agree(
     creative = dataclasses.replace(creative, duration=duration, video_codec=codec)
     ad = served(campaign, creative, base_url=f"http://{host}")
     assert vast_document(ad, version) == render(inline_ad(ad), version)
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_the_no_fill_document_is_the_empty_vast_of_its_version(version):
+    document = no_fill_document(version)
+    assert document == render(None, version)
+    assert etree.fromstring(document).get("version") == version and len(etree.fromstring(document)) == 0
