@@ -37,6 +37,7 @@ PARTS = (
     ("beacon token check", "BeaconSigner.verify ("),
     ("event store calls (Redis)", "(app/tracking/events.py"),
     ("decision, ad and token signing", "decide ("),
+    ("VAST document (skeleton filled in)", "(app/serving/documents.py"),
     ("VAST rendering (lxml)", "(vast/render.py"),
     ("VAST model of the ad", "inline_ad ("),
     ("other app code", "(app/"),
