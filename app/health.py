@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app
 
 from app.db import database
+from app.runtime import runtime
 
 bp = Blueprint("health", __name__)
 
@@ -26,7 +27,7 @@ def readyz():
 def serving_ready():
     """Readiness of the serving pods: they decide from their catalog, so they are ready once it is loaded
     and stay ready through a database outage (taking them out then would turn it into an ad outage)."""
-    catalog = current_app.extensions["runtime"].catalog.current().catalog
+    catalog = runtime().catalog.current().catalog
     if catalog.built_at == 0:
         return {"status": "unavailable", "checks": {"catalog": "not loaded yet"}}, 503
     return {

@@ -81,3 +81,13 @@ def _requests(route: str, method: str, status: int):
 @functools.cache
 def _latency(route: str):
     return LATENCY.labels(route)
+
+
+@functools.cache
+def decision_series(result: str):
+    return DECISIONS.labels(result)
+
+
+@functools.cache
+def beacon_series(event: str, result: str):
+    return BEACONS.labels(event, result)

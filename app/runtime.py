@@ -104,3 +104,8 @@ def init_app(app: Flask, runtime: Runtime) -> None:
 
 def runtime() -> Runtime:
     return current_app.extensions["runtime"]
+
+
+def start_runtime() -> None:
+    """before_request of the player-facing blueprints: a worker loads its catalog on its first request."""
+    runtime().start()

@@ -11,8 +11,8 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from app.errors import ErrorSchema
-from app.metrics import DECISIONS
-from app.runtime import Runtime, runtime
+from app.metrics import decision_series
+from app.runtime import Runtime, runtime, start_runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
 from app.serving.cors import allow_players
 from app.serving.documents import no_fill_document, vast_document
@@ -22,17 +22,12 @@ from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
 from app.web import Blueprint, json_body
 
 bp = FlaskBlueprint("serving", __name__)
-bp.after_request(allow_players)
-
 sdk = Blueprint("sdk", __name__, url_prefix="/api/v1", description="Ad requests and impressions for SDKs")
-sdk.after_request(allow_players)
+for blueprint in (bp, sdk):
+    blueprint.before_request(start_runtime)
+    blueprint.after_request(allow_players)
 
 XML = "application/xml; charset=utf-8"
-
-
-@bp.before_request
-def _start_runtime() -> None:
-    runtime().start()
 
 
 def base_url(rt: Runtime) -> str:
@@ -65,7 +60,7 @@ def decide(rt: Runtime, min_duration: float, max_duration: float, *, private: bo
     state = rt.catalog.current()
     creative = state.index.choose(min_duration, max_duration)
     rt.counter.count(filled=creative is not None)
-    DECISIONS.labels("fill" if creative else "no_fill").inc()
+    decision_series("fill" if creative else "no_fill").inc()
     if creative is None:
         return None
     rt.catalog.note_served(creative.campaign_id)
@@ -83,7 +78,6 @@ def decide(rt: Runtime, min_duration: float, max_duration: float, *, private: bo
 def ad_request(body):
     """Ask for an ad as JSON. Idempotent: the same request_id always gets the same answer."""
     rt = runtime()
-    rt.start()
     request_id = body["request_id"]
     try:
         stored = rt.store.answer(request_id)

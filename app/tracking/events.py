@@ -253,6 +253,7 @@ class MemoryEventStore:
             self._seen[key] = now
             self._sequence += 1
             self._entries[f"{self._sequence}-0"] = event
+            self._arrived.notify_all()  # a flusher waiting in read_batch takes it now
             if event.cost_units:
                 self._spend[str(event.campaign_id)] = (
                     self._spend.get(str(event.campaign_id), 0) + event.cost_units

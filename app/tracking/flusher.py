@@ -54,19 +54,16 @@ class Flusher:
         """Store one batch; returns the number of entries acknowledged. Raises if the database fails."""
         if not self._batch:
             self._batch = self.store.read_batch(self.consumer, BATCH_SIZE, self.block_ms)
+        flushed = len(self._batch)
         if self._batch:
             with self.sessions() as session:
                 store_events(session, [event for _, event in self._batch])
                 session.commit()
             done, self._batch = self._batch, []
             self.store.ack([entry_id for entry_id, _ in done])
-            self.last_flush_at = time.time()
-            flushed = len(done)
             FLUSHED.inc(flushed)
-        else:
-            flushed = 0
-            self.last_flush_at = time.time()  # nothing waiting: not behind
-        FLUSH_LAG.set(time.time() - self.last_flush_at)
+        self.last_flush_at = time.time()  # stored, or nothing waiting: not behind
+        FLUSH_LAG.set(0)
         if time.monotonic() - self._last_housekeeping >= HOUSEKEEPING_SECONDS:
             PENDING.set(self.store.pending())
             self.complete_finished_campaigns()
@@ -103,15 +100,13 @@ class Flusher:
             self._thread.join(timeout)
 
 
-def spend_by_campaign(session: Session, campaign_ids: list[uuid.UUID] | None = None) -> dict[uuid.UUID, int]:
+def spend_by_campaign(session: Session, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Spend stored in the database, in money units."""
     query = (
         sa.select(EventCountHourly.campaign_id, sa.func.sum(EventCountHourly.spend_units))
-        .where(EventCountHourly.event == "impression")
+        .where(EventCountHourly.event == "impression", EventCountHourly.campaign_id.in_(campaign_ids))
         .group_by(EventCountHourly.campaign_id)
     )
-    if campaign_ids is not None:
-        query = query.where(EventCountHourly.campaign_id.in_(campaign_ids))
     return {campaign_id: int(total) for campaign_id, total in session.execute(query)}
 
 
@@ -135,8 +130,9 @@ def complete_finished_campaigns(session: Session) -> list[uuid.UUID]:
         for row in candidates
         if row.end_date <= now or int(row.spent) >= currency_to_units(row.budget_total)
     ]
-    for campaign in session.scalars(sa.select(Campaign).where(Campaign.id.in_(finished))) if finished else ():
+    if not finished:
+        return []
+    for campaign in session.scalars(sa.select(Campaign).where(Campaign.id.in_(finished))):
         campaign.status = "completed"
-    if finished:
-        log.info("campaigns completed: %s", ", ".join(str(campaign_id) for campaign_id in finished))
+    log.info("campaigns completed: %s", ", ".join(str(campaign_id) for campaign_id in finished))
     return finished

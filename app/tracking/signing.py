@@ -13,7 +13,7 @@ import base64
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
@@ -100,5 +100,5 @@ class BeaconSigner:
             creative_id=_expand(parts[2]),
             cost_units=int(parts[3], 36),
             private=parts[4] == "p",
-            issued_at=issued_at.astimezone(UTC),
+            issued_at=issued_at,  # itsdangerous gives it in UTC, timezone-aware
         )

@@ -41,7 +41,12 @@ def hour_of(timestamp: float) -> datetime:
 def store_events(session: Session, events: list[Event]) -> int:
     """Add the events to the session's transaction; returns how many beacons were new. The caller commits."""
     campaigns = _existing(session, Campaign, {e.campaign_id for e in events if e.campaign_id})
-    creatives = _existing(session, Creative, {e.creative_id for e in events if e.creative_id})
+    # Only impressions and ad requests keep a creative id, and only one that still exists.
+    creatives = _existing(
+        session,
+        Creative,
+        {e.creative_id for e in events if e.creative_id and e.name in ("impression", AD_REQUEST)},
+    )
     beacons = [e for e in events if e.campaign_id in campaigns and e.name not in (AD_REQUEST, SERVING_COUNTS)]
     new = _store_impressions(session, [e for e in beacons if e.name == "impression"], creatives)
     new += _store_tracking_events(session, [e for e in beacons if e.name != "impression"])
@@ -63,6 +68,7 @@ def _existing(session: Session, model, ids: set[str]) -> set[str]:
 def _store_impressions(session: Session, events: list[Event], creatives: set[str]) -> list[Event]:
     if not events:
         return []
+    unique = _first_of_each(events)
     rows = [
         {
             "id": uuid.uuid4(),
@@ -74,7 +80,7 @@ def _store_impressions(session: Session, events: list[Event], creatives: set[str
             "user_agent": e.user_agent,
             "occurred_at": datetime.fromtimestamp(e.occurred_at, UTC),
         }
-        for e in _first_of_each(events)
+        for e in unique
     ]
     statement = (
         _insert(session, Impression)
@@ -82,7 +88,7 @@ def _store_impressions(session: Session, events: list[Event], creatives: set[str
         .returning(Impression.ad_serving_id)
     )
     inserted = set(session.scalars(statement, rows))
-    return [e for e in _first_of_each(events) if e.ad_serving_id in inserted]
+    return [e for e in unique if e.ad_serving_id in inserted]
 
 
 def _store_tracking_events(session: Session, events: list[Event]) -> list[Event]:

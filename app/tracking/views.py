@@ -15,8 +15,8 @@ from flask import Response, jsonify, redirect, request
 from werkzeug.exceptions import Conflict, NotFound, ServiceUnavailable
 
 from app.errors import ErrorSchema
-from app.metrics import BEACONS
-from app.runtime import Runtime, runtime
+from app.metrics import beacon_series
+from app.runtime import Runtime, runtime, start_runtime
 from app.serving.cors import allow_players
 from app.serving.schemas import ImpressionBodySchema, ImpressionResultSchema
 from app.serving.views import sdk
@@ -26,16 +26,16 @@ from app.tracking.signing import InvalidBeacon
 from app.web import json_body
 
 bp = FlaskBlueprint("tracking", __name__)
+bp.before_request(start_runtime)
 bp.after_request(allow_players)
 
 # The smallest transparent GIF, for beacons loaded as <img> (Accept: image/*).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _ERROR_CODE = re.compile(r"^[0-9]{1,4}$")
-
-
-@bp.before_request
-def _start_runtime() -> None:
-    runtime().start()
+_HEADERS = {
+    counted: {"Cache-Control": "no-store", "X-Beacon": "counted" if counted else "duplicate"}
+    for counted in (True, False)
+}
 
 
 @bp.route("/t/<event>", methods=["GET", "HEAD"])
@@ -46,7 +46,7 @@ def beacon(event: str):
     try:
         claims = rt.signer.verify(request.args.get("t", ""))
     except InvalidBeacon as exc:
-        BEACONS.labels(event, "refused").inc()
+        beacon_series(event, "refused").inc()
         return jsonify({"error": f"Refused beacon: {exc}"}), 400
     code = request.args.get("code", "") if event == "error" else None
     private = claims.private
@@ -65,20 +65,17 @@ def beacon(event: str):
             user_agent=None if private else _user_agent(),
         ),
     )
-    BEACONS.labels(event, "counted" if counted else "duplicate").inc()
+    beacon_series(event, "counted" if counted else "duplicate").inc()
     if event == "click":
         creative = rt.catalog.current().catalog.creatives.get(claims.creative_id)
         if creative is not None and creative.click_through_url:
             response = redirect(creative.click_through_url, 302)
-            response.headers.update(_beacon_headers(counted))
+            response.headers.update(_HEADERS[counted])
             return response
-    if "image/" in request.headers.get("Accept", "") and "text/html" not in request.headers.get("Accept", ""):
-        return Response(PIXEL, 200, content_type="image/gif", headers=_beacon_headers(counted))
-    return Response(status=204, headers=_beacon_headers(counted))
-
-
-def _beacon_headers(counted: bool) -> dict[str, str]:
-    return {"Cache-Control": "no-store", "X-Beacon": "counted" if counted else "duplicate"}
+    accept = request.headers.get("Accept", "")
+    if "image/" in accept and "text/html" not in accept:
+        return Response(PIXEL, 200, content_type="image/gif", headers=_HEADERS[counted])
+    return Response(status=204, headers=_HEADERS[counted])
 
 
 def _user_agent() -> str | None:
@@ -104,7 +101,6 @@ def _record(rt: Runtime, event: Event) -> bool:
 def impression(body):
     """Count the impression of the ad an SDK got from POST /api/v1/ad-request (once per request)."""
     rt = runtime()
-    rt.start()
     try:
         stored = rt.store.answer(body["request_id"])
     except StoreUnavailable:
