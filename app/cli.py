@@ -20,6 +20,7 @@ from app.creatives import services as creative_services
 from app.creatives.samples import make_video
 from app.db import database, utcnow
 from app.exceptions import Invalid
+from app.runtime import runtime
 from app.tracking.flusher import Flusher
 
 
@@ -132,7 +133,7 @@ def seed_demo_command() -> None:
 @with_appcontext
 def flush_command() -> None:
     """Drain counted events into the database until SIGTERM/SIGINT (the EVENT_FLUSHER=external worker)."""
-    flusher = Flusher(current_app.extensions["runtime"].store, database().sessions)
+    flusher = Flusher(runtime().store, database().sessions)
     signal.signal(signal.SIGTERM, lambda *_: flusher.stop(timeout=0))
     click.echo(f"flushing events as {flusher.consumer}")
     with contextlib.suppress(KeyboardInterrupt):

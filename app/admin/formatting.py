@@ -49,5 +49,5 @@ def seconds(duration: float) -> str:
 
 
 def register(bp: Blueprint) -> None:
-    for function in (utc, form_datetime, money, percent, file_size, seconds):
+    for function in (utc, money, percent, file_size, seconds):
         bp.add_app_template_filter(function)

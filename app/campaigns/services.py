@@ -50,10 +50,8 @@ def list_campaigns(session: Session, *, page: int, per_page: int, status: str | 
 
 
 def get_campaign(session: Session, campaign_id: uuid.UUID, *, for_update: bool = False) -> Campaign:
-    query = sa.select(Campaign).where(Campaign.id == campaign_id)
-    if for_update:
-        query = query.with_for_update()
-    campaign = session.scalar(query)
+    # Without FOR UPDATE, a campaign this session already holds comes from its identity map, no query.
+    campaign = session.get(Campaign, campaign_id, with_for_update=True if for_update else None)
     if campaign is None:
         raise NotFound("Campaign not found")
     return campaign

@@ -77,8 +77,7 @@ def list_creatives(session: Session, campaign_id: uuid.UUID) -> list[Creative]:
 
 
 def get_creative(session: Session, creative_id: uuid.UUID, *, for_update: bool = False) -> Creative:
-    query = sa.select(Creative).where(Creative.id == creative_id)
-    creative = session.scalar(query.with_for_update() if for_update else query)
+    creative = session.get(Creative, creative_id, with_for_update=True if for_update else None)
     if creative is None:
         raise NotFound("Creative not found")
     return creative

@@ -16,7 +16,7 @@ from app.exceptions import Invalid
 from app.serving.money import currency_to_units, units_to_currency
 from app.tracking.models import EventCountHourly, ServingCountHourly
 
-QUARTILES = ("start", "firstQuartile", "midpoint", "thirdQuartile", "complete")
+TOTALS = ("impressions", "completes", "completion_rate", "clicks", "ctr", "spend")  # of the dashboard
 MAX_POINTS = 24 * 93  # a quarter of hours, or that many days
 
 
@@ -95,8 +95,7 @@ def campaign_stats(
         bucket["counts"][row.event] += row.count
         bucket["spend"] += row.spend_units
 
-    _, lifetime_units = _lifetime(session, [campaign_id]).get(campaign_id, (0, 0))
-    budget_units = currency_to_units(campaign.budget_total)
+    lifetime = campaign_figures(session, [campaign], now=now)[campaign.id]
 
     points = []
     moment = _truncate(start, granularity)
@@ -122,9 +121,9 @@ def campaign_stats(
         "granularity": granularity,
         **_summary(totals, errors, spend_units),
         "budget_total": f"{campaign.budget_total:.2f}",
-        "spend_to_date": money_text(lifetime_units),
-        "budget_remaining": money_text(max(budget_units - lifetime_units, 0)),
-        "pacing": _pacing(campaign, lifetime_units, now),
+        "spend_to_date": lifetime["spend"],
+        "budget_remaining": lifetime["budget_remaining"],
+        "pacing": lifetime["pacing"],
         "series": points,
     }
 
@@ -214,14 +213,8 @@ def totals(session: Session, *, since: datetime | None = None) -> dict:
     for event, count, units in session.execute(query):
         by_event[event] = int(count)
         spend_units += int(units)
-    return {
-        "impressions": by_event["impression"],
-        "completes": by_event["complete"],
-        "completion_rate": _ratio(by_event["complete"], by_event["impression"]),
-        "clicks": by_event["click"],
-        "ctr": _ratio(by_event["click"], by_event["impression"]),
-        "spend": money_text(spend_units),
-    }
+    summary = _summary(by_event, {}, spend_units)
+    return {name: summary[name] for name in TOTALS}
 
 
 def dashboard(session: Session, *, now: datetime | None = None, top: int = 5) -> dict:
