@@ -34,6 +34,14 @@ FALLBACK_WRITES = Counter(
 FLUSHED = Counter("adserver_flushed_events_total", "Events moved from the event store into the database")
 FLUSH_FAILURES = Counter("adserver_flush_failures_total", "Flush attempts that failed (retried)")
 PENDING = Gauge("adserver_events_pending", "Counted events not yet in the database", multiprocess_mode="max")
+DEAD_LETTERED = Counter(
+    "adserver_dead_lettered_events_total", "Events the database refused, moved to the dead-letter table"
+)
+IGNORED_PARAMETERS = Counter(
+    "adserver_ignored_parameters_total",
+    "Optional ad-request values that were empty, unexpanded macros or unparsable, by parameter",
+    ["parameter"],
+)
 FLUSH_LAG = Gauge(
     "adserver_flusher_lag_seconds", "Seconds since the flusher last stored a batch", multiprocess_mode="min"
 )
