@@ -30,7 +30,8 @@ class Runtime:
     def __init__(
         self, settings: Settings, database: Database, storage: Storage, redis_client: redis.Redis | None
     ):
-        dedupe_seconds = settings.beacon_ttl_seconds + 3600  # a beacon is deduplicated as long as it is valid
+        # A beacon is deduplicated for longer than its token is valid, clock skew included.
+        dedupe_seconds = settings.beacon_ttl_seconds + 2 * settings.beacon_clock_skew_seconds + 3600
         self.store: EventStore
         if redis_client is not None:
             self.store = RedisEventStore(
@@ -48,7 +49,10 @@ class Runtime:
         self.storage = storage
         self.public_base_url = settings.public_base_url.rstrip("/") if settings.public_base_url else None
         self.answer_ttl_seconds = settings.beacon_ttl_seconds
-        self.signer = BeaconSigner(settings.secret_key, settings.beacon_ttl_seconds)
+        self.signer = BeaconSigner(
+            settings.secret_key, settings.beacon_ttl_seconds, settings.beacon_clock_skew_seconds
+        )
+        self.duration_tolerance_seconds = settings.duration_tolerance_seconds
         self.catalog = CatalogService(
             self._load_catalog, version.read, self.store.spend, workers=settings.workers
         )

@@ -143,6 +143,23 @@ class Settings:
             "help": "How long the tracking URLs of a served ad stay valid (later beacons get 400).",
         },
     )
+    beacon_clock_skew_seconds: int = field(
+        default=30,
+        metadata={
+            "env": "BEACON_CLOCK_SKEW_SECONDS",
+            "help": "Clock difference tolerated between the hosts that serve ads and those that take their "
+            "beacons (a token may look this much younger or older than it is).",
+        },
+    )
+    duration_tolerance_seconds: float = field(
+        default=0.0,
+        metadata={
+            "env": "DURATION_TOLERANCE_SECONDS",
+            "help": "How far a creative may run past an ad request's max_duration. 0: never longer "
+            "(SSAI services drop an ad that overruns the avail); raise it only for players known to "
+            "accept a few frames more.",
+        },
+    )
     redis_wait_replicas: int = field(
         default=0,
         metadata={
@@ -185,6 +202,10 @@ class Settings:
                 raise SettingsError("DATABASE_URL must point at PostgreSQL in production")
         if self.event_flusher not in ("inprocess", "external"):
             raise SettingsError(f"EVENT_FLUSHER must be inprocess or external, not {self.event_flusher!r}")
+        if not 0 <= self.beacon_clock_skew_seconds <= 3600:
+            raise SettingsError("BEACON_CLOCK_SKEW_SECONDS must be between 0 and 3600")
+        if not 0 <= self.duration_tolerance_seconds <= 1:
+            raise SettingsError("DURATION_TOLERANCE_SECONDS must be between 0 and 1")
         if self.default_cpm <= 0:
             raise SettingsError("DEFAULT_CPM must be greater than 0")
 

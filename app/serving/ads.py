@@ -12,8 +12,15 @@ from vast.model import InlineAd, LinearCreative, MediaFile, Tracking
 
 AD_SYSTEM = "CTV Ad Server"
 AD_SYSTEM_VERSION = "1.0"
-# Player events we ask for in TrackingEvents (impression, click and error have elements of their own).
-TRACKED_EVENTS = tuple(event for event in BEACON_EVENTS if event not in ("impression", "click", "error"))
+# Player events we ask for in TrackingEvents (impression, click and error have elements of their own): those
+# of CTV linear video. A version's document lists those its schema knows (vast.render renames or drops the
+# others: loaded is 4.1+, playerExpand/playerCollapse are fullscreen/exitFullscreen in 3.0). The tracker
+# counts every event of BEACON_EVENTS, listed here or not.
+TRACKED_EVENTS = (
+    *("creativeView", "loaded", "start", "firstQuartile", "midpoint", "thirdQuartile", "complete"),
+    *("pause", "resume", "rewind", "mute", "unmute", "skip", "playerExpand", "playerCollapse"),
+)
+assert set(TRACKED_EVENTS) <= set(BEACON_EVENTS)
 CODEC_NAMES = {"h264": "H.264", "hevc": "HEVC"}
 
 

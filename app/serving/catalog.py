@@ -24,7 +24,7 @@ from app.campaigns.models import Campaign
 from app.creatives.models import Creative
 from app.creatives.storage import Storage
 from app.db import utcnow
-from app.serving.decision import EligibleIndex, build_index, nearest_second
+from app.serving.decision import EligibleIndex, build_index
 from app.serving.money import currency_to_units
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,8 @@ class Catalog:
     built_at: float
     campaigns: dict[uuid.UUID, CampaignEntry]
     creatives: dict[uuid.UUID, CreativeEntry]
-    # Every creative sorted by duration (to the nearest second), once per load: each tick only re-weighs.
-    durations: tuple[int, ...]
+    # Every creative sorted by duration (seconds, as measured), once per load: each tick only re-weighs.
+    durations: tuple[float, ...]
     ordered: tuple[CreativeEntry, ...]
 
 
@@ -77,7 +77,7 @@ def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, Campa
     ordered = tuple(
         sorted(
             (creative for campaign in campaigns.values() for creative in campaign.creatives),
-            key=lambda creative: (nearest_second(creative.duration), creative.id.bytes),
+            key=lambda creative: (creative.duration, creative.id.bytes),
         )
     )
     return Catalog(
@@ -85,7 +85,7 @@ def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, Campa
         built_at=built_at,
         campaigns=campaigns,
         creatives={creative.id: creative for creative in ordered},
-        durations=tuple(nearest_second(creative.duration) for creative in ordered),
+        durations=tuple(creative.duration for creative in ordered),
         ordered=ordered,
     )
 

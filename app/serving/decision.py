@@ -2,7 +2,9 @@
 
 Eligible: the campaign is active (the catalog holds only those), now is within its flight, its spend (live,
 plus what the ads served since the last spend reading will cost) is below its budget, and the creative's
-duration, rounded to the nearest second, lies within [min_duration, max_duration].
+duration, exactly as measured from its file, lies within [min_duration, max_duration]: never a creative
+longer than the break (a 30.4 s spot does not fit 30 s; SSAI services drop an ad that overruns its avail).
+The caller may widen the maximum by DURATION_TOLERANCE_SECONDS (default 0).
 
 Choice, the pacing rule: each campaign weighs what it must still spend per second to use its budget by the
 end of its flight (remaining budget / remaining flight time, the time floored at one minute), split evenly
@@ -13,7 +15,6 @@ O(log n) whatever the number of campaigns: the index is sorted by duration with 
 
 from __future__ import annotations
 
-import math
 import random
 import uuid
 from bisect import bisect_left, bisect_right
@@ -29,7 +30,7 @@ MIN_REMAINING_SECONDS = 60.0
 
 @dataclass(frozen=True, slots=True)
 class EligibleIndex:
-    durations: tuple[int, ...] = ()
+    durations: tuple[float, ...] = ()
     creatives: tuple[CreativeEntry, ...] = ()
     cumulative: list[float] = field(default_factory=list)  # ineligible creatives weigh 0
     spend: dict[uuid.UUID, int] = field(default_factory=dict)
@@ -53,11 +54,6 @@ class EligibleIndex:
 
     def would_exhaust(self, campaign: CampaignEntry, pending_units: int) -> bool:
         return self.spend.get(campaign.id, 0) + pending_units >= campaign.budget_units
-
-
-def nearest_second(seconds: float) -> int:
-    """A 15.02 s spot fits a 15 s break (half a second either way, rounding halves up)."""
-    return math.floor(seconds + 0.5)
 
 
 def remaining_units(

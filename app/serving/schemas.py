@@ -1,5 +1,6 @@
 import marshmallow as ma
 
+from app.serving.ads import TRACKED_EVENTS
 from app.serving.request import MAX_SECONDS
 
 
@@ -17,22 +18,15 @@ class AdRequestBodySchema(ma.Schema):
     )
 
 
-class TrackingUrlsSchema(ma.Schema):
-    impression = ma.fields.String(required=True)
-    start = ma.fields.String(required=True)
-    firstQuartile = ma.fields.String(required=True)
-    midpoint = ma.fields.String(required=True)
-    thirdQuartile = ma.fields.String(required=True)
-    complete = ma.fields.String(required=True)
-    pause = ma.fields.String(required=True)
-    resume = ma.fields.String(required=True)
-    mute = ma.fields.String(required=True)
-    unmute = ma.fields.String(required=True)
-    skip = ma.fields.String(required=True)
-    click = ma.fields.String(required=True)
-    error = ma.fields.String(
-        required=True, metadata={"description": "Replace [ERRORCODE] with the VAST error code"}
-    )
+TrackingUrlsSchema = ma.Schema.from_dict(
+    {
+        **{event: ma.fields.String(required=True) for event in ("impression", *TRACKED_EVENTS, "click")},
+        "error": ma.fields.String(
+            required=True, metadata={"description": "Replace [ERRORCODE] with the VAST error code"}
+        ),
+    },
+    name="TrackingUrlsSchema",
+)
 
 
 class AdAnswerSchema(ma.Schema):

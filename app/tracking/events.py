@@ -8,6 +8,7 @@ Without Redis (the embedded default) an in-process store keeps the same semantic
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -22,27 +23,20 @@ from typing import Protocol
 
 import redis
 
+from app.tracking import normalise
+from vast.events import ALL_EVENTS
+
 log = logging.getLogger(__name__)
 
-BEACON_EVENTS = (
-    "impression",
-    "start",
-    "firstQuartile",
-    "midpoint",
-    "thirdQuartile",
-    "complete",
-    "pause",
-    "resume",
-    "mute",
-    "unmute",
-    "skip",
-    "click",
-    "error",
-)
+# Every event a player may fire at /t/<event>: impression, click and error have elements of their own; the
+# rest are the Tracking@event values of every VAST version (vast.events), plus VAST 4.1's notUsed (§3.14.1,
+# in the spec's event list though not in the 4.1/4.2 XSD enumerations).
+BEACON_EVENTS = ("impression", "click", "error", *sorted(ALL_EVENTS | {"notUsed"}))
 # Not beacons: what the serving path counts (ad requests of the JSON API, and per-worker serving totals).
 AD_REQUEST = "ad_request"
 SERVING_COUNTS = "serving_counts"
 CONSUMER_GROUP = "flushers"
+_EVENT_NAMES = frozenset((*BEACON_EVENTS, AD_REQUEST, SERVING_COUNTS))
 
 
 class StoreUnavailable(RuntimeError):
@@ -51,28 +45,88 @@ class StoreUnavailable(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """One counted event. Built only with normalised fields (see `app.tracking.normalise`): what the event
+    store accepts is exactly what the database will store."""
+
     name: str
     ad_serving_id: str
     campaign_id: str | None = None
     creative_id: str | None = None
     occurred_at: float = 0.0
     cost_units: int = 0
-    error_code: str | None = None
+    error_code: str | None = None  # error events: the player's [ERRORCODE]
     ip: str | None = None
     user_agent: str | None = None
     request_id: str | None = None
-    payload: str | None = None  # JSON, for serving counts
+    payload: str | None = None  # JSON, for serving counts and ad requests
+    offset: str | None = None  # progress events: Tracking@offset
+
+    def __post_init__(self) -> None:
+        if self.name not in _EVENT_NAMES:
+            raise ValueError(f"unknown event {self.name!r}")
+        set_ = object.__setattr__
+        ad_serving_id = normalise.text(self.ad_serving_id, 1024)
+        if not ad_serving_id:
+            raise ValueError("an event needs an ad serving id")
+        if len(ad_serving_id) > normalise.MAX_AD_SERVING_ID:  # a digest keeps it unique and short
+            ad_serving_id = "h-" + hashlib.sha256(ad_serving_id.encode()).hexdigest()[:60]
+        set_(self, "ad_serving_id", ad_serving_id)
+        set_(self, "campaign_id", normalise.uuid_text(self.campaign_id))
+        set_(self, "creative_id", normalise.uuid_text(self.creative_id))
+        set_(self, "occurred_at", normalise.timestamp(self.occurred_at))
+        set_(self, "cost_units", normalise.units(self.cost_units) if self.name == "impression" else 0)
+        set_(self, "error_code", normalise.error_code(self.error_code) if self.name == "error" else None)
+        set_(self, "offset", normalise.offset(self.offset) if self.name == "progress" else None)
+        set_(self, "ip", normalise.ip(self.ip))
+        set_(self, "user_agent", normalise.user_agent(self.user_agent))
+        set_(self, "request_id", normalise.text(self.request_id, normalise.MAX_REQUEST_ID))
+        if self.name in (AD_REQUEST, SERVING_COUNTS):
+            json.loads(self.payload)  # our own serving code writes it: anything else is a bug
+        else:
+            set_(self, "payload", None)
+
+    @property
+    def key(self) -> str:
+        """What an event counts once by, per ad serving id: its name, and the code or offset that makes
+        several of one name distinct (an ad may report several errors, and progress at several offsets)."""
+        if self.error_code is not None:
+            return f"{self.name}:{self.error_code}"
+        if self.offset is not None:
+            return f"{self.name}:{self.offset}"
+        return self.name
 
     def encode(self) -> str:
-        """One compact string per stream entry: the fields in order (cheaper to send than field pairs)."""
+        """One compact string per stream entry: the fields in order (cheaper to send than field pairs).
+        ASCII only (escapes), so any entry can be kept verbatim in the dead-letter table."""
         return json.dumps([getattr(self, name) for name in _EVENT_FIELDS], separators=(",", ":"))
 
     @classmethod
     def decode(cls, text: str | bytes) -> Event:
-        return cls(*json.loads(text))
+        """Raises ValueError (or TypeError) for an entry that is not an event: the flusher dead-letters it."""
+        values = json.loads(text)
+        if not isinstance(values, list):
+            raise ValueError("a stream entry must be a JSON list of event fields")
+        return cls(*values)
 
 
 _EVENT_FIELDS = tuple(field.name for field in fields(Event))
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A stream entry that is not an event (corrupt, or written by something else): kept for the dead-letter
+    table as it was, never a reason to stop the flusher."""
+
+    raw: str
+    error: str
+
+
+def decode_entry(raw: str | bytes) -> Event | Undecodable:
+    try:
+        return Event.decode(raw)
+    except Exception as exc:  # any failure to decode is this entry's alone
+        text = raw.decode("utf-8", "backslashreplace") if isinstance(raw, bytes) else str(raw)
+        return Undecodable(raw=text, error=f"{type(exc).__name__}: {exc}")
 
 
 def _text(value) -> str:
@@ -88,7 +142,8 @@ class EventStore(Protocol):
     def seed_spend(self, spend: dict[uuid.UUID, int]) -> None:
         """Raise live spend to at least these (database) values, e.g. after a Redis restart."""
 
-    def read_batch(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, Event]]: ...
+    def read_batch(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, Event | Undecodable]]:
+        """Up to `count` entries not yet acknowledged, waiting up to `block_ms` for one."""
 
     def ack(self, entry_ids: list[str]) -> None: ...
 
@@ -100,8 +155,8 @@ class EventStore(Protocol):
     def answer(self, request_id: str) -> str | None: ...
 
 
-# KEYS: 1 seen-hash of the ad, 2 stream, 3 campaign spend. ARGV: 1 event name, 2 dedupe TTL, 3 cost units,
-# 4 the encoded event.
+# KEYS: 1 seen-hash of the ad, 2 stream, 3 campaign spend. ARGV: 1 event key (Event.key), 2 dedupe TTL,
+# 3 cost units, 4 the encoded event.
 _RECORD_SCRIPT = """
 if redis.call('HSETNX', KEYS[1], ARGV[1], '1') == 0 then return 0 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -137,7 +192,7 @@ class RedisEventStore:
         keys = [f"{self.prefix}seen:{event.ad_serving_id}", self.stream, self._spend_key(event.campaign_id)]
         try:
             counted = self._record(
-                keys=keys, args=[event.name, self.dedupe_seconds, event.cost_units, event.encode()]
+                keys=keys, args=[event.key, self.dedupe_seconds, event.cost_units, event.encode()]
             )
             if counted and self.wait_replicas:
                 # A failover must not lose what we acknowledged: wait for the replicas to have it.
@@ -172,7 +227,7 @@ class RedisEventStore:
                 raise
         self._group_ready = True
 
-    def read_batch(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, Event]]:
+    def read_batch(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, Event | Undecodable]]:
         """Entries a dead consumer left pending come first (after `CLAIM_IDLE_MS`), then new ones."""
         self._ensure_group()
         try:
@@ -195,7 +250,7 @@ class RedisEventStore:
                 self._group_ready = False
                 return []
             raise
-        return [(_text(entry_id), Event.decode(fields[b"e"])) for entry_id, fields in entries]
+        return [(_text(entry_id), decode_entry(fields.get(b"e", b""))) for entry_id, fields in entries]
 
     def ack(self, entry_ids: list[str]) -> None:
         if entry_ids:
@@ -245,7 +300,7 @@ class MemoryEventStore:
 
     def record(self, event: Event) -> bool:
         now = time.monotonic()
-        key = (event.ad_serving_id, event.name)
+        key = (event.ad_serving_id, event.key)
         with self._lock:
             self._forget_old(now)
             if key in self._seen:

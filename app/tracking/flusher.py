@@ -3,7 +3,9 @@
 Runs in each web worker (`EVENT_FLUSHER=inprocess`, a background greenlet) or as its own process
 (`flask --app app flush-events`, `EVENT_FLUSHER=external`). Several flushers share the work through the
 Redis consumer group; entries a killed flusher had read are claimed by another after `CLAIM_IDLE_MS`.
-A batch that fails to commit (database down) is retried, with backoff, until it is stored.
+A batch that fails to commit because the database is unreachable is retried, with backoff, until it is
+stored; an event the database refuses is moved to the dead-letter table and the others are stored
+(`app.tracking.dead_letters`), so the flusher never stops on one event.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.campaigns.models import Campaign
 from app.metrics import FLUSH_FAILURES, FLUSH_LAG, FLUSHED, PENDING
 from app.serving.money import currency_to_units
-from app.tracking.events import Event, EventStore, consumer_name
+from app.tracking.dead_letters import store_or_dead_letter
+from app.tracking.events import Event, EventStore, Undecodable, consumer_name
 from app.tracking.models import EventCountHourly
-from app.tracking.storing import store_events
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +46,21 @@ class Flusher:
         self.sessions = sessions
         self.consumer = consumer or consumer_name()
         self.block_ms = block_ms
-        self._batch: list[tuple[str, Event]] = []  # read, not yet committed: retried before anything new
+        # Read, not yet committed: retried before anything new.
+        self._batch: list[tuple[str, Event | Undecodable]] = []
         self._last_housekeeping = 0.0
         self.last_flush_at: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def flush_once(self) -> int:
-        """Store one batch; returns the number of entries acknowledged. Raises if the database fails."""
+        """Store one batch (dead-lettering what the database refuses); returns the number of entries
+        acknowledged. Raises if the database is unreachable."""
         if not self._batch:
             self._batch = self.store.read_batch(self.consumer, BATCH_SIZE, self.block_ms)
         flushed = len(self._batch)
         if self._batch:
-            with self.sessions() as session:
-                store_events(session, [event for _, event in self._batch])
-                session.commit()
+            store_or_dead_letter(self.sessions, self._batch)
             done, self._batch = self._batch, []
             self.store.ack([entry_id for entry_id, _ in done])
             FLUSHED.inc(flushed)

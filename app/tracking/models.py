@@ -25,17 +25,21 @@ class Impression(UUIDPrimaryKey, Base):
 
 
 class TrackingEvent(Base):
-    """Every other counted beacon (quartiles, clicks, errors, ...): once per ad serving id and event."""
+    """Every other counted beacon (quartiles, clicks, errors, ...): once per ad serving id and event, and per
+    error code for errors and offset for progress events ('' for every other event)."""
 
     __tablename__ = "tracking_events"
 
     ad_serving_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     event: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    error_code: Mapped[str] = mapped_column(sa.String(16), primary_key=True, default="", server_default="")
+    progress_offset: Mapped[str] = mapped_column(
+        sa.String(16), primary_key=True, default="", server_default=""
+    )
     campaign_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
     creative_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)  # history outlives a deleted creative
-    error_code: Mapped[str | None] = mapped_column(sa.String(16))
     ip: Mapped[str | None] = mapped_column(IPAddress)
     user_agent: Mapped[str | None] = mapped_column(sa.String(512))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -76,3 +80,18 @@ class ProcessedBatch(Base):
 
     batch_id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeadLetterEvent(Base):
+    """An event the database refused (or a stream entry that is not an event), kept verbatim with the error,
+    so that one bad event never stops the others. An operator fixes and replays it (`flask dead-letters`,
+    `/api/v1/dead-letter-events`); a replayed event is stored like any other and its row deleted."""
+
+    __tablename__ = "dead_letter_events"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    entry_id: Mapped[str | None] = mapped_column(sa.String(64))  # its event-store entry, for tracing
+    raw: Mapped[str] = mapped_column(sa.Text)  # Event.encode() (ASCII), or the undecodable entry
+    error: Mapped[str] = mapped_column(sa.Text)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=1)

@@ -6,23 +6,21 @@ import logging
 
 from sqlalchemy.orm import sessionmaker
 
+from app.tracking.dead_letters import store_or_dead_letter
 from app.tracking.events import Event, EventStore, StoreUnavailable
-from app.tracking.storing import store_events
 
 log = logging.getLogger(__name__)
 
 
 def record_durably(store: EventStore, sessions: sessionmaker, event: Event, on_fallback=None) -> bool:
     """Into the event store; when it is unreachable, straight into the database (the only SQL a beacon may
-    cause). True if counted now, False for a repeat. Raises when neither can take it: the caller must then
-    answer with an error, so that the player retries rather than believing it was counted."""
+    cause; an event the database refuses is dead-lettered, which keeps it for good too). True if counted
+    now, False for a repeat. Raises when neither can take it: the caller must then answer with an error, so
+    that the player retries rather than believing it was counted."""
     try:
         return store.record(event)
     except StoreUnavailable as exc:
         log.warning("event store unavailable (%s): writing the %s beacon to the database", exc, event.name)
         if on_fallback is not None:
             on_fallback()
-    with sessions() as session:
-        counted = store_events(session, [event])
-        session.commit()
-    return counted > 0
+    return store_or_dead_letter(sessions, [(None, event)]).new > 0

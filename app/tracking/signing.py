@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from itsdangerous import BadSignature, TimestampSigner
 
 SALT = "beacon-v1"
 
@@ -62,9 +63,14 @@ def new_ad_serving_id() -> str:
 
 
 class BeaconSigner:
-    def __init__(self, secret_key: str, max_age_seconds: int):
+    """Signs and verifies beacon tokens. A token is valid from `clock_skew_seconds` before its timestamp
+    (the serving host's clock may run ahead of the tracking host's) to `max_age_seconds` plus that skew
+    after it."""
+
+    def __init__(self, secret_key: str, max_age_seconds: int, clock_skew_seconds: int = 0):
         self.signer = TimestampSigner(secret_key, salt=SALT, digest_method=hashlib.sha256)
         self.max_age_seconds = max_age_seconds
+        self.clock_skew_seconds = clock_skew_seconds
 
     def sign(
         self,
@@ -84,13 +90,13 @@ class BeaconSigner:
         if not token or len(token) > 256:
             raise InvalidBeacon("missing or malformed token")
         try:
-            payload, issued_at = self.signer.unsign(
-                token, max_age=self.max_age_seconds, return_timestamp=True
-            )
-        except SignatureExpired:
-            raise InvalidBeacon("expired token") from None
+            # Ages are checked below: itsdangerous refuses any timestamp ahead of the local clock.
+            payload, issued_at = self.signer.unsign(token, return_timestamp=True)
         except BadSignature:
             raise InvalidBeacon("invalid token signature") from None
+        age = time.time() - issued_at.timestamp()
+        if not -self.clock_skew_seconds <= age <= self.max_age_seconds + self.clock_skew_seconds:
+            raise InvalidBeacon("expired token" if age > 0 else "token issued in the future")
         parts = payload.decode().split("~")
         if len(parts) != 5 or len(parts[0]) != 22:
             raise InvalidBeacon("malformed token")

@@ -99,9 +99,10 @@ def _store_tracking_events(session: Session, events: list[Event]) -> list[Event]
         {
             "ad_serving_id": e.ad_serving_id,
             "event": e.name,
+            "error_code": e.error_code or "",
+            "progress_offset": e.offset or "",
             "campaign_id": uuid.UUID(e.campaign_id),
             "creative_id": uuid.UUID(e.creative_id),
-            "error_code": e.error_code,
             "ip": e.ip,
             "user_agent": e.user_agent,
             "occurred_at": datetime.fromtimestamp(e.occurred_at, UTC),
@@ -110,18 +111,23 @@ def _store_tracking_events(session: Session, events: list[Event]) -> list[Event]
     ]
     statement = (
         _insert(session, TrackingEvent)
-        .on_conflict_do_nothing(index_elements=["ad_serving_id", "event"])
-        .returning(TrackingEvent.ad_serving_id, TrackingEvent.event)
+        .on_conflict_do_nothing(index_elements=["ad_serving_id", "event", "error_code", "progress_offset"])
+        .returning(
+            TrackingEvent.ad_serving_id,
+            TrackingEvent.event,
+            TrackingEvent.error_code,
+            TrackingEvent.progress_offset,
+        )
     )
     inserted = {tuple(row) for row in session.execute(statement, rows)}
-    return [e for e in unique if (e.ad_serving_id, e.name) in inserted]
+    return [e for e in unique if (e.ad_serving_id, e.name, e.error_code or "", e.offset or "") in inserted]
 
 
 def _first_of_each(events: list[Event]) -> list[Event]:
-    """One event per (ad serving id, name) within a batch: a multi-row INSERT may not touch a key twice."""
+    """One event per (ad serving id, key) within a batch: a multi-row INSERT may not touch a key twice."""
     seen: dict[tuple[str, str], Event] = {}
     for event in events:
-        seen.setdefault((event.ad_serving_id, event.name), event)
+        seen.setdefault((event.ad_serving_id, event.key), event)
     return list(seen.values())
 
 

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Response, jsonify, redirect, request
+from flask import Response, jsonify, request
 from werkzeug.exceptions import Conflict, NotFound, ServiceUnavailable
 
 from app.errors import ErrorSchema
 from app.metrics import beacon_series
 from app.runtime import Runtime, runtime, start_runtime
 from app.serving.cors import allow_players
+from app.serving.device import device_ip, device_user_agent
 from app.serving.schemas import ImpressionBodySchema, ImpressionResultSchema
 from app.serving.views import sdk
 from app.tracking.events import BEACON_EVENTS, Event, StoreUnavailable
@@ -31,15 +31,18 @@ bp.after_request(allow_players)
 
 # The smallest transparent GIF, for beacons loaded as <img> (Accept: image/*).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-_ERROR_CODE = re.compile(r"^[0-9]{1,4}$")
 _HEADERS = {
     counted: {"Cache-Control": "no-store", "X-Beacon": "counted" if counted else "duplicate"}
     for counted in (True, False)
 }
+_NOT_COUNTED = {"Cache-Control": "no-store", "X-Beacon": "not counted (HEAD)"}
 
 
 @bp.route("/t/<event>", methods=["GET", "HEAD"])
 def beacon(event: str):
+    """Count a player's event once per ad (and per error code, or progress offset). `HEAD` (link checkers,
+    validators) checks the token and answers alike, but counts and bills nothing. Every answer is a pixel
+    (204, or a GIF to an `<img>`): ClickTracking is a pixel too, the player opens ClickThrough itself."""
     if event not in BEACON_EVENTS:
         return jsonify({"error": f"Unknown event {event!r}"}), 404
     rt = runtime()
@@ -48,39 +51,33 @@ def beacon(event: str):
     except InvalidBeacon as exc:
         beacon_series(event, "refused").inc()
         return jsonify({"error": f"Refused beacon: {exc}"}), 400
-    code = request.args.get("code", "") if event == "error" else None
+    if request.method == "HEAD":
+        return _pixel(_NOT_COUNTED)
     private = claims.private
     counted = _record(
         rt,
         Event(
             name=event,
             ad_serving_id=claims.ad_serving_id,
-            campaign_id=str(claims.campaign_id),
-            creative_id=str(claims.creative_id),
+            campaign_id=claims.campaign_id,
+            creative_id=claims.creative_id,
             occurred_at=time.time(),
-            cost_units=claims.cost_units if event == "impression" else 0,
-            # A macro the player did not fill, or garbage, is still an error: its code is just unknown.
-            error_code=(code if _ERROR_CODE.match(code) else "unknown") if code is not None else None,
-            ip=None if private else request.headers.get("X-Device-IP") or request.remote_addr,
-            user_agent=None if private else _user_agent(),
+            cost_units=claims.cost_units,
+            error_code=request.args.get("code"),
+            offset=request.args.get("offset"),
+            ip=None if private else device_ip(request.headers, request.remote_addr),
+            user_agent=None if private else device_user_agent(request.headers),
         ),
     )
     beacon_series(event, "counted" if counted else "duplicate").inc()
-    if event == "click":
-        creative = rt.catalog.current().catalog.creatives.get(claims.creative_id)
-        if creative is not None and creative.click_through_url:
-            response = redirect(creative.click_through_url, 302)
-            response.headers.update(_HEADERS[counted])
-            return response
+    return _pixel(_HEADERS[counted])
+
+
+def _pixel(headers: dict[str, str]) -> Response:
     accept = request.headers.get("Accept", "")
     if "image/" in accept and "text/html" not in accept:
-        return Response(PIXEL, 200, content_type="image/gif", headers=_HEADERS[counted])
-    return Response(status=204, headers=_HEADERS[counted])
-
-
-def _user_agent() -> str | None:
-    agent = request.headers.get("X-Device-User-Agent") or request.headers.get("User-Agent")
-    return agent[:512] if agent else None
+        return Response(PIXEL, 200, content_type="image/gif", headers=headers)
+    return Response(status=204, headers=headers)
 
 
 def _record(rt: Runtime, event: Event) -> bool:
@@ -120,8 +117,8 @@ def impression(body):
             creative_id=ad["creative_id"],
             occurred_at=time.time(),
             cost_units=envelope["cost_units"],
-            ip=request.remote_addr,
-            user_agent=_user_agent(),
+            ip=device_ip(request.headers, request.remote_addr),
+            user_agent=device_user_agent(request.headers),
         ),
     )
     return {"request_id": body["request_id"], "counted": counted}

@@ -1,5 +1,6 @@
 """Beacons: each genuine one counted exactly once, forged ones refused, none lost; stats from the counts."""
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -81,32 +82,45 @@ def test_known_mix_of_genuine_duplicate_forged_and_other_campaign_beacons(client
     assert session.scalar(sa.select(sa.func.count()).select_from(Impression)) == len(genuine)
 
 
-def test_unknown_events_are_404_and_head_counts(client, app, auth, live):
+def test_unknown_events_are_404_and_head_counts_nothing(client, app, auth, session, live):
     urls = ad_urls(get_vast(client))
     token = urls["impression"].split("?")[1]
     assert client.get(f"/t/teleport?{token}").status_code == 404
-    assert client.head(urls["impression"]).status_code == 204
-    assert client.get(urls["impression"]).headers["X-Beacon"] == "duplicate"
+    for event in ("impression", "complete", "click"):
+        response = client.head(urls[event])
+        assert response.status_code == 204 and response.headers["X-Beacon"] == "not counted (HEAD)"
+    assert client.head("/t/impression?t=forged").status_code == 400  # HEAD checks the token all the same
+    assert runtime(app).store.pending() == 0
+    assert client.get(urls["impression"]).headers["X-Beacon"] == "counted"
     flush(app)
-    assert stats(client, auth, live.campaign_id)["impressions"] == 1
+    body = stats(client, auth, live.campaign_id)
+    assert (body["impressions"], body["completes"], body["clicks"]) == (1, 0, 0)
+    assert body["spend"] == "0.0123456"
 
 
-def test_click_redirects_to_the_click_through(client, live):
+def test_click_tracking_is_a_pixel_not_a_redirect(client, app, auth, live):
     urls = ad_urls(get_vast(client))
     response = client.get(urls["click"])
-    assert response.status_code == 302
-    assert response.headers["Location"] == "https://brand.example.com/landing"
+    assert response.status_code == 204 and "Location" not in response.headers
+    image = client.get(urls["click"], headers={"Accept": "image/*"})
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/gif"
+    flush(app)
+    assert stats(client, auth, live.campaign_id)["clicks"] == 1
 
 
-def test_error_beacons_keep_the_players_code(client, app, auth, live):
+def test_error_beacons_keep_each_distinct_code_of_an_ad(client, app, auth, session, live):
     first, second, third = (ad_urls(get_vast(client)) for _ in range(3))
     assert fire(client, first["error"]).status_code == 204  # code=405
+    assert fire(client, first["error"].replace("code=405", "code=402")).headers["X-Beacon"] == "counted"
+    assert fire(client, first["error"]).headers["X-Beacon"] == "duplicate"  # the same code again
     fire(client, second["error"].replace("code=405", "code=[ERRORCODE]"))  # the player did not fill it
     fire(client, third["error"].replace("code=405", "code=402"))
     flush(app)
     body = stats(client, auth, live.campaign_id)
-    assert body["errors"] == 3
-    assert body["errors_by_code"] == {"402": 1, "405": 1, "unknown": 1}
+    assert body["errors"] == 4
+    assert body["errors_by_code"] == {"402": 2, "405": 1, "unknown": 1}
+    rows = session.execute(sa.select(TrackingEvent.error_code).where(TrackingEvent.event == "error")).all()
+    assert sorted(code for (code,) in rows) == ["402", "402", "405", "unknown"]
 
 
 def test_pixel_when_an_image_is_expected_and_cors_everywhere(client, live):
@@ -119,12 +133,27 @@ def test_pixel_when_an_image_is_expected_and_cors_everywhere(client, live):
     assert response.headers["Access-Control-Allow-Origin"] == "https://p.example"
 
 
-def test_expired_tokens_are_refused(client, app, live):
-    urls = ad_urls(get_vast(client))
-    runtime(app).signer.max_age_seconds = -1
-    response = client.get(urls["impression"])
-    assert response.status_code == 400
-    assert "expired" in response.get_json()["error"]
+def _vast_served_at(client, app, monkeypatch, offset_seconds: float) -> dict[str, str]:
+    """The beacons of an ad served by a host whose clock is `offset_seconds` ahead of this one."""
+    issued = int(time.time() + offset_seconds)
+    with monkeypatch.context() as patch:
+        patch.setattr(runtime(app).signer.signer, "get_timestamp", lambda: issued)
+        return ad_urls(get_vast(client))
+
+
+def test_expired_tokens_are_refused_within_the_clock_skew(client, app, monkeypatch, live):
+    signer = runtime(app).signer
+    assert signer.clock_skew_seconds == 30  # the default
+    ahead = _vast_served_at(client, app, monkeypatch, 1)  # the serving host's clock is 1 s ahead
+    assert client.get(ahead["impression"]).status_code == 204
+    assert client.get(_vast_served_at(client, app, monkeypatch, 25)["impression"]).status_code == 204
+    future = client.get(_vast_served_at(client, app, monkeypatch, 40)["impression"])
+    assert future.status_code == 400 and "future" in future.get_json()["error"]
+    late = _vast_served_at(client, app, monkeypatch, -(signer.max_age_seconds + 20))
+    assert client.get(late["impression"]).status_code == 204  # old, but within the skew
+    expired = client.get(_vast_served_at(client, app, monkeypatch, -(signer.max_age_seconds + 40))["start"])
+    assert expired.status_code == 400
+    assert "expired" in expired.get_json()["error"]
 
 
 def test_beacons_run_no_sql(client, app, live):

@@ -4,7 +4,7 @@ import uuid
 import pytest
 
 from app.serving.catalog import CampaignEntry, Catalog, CreativeEntry, make_catalog
-from app.serving.decision import build_index, nearest_second
+from app.serving.decision import build_index
 
 NOW = 1_000_000.0
 
@@ -87,12 +87,13 @@ def test_pending_spend_of_ads_just_served_counts_against_the_budget():
     assert index.would_exhaust(small, 2000) and not index.would_exhaust(small, 1999)
 
 
-def test_duration_range_selects_by_nearest_second():
-    mixed = campaign(durations=(6.0, 15.02, 29.6, 60.0))
+def test_duration_range_selects_by_exact_duration():
+    mixed = campaign(durations=(6.0, 15.0, 15.02, 29.6, 30.4, 60.0))
     index = build_index(catalog(mixed), NOW, {})
     rng = random.Random(1)
-    assert {round(index.choose(15, 15, rng).duration) for _ in range(50)} == {15}
-    assert {round(index.choose(0, 30, rng).duration) for _ in range(200)} == {6, 15, 30}
+    assert {index.choose(15, 15, rng).duration for _ in range(50)} == {15.0}
+    assert {index.choose(0, 30, rng).duration for _ in range(300)} == {6.0, 15.0, 15.02, 29.6}
+    assert index.choose(30.1, 30.3, rng) is None
     assert index.choose(31, 59, rng) is None
     assert index.choose(61, 3600, rng) is None
     assert index.choose(60, 60, rng).duration == 60.0
@@ -108,11 +109,6 @@ def test_a_campaigns_weight_is_shared_by_its_creatives():
 
 def test_empty_index():
     assert build_index(catalog(), NOW, {}).choose(0, 3600) is None
-
-
-@pytest.mark.parametrize(("seconds", "expected"), [(14.5, 15), (15.49, 15), (15.5, 16), (0.4, 0)])
-def test_nearest_second(seconds, expected):
-    assert nearest_second(seconds) == expected
 
 
 class FixedRandom:
