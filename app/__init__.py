@@ -25,10 +25,11 @@ from app.runtime import init_app as init_runtime
 from app.serving.views import bp as serving_bp
 from app.serving.views import sdk as sdk_blp
 from app.settings import PROJECT_ROOT, Settings
+from app.tracking.dead_letter_views import blp as dead_letters_blp
 from app.tracking.views import bp as tracking_bp
 from app.web import schema_name
 
-API_BLUEPRINTS = (auth_blp, campaigns_blp, creatives_blp, reporting_blp, sdk_blp)
+API_BLUEPRINTS = (auth_blp, campaigns_blp, creatives_blp, reporting_blp, dead_letters_blp, sdk_blp)
 JSON_BODY_LIMIT = 1024 * 1024  # uploads raise their own limit (MAX_UPLOAD_BYTES)
 
 

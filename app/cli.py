@@ -21,7 +21,9 @@ from app.creatives.samples import make_video
 from app.db import database, utcnow
 from app.exceptions import Invalid
 from app.runtime import runtime
+from app.tracking import dead_letters
 from app.tracking.flusher import Flusher
+from app.tracking.models import DeadLetterEvent
 
 
 def init_app(app: Flask) -> None:
@@ -31,6 +33,7 @@ def init_app(app: Flask) -> None:
         ensure_admin_command,
         seed_demo_command,
         flush_command,
+        dead_letters_group,
     ):
         app.cli.add_command(command)
 
@@ -139,3 +142,35 @@ def flush_command() -> None:
     with contextlib.suppress(KeyboardInterrupt):
         flusher.run()
     click.echo("flusher stopped")
+
+
+@click.group("dead-letters")
+def dead_letters_group() -> None:
+    """Events the database refused: list them, replay them once their cause is fixed."""
+
+
+@dead_letters_group.command("list")
+@with_appcontext
+@click.option("--limit", default=50, show_default=True, help="Show at most this many, oldest first.")
+def list_dead_letters_command(limit: int) -> None:
+    """One line per dead-lettered event: id, when, attempts, error; then the event itself."""
+    with database().sessions() as session:
+        total = session.scalar(sa.select(sa.func.count()).select_from(DeadLetterEvent))
+        for row in session.scalars(sa.select(DeadLetterEvent).order_by(DeadLetterEvent.id).limit(limit)):
+            click.echo(f"{row.id}\t{row.failed_at.isoformat()}\t{row.attempts}\t{row.error}\n\t{row.raw}")
+    click.echo(f"{total} dead-lettered event(s)")
+
+
+@dead_letters_group.command("replay")
+@with_appcontext
+@click.argument("ids", nargs=-1, type=int)
+def replay_dead_letters_command(ids: tuple[int, ...]) -> None:
+    """Store the given dead-lettered events again (all when no id is given); stored ones leave the table."""
+    with database().sessions() as session:
+        results = dead_letters.replay(session, list(ids) or None)
+    for dead_id, error in results.items():
+        click.echo(f"{dead_id}\t{'stored' if error is None else 'refused again: ' + error}")
+    refused = sum(error is not None for error in results.values())
+    click.echo(f"{len(results) - refused} stored, {refused} refused again")
+    if refused:
+        raise SystemExit(1)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
 from app.metrics import DEAD_LETTERED
@@ -78,7 +78,10 @@ def _store_splitting(
 
 
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
+    """The error without the statement and its parameters (they hold addresses and user agents)."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    return f"{type(exc).__name__}: {str(exc).strip()}"[:MAX_ERROR_TEXT]
 
 
 def _dead_letter(sessions: sessionmaker, dead: list[tuple[str | None, str, str]]) -> None:
@@ -93,49 +96,39 @@ def _dead_letter(sessions: sessionmaker, dead: list[tuple[str | None, str, str]]
         log.error("event dead-lettered (entry %s): %s", entry_id, error)
 
 
-def replay(sessions: sessionmaker, ids: Sequence[int] | None = None) -> dict[int, str | None]:
+def replay(session: Session, ids: Sequence[int] | None = None) -> dict[int, str | None]:
     """Store the dead-lettered events `ids` (all when None) again, each on its own. Returns {id: None when
     stored, else the error}; see `replay_one`. Raises when the database is unreachable."""
-    with sessions() as session:
-        query = sa.select(DeadLetterEvent.id).order_by(DeadLetterEvent.id)
-        if ids is not None:
-            query = query.where(DeadLetterEvent.id.in_(ids))
-        chosen = list(session.scalars(query))
-    return {dead_id: replay_one(sessions, dead_id) for dead_id in chosen}
+    query = sa.select(DeadLetterEvent.id).order_by(DeadLetterEvent.id)
+    if ids is not None:
+        query = query.where(DeadLetterEvent.id.in_(ids))
+    return {dead_id: replay_one(session, dead_id) for dead_id in list(session.scalars(query))}
 
 
 class NotDeadLettered(LookupError):
     """No dead-lettered event has this id (never, or already replayed)."""
 
 
-def replay_one(sessions: sessionmaker, dead_id: int, raw: str | None = None) -> str | None:
+def replay_one(session: Session, dead_id: int, raw: str | None = None) -> str | None:
     """Store one dead-lettered event, with `raw` (an operator's fix, `Event.encode()` form) in place of its
-    text when given. Stored: its row is deleted, None is returned. Refused again: its row keeps the (fixed)
-    text, the new error and one more attempt, and the error is returned. Raises NotDeadLettered, or the
-    database's error when it is unreachable."""
+    text when given; each outcome is committed. Stored: its row is deleted, None is returned. Refused
+    again: its row keeps the (fixed) text, the new error and one more attempt, and the error is returned.
+    Raises NotDeadLettered, or the database's error when it is unreachable."""
+    row = session.get(DeadLetterEvent, dead_id)
+    if row is None:
+        raise NotDeadLettered(dead_id)
+    text = raw if raw is not None else row.raw
     try:
-        with sessions() as session:
-            row = session.get(DeadLetterEvent, dead_id)
-            if row is None:
-                raise NotDeadLettered(dead_id)
-            store_events(session, [Event.decode(raw if raw is not None else row.raw)])
-            session.delete(row)
-            session.commit()
-            return None
-    except NotDeadLettered:
-        raise
+        store_events(session, [Event.decode(text)])
+        session.delete(row)
+        session.commit()
+        return None
     except Exception as exc:
+        session.rollback()
         if is_outage(exc):
             raise
         error = _describe(exc)
-    with sessions() as session:
-        changes = {
-            "error": error,
-            "attempts": DeadLetterEvent.attempts + 1,
-            "failed_at": utcnow(),
-        }
-        if raw is not None:
-            changes["raw"] = raw
-        session.execute(sa.update(DeadLetterEvent).where(DeadLetterEvent.id == dead_id).values(**changes))
-        session.commit()
+    row = session.get(DeadLetterEvent, dead_id)
+    row.raw, row.error, row.attempts, row.failed_at = text, error, row.attempts + 1, utcnow()
+    session.commit()
     return error

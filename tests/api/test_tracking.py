@@ -11,7 +11,7 @@ from app.db import utcnow
 from app.tracking.events import StoreUnavailable
 from app.tracking.models import EventCountHourly, Impression, TrackingEvent
 from tests.factories import CampaignFactory, CreativeFactory
-from tests.serving_helpers import ad_urls, flush, get_vast, refresh, runtime
+from tests.serving_helpers import NS, ad_urls, flush, get_vast, refresh, runtime
 
 
 @pytest.fixture
@@ -368,3 +368,45 @@ def test_hourly_aggregates_are_exact_integers(client, app, session, live):
     flush(app)
     row = session.scalars(sa.select(EventCountHourly).where(EventCountHourly.event == "impression")).one()
     assert (row.count, row.spend_units) == (3, 3 * 123_456)
+
+
+def test_every_iab_tracking_event_is_counted_once(client, app, auth, session, live):
+    document = get_vast(client)
+    listed = {tracking.get("event") for tracking in document.iterfind(".//v:Tracking", namespaces=NS)}
+    assert {"creativeView", "loaded", "start", "complete", "playerExpand", "rewind"} <= listed
+    urls = ad_urls(document)
+    token = urls["impression"].split("?")[1]
+    for event in ("creativeView", "closeLinear", "notUsed", "fullscreen", "otherAdInteraction", "loaded"):
+        assert client.get(f"/t/{event}?{token}").headers["X-Beacon"] == "counted", event
+        assert client.get(f"/t/{event}?{token}").headers["X-Beacon"] == "duplicate", event
+    for offset in ("00:00:05", "25%", "00:00:05"):
+        client.get(f"/t/progress?{token}&offset={offset}")
+    flush(app)
+    rows = session.execute(sa.select(TrackingEvent.event, TrackingEvent.progress_offset)).all()
+    assert sorted(rows) == sorted(
+        [(e, "") for e in ("creativeView", "closeLinear", "notUsed", "fullscreen", "otherAdInteraction")]
+        + [("loaded", ""), ("progress", "00:00:05"), ("progress", "25%")]
+    )
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0", "4.1", "4.2", "4.3"])
+def test_each_version_lists_the_ctv_events_its_schema_knows(client, live, version):
+    document = get_vast(client, f"vast_version={version}", version=version)
+    events = {tracking.get("event") for tracking in document.iter("{*}Tracking")}
+    assert {"creativeView", "start", "firstQuartile", "midpoint", "thirdQuartile", "complete"} <= events
+    assert ("loaded" in events) == (version >= "4.1")
+    assert ("fullscreen" in events) == (version == "3.0") != ("playerExpand" in events)
+
+
+def test_sdk_impressions_record_the_device_not_the_stitcher(client, app, session, live):
+    answer = client.post("/api/v1/ad-request", json={"request_id": "sdk-device-1", "duration": 30})
+    assert answer.status_code == 200
+    response = client.post(
+        "/api/v1/impression",
+        json={"request_id": "sdk-device-1"},
+        headers={"X-Forwarded-For": "198.51.100.20:7000, 10.0.0.1", "X-Device-User-Agent": "Tizen 7"},
+    )
+    assert response.status_code == 200
+    flush(app)
+    row = session.execute(sa.select(Impression.ip, Impression.user_agent)).one()
+    assert (str(row.ip), row.user_agent) == ("198.51.100.20", "Tizen 7")
