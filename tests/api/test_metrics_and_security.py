@@ -73,12 +73,13 @@ def test_every_admin_route_refuses_a_request_without_valid_auth(app, client, ses
     sample = {
         "campaign_id": "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc",
         "creative_id": "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc",
+        "dead_id": "1",
     }
     checked = 0
     for rule in admin_rules:
         path = rule.rule
         for name in rule.arguments:
-            path = path.replace(f"<uuid:{name}>", sample[name])
+            path = path.replace(f"<uuid:{name}>", sample[name]).replace(f"<int:{name}>", sample[name])
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             for headers in (
                 {},
