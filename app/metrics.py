@@ -99,3 +99,9 @@ def decision_series(result: str):
 @functools.cache
 def beacon_series(event: str, result: str):
     return BEACONS.labels(event, result)
+
+
+@functools.cache
+def ignored_parameter_series(parameter: str):
+    """Called with the known parameter names only (app.serving.request.KNOWN_PARAMETERS)."""
+    return IGNORED_PARAMETERS.labels(parameter)

@@ -33,7 +33,7 @@ PARTS = (
     ("catalog refresh (background)", "CatalogService._run ("),
     ("serving counts push (background)", "ServingCounter._run ("),
     ("JSON body parsing (webargs)", "Parser.parse ("),
-    ("/vast query parsing (marshmallow)", "parse_ad_request ("),
+    ("/vast query parsing", "parse_ad_request ("),
     ("beacon token check", "BeaconSigner.verify ("),
     ("event store calls (Redis)", "(app/tracking/events.py"),
     ("decision, ad and token signing", "decide ("),

@@ -13,11 +13,15 @@ trusted-proxy address (`request.remote_addr`).
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 
 MAX_USER_AGENT = 512
 # An address as players and proxies write it is never longer (an IPv6 with a port, brackets and a zone).
 _MAX_ADDRESS_TEXT = 64
+# A dotted-quad IPv4 address without leading zeros is already canonical: the common case, without ipaddress.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_V4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 def canonical_ip(value: str | None) -> str | None:
@@ -29,6 +33,8 @@ def canonical_ip(value: str | None) -> str | None:
     """
     if not value:
         return None
+    if _CANONICAL_V4.fullmatch(value):
+        return value
     for entry in value.split(",", 8)[:8]:
         address = _parse(entry.strip()[:_MAX_ADDRESS_TEXT])
         if address is not None:

@@ -1,16 +1,21 @@
 """An ad request as players and SSAI servers send it: query parameters, plus device headers.
 
-Validation is marshmallow's; unknown parameters are ignored (players append their own, and cache busters).
+Every parameter is optional, and an ad request is never refused for one: a value that is empty, an
+unexpanded macro (`[IP]`, `%%IP%%`, `${IP}`, `{ip}`, `{{IP}}`, `__IP__`, `#{IP}`) or unparsable is treated as
+absent, and the request carries why (`AdRequest.warnings`, answered in `X-Ad-Request-Warnings`). An unknown
+`vast_version` falls back to the default. Only `strict=1` turns any of this into a refusal (AdRequestError, a
+400 for the integrator). Unknown parameters are ignored (players append their own, and cache busters).
+
+One small parser per parameter, run only for the parameters present: this is the hottest path of the server.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import marshmallow as ma
-from werkzeug.datastructures import Headers, MultiDict
-
+from app.serving.device import canonical_ip, device_ip, device_user_agent
 from vast.render import DEFAULT_VERSION, SUPPORTED_VERSIONS
 
 MAX_SECONDS = 3600
@@ -27,6 +32,33 @@ DEVICE_TYPES = {
     "stb": 7,
     "ooh": 8,
 }
+_DEVICE_TYPE_VALUES = frozenset(DEVICE_TYPES) | {str(n) for n in DEVICE_TYPES.values()}
+_IFA_TYPES = frozenset(IFA_TYPES)
+PRIVACY_PARAMETERS = ("us_privacy", "gdpr", "gdpr_consent")
+DEVICE_IP_HEADER = "X-Device-IP"
+# The warnings header stays well under any proxy's header limit whatever the caller sent.
+MAX_WARNINGS_HEADER = 512
+_MAX_ECHO = 16
+
+# Whole-value macros of the ad-tech dialects a caller may have failed to expand; a name starts with a
+# letter or an underscore, so a bracketed IPv6 address ([2001:db8::1]) is never one.
+_MACRO_START = frozenset("[%${_#")
+_MACRO = re.compile(
+    r"""\[[A-Za-z_][\w.\-]*\]            # [IP]            VAST 4, IMA
+      | %%[A-Za-z_][\w.\-]*%%            # %%IP%%          DFP/GAM
+      | [$#]\{[A-Za-z_][\w.\-]*\}        # ${IP}, #{IP}    SpotX, FreeWheel
+      | \{\{?[A-Za-z_][\w.\-]*\}?\}      # {ip}, {{IP}}    SpringServe, templating
+      | __[A-Za-z][\w]*?__               # __IP__
+      | %5B[A-Za-z_][\w.\-]*%5D          # [IP] encoded twice
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_US_PRIVACY = re.compile(r"1[nNyY-]{3}")
+# TCF consent strings are base64url segments joined by dots; standard base64 (+ / =) is taken as well. Their
+# length is bounded only by the query string's: a TCF string with publisher restrictions and
+# disclosed vendors runs to 4 KB.
+_TCF = re.compile(r"[A-Za-z0-9_.\-+/=]+")
+_UNSAFE_ECHO = re.compile(r"[^A-Za-z0-9._\-]")
 
 
 class AdRequestError(ValueError):
@@ -35,56 +67,118 @@ class AdRequestError(ValueError):
         self.details = details
 
 
-def _ip(value: str) -> None:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        raise ma.ValidationError("Not a valid IPv4 or IPv6 address.") from None
+class _Unusable(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
 
 
-def _device_type(value: str) -> None:
-    if value.lower() not in DEVICE_TYPES and value not in {str(n) for n in DEVICE_TYPES.values()}:
-        raise ma.ValidationError(f"Must be an OpenRTB device type: 1-8 or one of {', '.join(DEVICE_TYPES)}.")
+def _echo(value: str) -> str:
+    """A caller's value, short and header-safe, to name it in a warning."""
+    shown = _UNSAFE_ECHO.sub("?", value[:_MAX_ECHO])
+    return shown + "..." if len(value) > _MAX_ECHO else shown
 
 
-class AdRequestQuery(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
+def _seconds(low: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise _Unusable("not a number") from None
+        if not low <= value <= MAX_SECONDS:  # NaN and infinities fail too
+            raise _Unusable(f"not within {low:g}-{MAX_SECONDS}")
+        return value
 
-    max_duration = ma.fields.Float(validate=ma.validate.Range(min=1, max=MAX_SECONDS), allow_nan=False)
-    dur = ma.fields.Float(validate=ma.validate.Range(min=1, max=MAX_SECONDS), allow_nan=False)
-    min_duration = ma.fields.Float(validate=ma.validate.Range(min=0, max=MAX_SECONDS), allow_nan=False)
-    vast_version = ma.fields.String(validate=ma.validate.OneOf(SUPPORTED_VERSIONS))
-    ifa = ma.fields.String(validate=ma.validate.Length(max=128))
-    ifa_type = ma.fields.String(validate=ma.validate.OneOf(IFA_TYPES))
-    app_bundle = ma.fields.String(validate=ma.validate.Length(max=255))
-    app_name = ma.fields.String(validate=ma.validate.Length(max=255))
-    device_type = ma.fields.String(validate=_device_type)
-    ip = ma.fields.String(validate=_ip)
-    ua = ma.fields.String(validate=ma.validate.Length(max=1024))
-    us_privacy = ma.fields.String(
-        validate=ma.validate.Regexp(r"^1[nNyY-]{3}$", error="Must be a US Privacy string such as 1YNN.")
-    )
-    gdpr = ma.fields.Integer(validate=ma.validate.OneOf((0, 1), error="Must be 0 or 1."))
-    gdpr_consent = ma.fields.String(
-        validate=ma.validate.Regexp(r"^[A-Za-z0-9_.\-]{0,4096}$", error="Must be a TCF consent string.")
-    )
-    cb = ma.fields.String(validate=ma.validate.Length(max=128))
-    request_id = ma.fields.String(validate=ma.validate.Length(min=1, max=128))
-
-    @ma.validates_schema
-    def durations_in_order(self, data, **_) -> None:
-        if "max_duration" in data and "dur" in data and data["max_duration"] != data["dur"]:
-            raise ma.ValidationError("Give max_duration or its alias dur, not two different values.", "dur")
-        maximum = data.get("max_duration", data.get("dur"))
-        if maximum is not None and data.get("min_duration", 0) > maximum:
-            raise ma.ValidationError("Must not exceed max_duration.", "min_duration")
+    return parse
 
 
-_schema = AdRequestQuery()
+def _text(limit: int) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if len(raw) > limit:
+            raise _Unusable(f"longer than {limit} characters")
+        return raw
+
+    return parse
 
 
-@dataclass(frozen=True, slots=True)
+def _vast_version(raw: str) -> str:
+    if raw in SUPPORTED_VERSIONS:
+        return raw
+    if f"{raw}.0" in SUPPORTED_VERSIONS:  # "4" is 4.0, "3" is 3.0
+        return f"{raw}.0"
+    raise _Unusable(f"unsupported {_echo(raw)}, using {DEFAULT_VERSION}")
+
+
+def _ifa_type(raw: str) -> str:
+    value = raw.lower()
+    if value not in _IFA_TYPES:
+        raise _Unusable("not a known IFA type")
+    return value
+
+
+def _device_type(raw: str) -> str:
+    if raw.lower() not in _DEVICE_TYPE_VALUES:
+        raise _Unusable("not an OpenRTB device type")
+    return raw
+
+
+def _ip(raw: str) -> str:
+    address = canonical_ip(raw)
+    if address is None:
+        raise _Unusable("not an IP address")
+    return address
+
+
+def _us_privacy(raw: str) -> str:
+    if not _US_PRIVACY.fullmatch(raw):
+        raise _Unusable("not a US Privacy string")
+    return raw
+
+
+def _gdpr(raw: str) -> int:
+    value = raw.strip()
+    if value not in ("0", "1"):
+        raise _Unusable("not 0 or 1")
+    return int(value)
+
+
+def _gdpr_consent(raw: str) -> str:
+    if not _TCF.fullmatch(raw):
+        raise _Unusable("not a TCF consent string")
+    return raw
+
+
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "max_duration": _seconds(1),
+    "dur": _seconds(1),
+    "min_duration": _seconds(0),
+    "vast_version": _vast_version,
+    "ifa": _text(128),
+    "ifa_type": _ifa_type,
+    "app_bundle": _text(255),
+    "app_name": _text(255),
+    "device_type": _device_type,
+    "ip": _ip,
+    "ua": _text(1024),
+    "us_privacy": _us_privacy,
+    "gdpr": _gdpr,
+    "gdpr_consent": _gdpr_consent,
+    "cb": _text(128),
+    "request_id": _text(128),
+}
+# The names an ignored value may be counted under (a metric label): never a caller's string.
+KNOWN_PARAMETERS = (*_PARSERS, DEVICE_IP_HEADER)
+
+
+def _unusable(raw: str) -> str | None:
+    """Why `raw` is no value at all (empty, an unexpanded macro), or None."""
+    if not raw or raw.isspace():
+        return "empty"
+    if raw[0] in _MACRO_START and _MACRO.fullmatch(raw):
+        return "unexpanded macro"
+    return None
+
+
+@dataclass(slots=True)  # not frozen: a frozen dataclass takes twice as long to build, on every request
 class AdRequest:
     min_duration: float
     max_duration: float
@@ -100,42 +194,84 @@ class AdRequest:
     gdpr: int | None
     gdpr_consent: str | None
     request_id: str | None
+    # Parameter (or header) → why its value was ignored, or why no ad can fit; empty when all was used.
+    warnings: Mapping[str, str]
+    # The parameters whose values were treated as absent (a subset of warnings' keys).
+    ignored: tuple[str, ...] = ()
+    # The durations cannot all hold (min_duration above max_duration): the answer is a no-fill.
+    fits_nothing: bool = False
+    # A privacy signal was sent but could not be read: the request is treated as opted out.
+    privacy_unreadable: bool = False
 
     @property
     def may_store_personal_data(self) -> bool:
-        """No IP, user agent or device id is kept when the user opted out (CCPA) or GDPR applies
-        without a consent string."""
+        """No IP, user agent or device id is kept when the user opted out (CCPA), GDPR applies without a
+        consent string, or a privacy signal was sent that could not be read."""
         opted_out = bool(self.us_privacy) and self.us_privacy[2] in "yY"
-        return not opted_out and not (self.gdpr == 1 and not self.gdpr_consent)
+        return not (opted_out or self.privacy_unreadable or (self.gdpr == 1 and not self.gdpr_consent))
+
+    def warnings_header(self) -> str:
+        """The warnings as one header value: ASCII, `name: reason; ...`, at most MAX_WARNINGS_HEADER long."""
+        text = "; ".join(f"{name}: {reason}" for name, reason in self.warnings.items())
+        if len(text) > MAX_WARNINGS_HEADER:
+            text = text[: MAX_WARNINGS_HEADER - 5].rpartition("; ")[0] + "; ..."
+        return text
 
 
-def parse_ad_request(args: MultiDict, headers: Headers, remote_addr: str | None) -> AdRequest:
-    try:
-        data = _schema.load({key: args.get(key) for key in args if key in _schema.fields})
-    except ma.ValidationError as exc:
-        raise AdRequestError(
-            {field: " ".join(messages) for field, messages in exc.messages.items()}
-        ) from None
-    device_ip = headers.get("X-Device-IP")
-    if device_ip is not None:
-        try:
-            _ip(device_ip)
-        except ma.ValidationError as exc:
-            raise AdRequestError({"X-Device-IP": exc.messages[0]}) from None
+def parse_ad_request(
+    args: Mapping[str, str], headers: Mapping[str, str], remote_addr: str | None
+) -> AdRequest:
+    """The request, leniently (see the module's docstring); AdRequestError only under `strict=1`."""
+    values: dict[str, object] = {}
+    warnings: dict[str, str] = {}
+    for name, raw in args.items():  # a MultiDict gives each name's first value
+        parse = _PARSERS.get(name)
+        if parse is None:
+            continue
+        reason = _unusable(raw)
+        if reason is None:
+            try:
+                values[name] = parse(raw)
+                continue
+            except _Unusable as exc:
+                reason = exc.reason
+        warnings[name] = reason
+    header_ip = headers.get(DEVICE_IP_HEADER)
+    if header_ip is not None and canonical_ip(header_ip) is None:
+        warnings[DEVICE_IP_HEADER] = _unusable(header_ip) or "not an IP address"
+
+    maximum = values.get("max_duration")
+    alias = values.get("dur")
+    if maximum is None:
+        maximum = MAX_SECONDS if alias is None else alias
+    elif alias is not None and alias != maximum:
+        warnings["dur"] = f"{alias:g} differs from max_duration {maximum:g}, using max_duration"
+    ignored = tuple(warnings)
+    minimum = values.get("min_duration", 0.0)
+    fits_nothing = minimum > maximum
+    if fits_nothing:
+        warnings["min_duration"] = f"{minimum:g} above max_duration {maximum:g}, no ad fits"
+
+    if warnings and args.get("strict") == "1":
+        raise AdRequestError(warnings)
     return AdRequest(
-        min_duration=data.get("min_duration", 0.0),
-        max_duration=data.get("max_duration", data.get("dur", MAX_SECONDS)),
-        vast_version=data.get("vast_version", DEFAULT_VERSION),
+        min_duration=minimum,
+        max_duration=maximum,
+        vast_version=values.get("vast_version", DEFAULT_VERSION),
         # SSAI servers speak for the device (VAST 4.1 X-Device-*); else the query, else the connection.
-        ip=device_ip or data.get("ip") or remote_addr,
-        user_agent=headers.get("X-Device-User-Agent") or data.get("ua") or headers.get("User-Agent"),
-        ifa=data.get("ifa"),
-        ifa_type=data.get("ifa_type"),
-        app_bundle=data.get("app_bundle"),
-        app_name=data.get("app_name"),
-        device_type=data.get("device_type"),
-        us_privacy=data.get("us_privacy"),
-        gdpr=data.get("gdpr"),
-        gdpr_consent=data.get("gdpr_consent"),
-        request_id=data.get("request_id"),
+        ip=device_ip(headers, remote_addr, values.get("ip")),
+        user_agent=device_user_agent(headers, values.get("ua")),
+        ifa=values.get("ifa"),
+        ifa_type=values.get("ifa_type"),
+        app_bundle=values.get("app_bundle"),
+        app_name=values.get("app_name"),
+        device_type=values.get("device_type"),
+        us_privacy=values.get("us_privacy"),
+        gdpr=values.get("gdpr"),
+        gdpr_consent=values.get("gdpr_consent"),
+        request_id=values.get("request_id"),
+        warnings=warnings,
+        ignored=ignored,
+        fits_nothing=fits_nothing,
+        privacy_unreadable=any(warnings.get(name, "empty") != "empty" for name in PRIVACY_PARAMETERS),
     )

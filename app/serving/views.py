@@ -11,10 +11,11 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from app.errors import ErrorSchema
-from app.metrics import decision_series
+from app.metrics import decision_series, ignored_parameter_series
 from app.runtime import Runtime, runtime, start_runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
 from app.serving.cors import allow_players
+from app.serving.device import device_ip, device_user_agent
 from app.serving.documents import no_fill_document, vast_document
 from app.serving.request import AdRequestError, parse_ad_request
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
@@ -28,6 +29,7 @@ for blueprint in (bp, sdk):
     blueprint.after_request(allow_players)
 
 XML = "application/xml; charset=utf-8"
+WARNINGS_HEADER = "X-Ad-Request-Warnings"
 
 
 def base_url(rt: Runtime) -> str:
@@ -36,15 +38,22 @@ def base_url(rt: Runtime) -> str:
 
 @bp.get("/vast")
 def vast():
-    """The VAST tag. 200 with one InLine ad, or an empty <VAST/> when nothing fits (no fill)."""
+    """The VAST tag. 200 with one InLine ad, or an empty <VAST/> when nothing fits (no fill).
+
+    Players treat any non-2xx as a failed request, so an optional value that cannot be used is ignored and
+    named in X-Ad-Request-Warnings; only `strict=1` makes it a 400 (JSON, for integrators)."""
+    if request.method == "HEAD":  # a player or monitor checking the tag: no ad request, nothing counted
+        return Response(b"", 200, content_type=XML, headers={"Cache-Control": "no-store"})
     try:
         ad_request = parse_ad_request(request.args, request.headers, request.remote_addr)
     except AdRequestError as exc:
-        # Players treat any non-2xx as a failed request and move on; the JSON says why, for integrators.
         return jsonify({"error": str(exc), "details": exc.details}), 400
     rt = runtime()
     if ad_request.request_id:
         ad = replay(rt, ad_request.request_id)
+    elif ad_request.fits_nothing:
+        ad = None
+        _count(rt, filled=False)
     else:
         ad = decide(
             rt,
@@ -53,14 +62,23 @@ def vast():
             private=not ad_request.may_store_personal_data,
         )
     body = vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
-    return Response(body, 200, content_type=XML, headers={"Cache-Control": "no-store"})
+    response = Response(body, 200, content_type=XML, headers={"Cache-Control": "no-store"})
+    if ad_request.warnings:
+        response.headers[WARNINGS_HEADER] = ad_request.warnings_header()
+        for name in ad_request.ignored:
+            ignored_parameter_series(name).inc()
+    return response
+
+
+def _count(rt: Runtime, *, filled: bool) -> None:
+    rt.counter.count(filled=filled)
+    decision_series("fill" if filled else "no_fill").inc()
 
 
 def decide(rt: Runtime, min_duration: float, max_duration: float, *, private: bool) -> ServedAd | None:
     state = rt.catalog.current()
     creative = state.index.choose(min_duration, max_duration)
-    rt.counter.count(filled=creative is not None)
-    decision_series("fill" if creative else "no_fill").inc()
+    _count(rt, filled=creative is not None)
     if creative is None:
         return None
     rt.catalog.note_served(creative.campaign_id)
@@ -126,8 +144,8 @@ def _record_ad_request(rt: Runtime, request_id: str, duration: float, envelope: 
             creative_id=response.get("creative_id"),
             occurred_at=time.time(),
             request_id=request_id,
-            ip=request.remote_addr,
-            user_agent=request.headers.get("User-Agent", "")[:512] or None,
+            ip=device_ip(request.headers, request.remote_addr),
+            user_agent=device_user_agent(request.headers),
             payload=json.dumps({"duration": duration}),
         )
     )

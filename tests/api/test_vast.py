@@ -117,14 +117,33 @@ def test_every_parameter_is_accepted(client, live):
         ("ifa=" + "x" * 200, "ifa"),
     ],
 )
-def test_bad_parameters_are_a_400_naming_the_parameter(client, live, query, field):
+def test_bad_parameters_are_ignored_and_named_in_a_warning(client, live, query, field):
     response = client.get(f"/vast?{query}")
+    assert response.status_code == 200
+    assert f"{field}: " in response.headers["X-Ad-Request-Warnings"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("max_duration=abc", "max_duration"),
+        ("max_duration=10&dur=20", "dur"),
+        ("min_duration=40&max_duration=30", "min_duration"),
+        ("vast_version=5.0", "vast_version"),
+        ("gdpr_consent=%3Cscript%3E", "gdpr_consent"),
+    ],
+)
+def test_under_strict_bad_parameters_are_a_400_naming_the_parameter(client, live, query, field):
+    response = client.get(f"/vast?{query}&strict=1")
     assert response.status_code == 400
     assert field in response.get_json()["details"]
 
 
-def test_bad_device_ip_header_is_a_400(client, live):
+def test_bad_device_ip_header_is_ignored_unless_strict(client, live):
     response = client.get("/vast", headers={"X-Device-IP": "not-an-ip"})
+    assert response.status_code == 200
+    assert response.headers["X-Ad-Request-Warnings"] == "X-Device-IP: not an IP address"
+    response = client.get("/vast?strict=1", headers={"X-Device-IP": "not-an-ip"})
     assert response.status_code == 400
     assert "X-Device-IP" in response.get_json()["details"]
 

@@ -1,0 +1,345 @@
+"""GET /vast at its edges: an ad request is never refused for an optional parameter (only `strict=1`
+refuses), device identity as proxies write it, HEAD."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from lxml import etree
+
+from app.serving.models import AdRequest as AdRequestRow
+from app.serving.request import KNOWN_PARAMETERS, MAX_WARNINGS_HEADER, parse_ad_request
+from tests.factories import CreativeFactory
+from tests.serving_helpers import NS, flush, get_vast, refresh, runtime
+from vast.validate import validate
+
+WARNINGS = "X-Ad-Request-Warnings"
+IGNORED = "adserver_ignored_parameters_total"
+DECISIONS = "adserver_vast_decisions_total"
+OPTIONAL = (
+    "max_duration",
+    "dur",
+    "min_duration",
+    "vast_version",
+    "ifa",
+    "ifa_type",
+    "app_bundle",
+    "app_name",
+    "device_type",
+    "ip",
+    "ua",
+    "us_privacy",
+    "gdpr",
+    "gdpr_consent",
+    "cb",
+    "request_id",
+)
+MACROS = ("[IP]", "%%IP%%", "${IP}", "{ip}", "{{IP}}", "__IP__")
+
+
+@pytest.fixture
+def live(session, app):
+    creative = CreativeFactory(duration=15.0)
+    refresh(app)
+    return creative
+
+
+def metric(client, name: str, **labels: str) -> float:
+    """The value of one series in /metrics (0 when it does not exist yet)."""
+    wanted = {f'{key}="{value}"' for key, value in labels.items()}
+    for line in client.get("/metrics").get_data(as_text=True).splitlines():
+        match = re.match(rf"^{name}\{{(.*)\}} (\S+)$", line)
+        if match and wanted <= set(match.group(1).split(",")):
+            return float(match.group(2))
+    return 0.0
+
+
+def warnings(response) -> dict[str, str]:
+    text = response.headers.get(WARNINGS)
+    return dict(part.split(": ", 1) for part in text.split("; ")) if text else {}
+
+
+def served_ads(response) -> int:
+    assert response.status_code == 200, response.data
+    return len(etree.fromstring(response.data))
+
+
+def impression_claims(app, response):
+    token = etree.fromstring(response.data).findtext(".//v:Impression", namespaces=NS).split("t=")[1]
+    return runtime(app).signer.verify(token.strip())
+
+
+# --- 1. Empty values, unexpanded macros and unparsable values are ignored, with a warning ---------------
+
+
+def test_an_empty_gdpr_is_ignored(client, live):
+    response = client.get("/vast?gdpr=")
+    assert served_ads(response) == 1
+    assert response.headers[WARNINGS] == "gdpr: empty"
+
+
+@pytest.mark.parametrize("name", OPTIONAL)
+def test_every_optional_parameter_may_be_empty(client, live, name):
+    query = f"{name}=&max_duration=30" if name != "max_duration" else "max_duration="
+    response = client.get(f"/vast?{query}")
+    assert served_ads(response) == 1
+    assert warnings(response)[name] == "empty"
+
+
+@pytest.mark.parametrize("macro", MACROS)
+def test_an_unexpanded_ip_macro_is_ignored_whatever_its_syntax(client, live, macro):
+    response = client.get("/vast", query_string={"ip": macro})
+    assert served_ads(response) == 1
+    assert response.headers[WARNINGS] == "ip: unexpanded macro"
+
+
+@pytest.mark.parametrize(
+    ("name", "macro"),
+    [
+        ("gdpr_consent", "[GDPR_CONSENT]"),
+        ("gdpr", "${GDPR}"),
+        ("us_privacy", "%%US_PRIVACY%%"),
+        ("ifa", "{{DEVICE_IFA}}"),
+        ("app_bundle", "{app_bundle}"),
+        ("ua", "__UA__"),
+        ("cb", "[CACHEBUSTING]"),
+        ("request_id", "[REQUEST_ID]"),
+        ("max_duration", "#{MAX_DURATION}"),
+        ("ip", "%5BIP%5D"),  # [IP] encoded twice
+    ],
+)
+def test_unexpanded_macros_are_ignored_in_every_parameter(client, live, name, macro):
+    response = client.get("/vast", query_string={name: macro})
+    assert served_ads(response) == 1
+    assert warnings(response) == {name: "unexpanded macro"}
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "reason"),
+    [
+        ("max_duration=abc", "max_duration", "not a number"),
+        ("max_duration=0", "max_duration", "not within 1-3600"),
+        ("dur=inf", "dur", "not within 1-3600"),
+        ("min_duration=nan", "min_duration", "not within 0-3600"),
+        ("device_type=toaster", "device_type", "not an OpenRTB device type"),
+        ("ifa_type=cookie", "ifa_type", "not a known IFA type"),
+        ("ip=999.1.1.1", "ip", "not an IP address"),
+        ("us_privacy=yes", "us_privacy", "not a US Privacy string"),
+        ("gdpr=2", "gdpr", "not 0 or 1"),
+        ("gdpr_consent=%3Cscript%3E", "gdpr_consent", "not a TCF consent string"),
+        ("ifa=" + "x" * 200, "ifa", "longer than 128 characters"),
+    ],
+)
+def test_unparsable_values_are_ignored(client, live, query, name, reason):
+    response = client.get(f"/vast?{query}")
+    assert served_ads(response) == 1
+    assert warnings(response) == {name: reason}
+
+
+def test_the_ad_is_decided_without_the_ignored_value(client, live):
+    # max_duration=abc is absent: the 15 s creative fits; min_duration is still used.
+    assert served_ads(client.get("/vast?max_duration=abc")) == 1
+    assert served_ads(client.get("/vast?max_duration=abc&min_duration=20")) == 0
+
+
+def test_an_unknown_vast_version_falls_back_to_the_default(client, live):
+    response = client.get("/vast?vast_version=9.9&max_duration=30")
+    assert response.status_code == 200
+    validate(response.data, "4.2")
+    assert etree.fromstring(response.data).get("version") == "4.2"
+    assert response.headers[WARNINGS] == "vast_version: unsupported 9.9, using 4.2"
+    assert get_vast(client, "vast_version=3", version="3.0").get("version") == "3.0"  # "3" is 3.0
+
+
+def test_the_warning_names_every_ignored_parameter(client, live):
+    response = client.get("/vast?gdpr=&ip=[IP]&vast_version=9.9&max_duration=30&cb=1")
+    assert served_ads(response) == 1
+    assert response.headers[WARNINGS] == (
+        "gdpr: empty; ip: unexpanded macro; vast_version: unsupported 9.9, using 4.2"
+    )
+
+
+def test_no_warning_header_when_everything_was_used(client, live):
+    assert WARNINGS not in client.get("/vast?max_duration=30&gdpr=0&ip=203.0.113.7").headers
+
+
+def test_the_warning_header_is_bounded_and_header_safe(client, live):
+    query = {name: "\u202e<b>\r\n" + "x" * 300 for name in OPTIONAL}
+    query["vast_version"] = "\u202e<script>\r\nSet-Cookie: a=b" + "9" * 100
+    response = client.get("/vast", query_string=query, headers={"X-Device-IP": "<b>"})
+    assert response.status_code == 200
+    text = response.headers[WARNINGS]
+    assert len(text) <= MAX_WARNINGS_HEADER
+    assert re.fullmatch(r"[\x20-\x7e]+", text)
+    assert "<" not in text
+    assert "vast_version: unsupported ??script???Set-C..., using 4.2" in text
+    assert text.endswith("; ...")  # 17 warnings do not fit: the last ones are cut at a boundary
+
+
+def test_ignored_parameters_are_counted_by_name(client, live):
+    before = {name: metric(client, IGNORED, parameter=name) for name in ("gdpr", "ip", "vast_version")}
+    client.get("/vast?gdpr=&ip=[IP]&vast_version=9.9")
+    client.get("/vast?gdpr=")
+    assert metric(client, IGNORED, parameter="gdpr") - before["gdpr"] == 2
+    assert metric(client, IGNORED, parameter="ip") - before["ip"] == 1
+    assert metric(client, IGNORED, parameter="vast_version") - before["vast_version"] == 1
+
+
+def test_metric_labels_are_never_a_callers_string(client, live):
+    client.get("/vast?evil=[X]&%5Bweird%5D=&gdpr=[GDPR]", headers={"X-Device-IP": "nope"})
+    text = client.get("/metrics").get_data(as_text=True)
+    labels = set(re.findall(rf'^{IGNORED}\{{parameter="([^"]*)"\}}', text, re.MULTILINE))
+    assert labels and labels <= set(KNOWN_PARAMETERS)
+    assert "X-Device-IP" in labels
+
+
+def test_strict_turns_warnings_into_todays_400(client, live):
+    response = client.get("/vast?gdpr=&ip=[IP]&vast_version=9.9&strict=1")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"].startswith("Invalid ad request")
+    assert body["details"] == {
+        "gdpr": "empty",
+        "ip": "unexpanded macro",
+        "vast_version": "unsupported 9.9, using 4.2",
+    }
+    assert served_ads(client.get("/vast?max_duration=30&strict=1")) == 1  # nothing wrong: served
+    assert client.get("/vast?gdpr=&strict=0").status_code == 200  # only an explicit strict=1
+
+
+def test_max_duration_and_a_different_dur_use_max_duration(client, live):
+    response = client.get("/vast?max_duration=30&dur=10")
+    assert served_ads(response) == 1
+    assert response.headers[WARNINGS] == "dur: 10 differs from max_duration 30, using max_duration"
+
+
+# --- privacy: a signal that was sent but could not be read keeps personal data out -----------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "private"),
+    [
+        ("", False),
+        ("gdpr=&gdpr_consent=&us_privacy=", False),  # not sent: as before
+        ("us_privacy=%%US_PRIVACY%%", True),
+        ("us_privacy=garbage", True),
+        ("gdpr=[GDPR]", True),
+        ("gdpr=0&gdpr_consent=[GDPR_CONSENT]", True),
+        ("gdpr=1&gdpr_consent=", True),  # GDPR without consent, as before
+        ("us_privacy=1YNN&gdpr=0", False),
+    ],
+)
+def test_an_unreadable_privacy_signal_makes_the_ad_private(client, app, live, query, private):
+    response = client.get(f"/vast?{query}")
+    assert impression_claims(app, response).private is private
+
+
+# --- 2. Durations that cannot all hold ---------------------------------------------------------------------
+
+
+def test_min_duration_above_max_duration_is_a_no_fill_with_the_reason(client, live):
+    before = metric(client, DECISIONS, result="no_fill")
+    ignored_before = metric(client, IGNORED, parameter="min_duration")
+    response = client.get("/vast?min_duration=20&max_duration=10")
+    assert response.status_code == 200
+    validate(response.data, "4.2")
+    assert served_ads(response) == 0
+    assert response.headers[WARNINGS] == "min_duration: 20 above max_duration 10, no ad fits"
+    assert metric(client, DECISIONS, result="no_fill") - before == 1  # an ad request answered with no fill
+    assert metric(client, IGNORED, parameter="min_duration") == ignored_before  # nothing was ignored
+    strict = client.get("/vast?min_duration=20&max_duration=10&strict=1")
+    assert strict.status_code == 400
+    assert "min_duration" in strict.get_json()["details"]
+
+
+def test_durations_that_hold_are_served(client, live):
+    assert served_ads(client.get("/vast?min_duration=15&max_duration=15")) == 1
+    assert WARNINGS not in client.get("/vast?min_duration=10&dur=20").headers
+
+
+# --- 4. Device identity ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("203.0.113.7:51234", "203.0.113.7"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("203.0.113.7, 10.0.0.1", "203.0.113.7"),
+        (" 2001:DB8:0::1 ", "2001:db8::1"),
+    ],
+)
+def test_device_ip_headers_resolve_to_the_canonical_address(client, live, header, expected):
+    response = client.get("/vast", headers={"X-Device-IP": header})
+    assert served_ads(response) == 1
+    assert WARNINGS not in response.headers
+    parsed = parse_ad_request({}, {"X-Device-IP": header}, "198.51.100.1")
+    assert parsed.ip == expected and not parsed.warnings
+
+
+def test_device_identity_order_on_vast():
+    headers = {
+        "X-Forwarded-For": "192.0.2.9, 10.0.0.1",
+        "User-Agent": "Player/1.0",
+    }
+    assert parse_ad_request({}, headers, "198.51.100.1").ip == "192.0.2.9"
+    assert parse_ad_request({"ip": "203.0.113.5:80"}, headers, "198.51.100.1").ip == "203.0.113.5"
+    with_device = {**headers, "X-Device-IP": "203.0.113.7", "X-Device-User-Agent": "Roku/DVP-9.10"}
+    parsed = parse_ad_request({"ip": "203.0.113.5", "ua": "SmartTV"}, with_device, "198.51.100.1")
+    assert (parsed.ip, parsed.user_agent) == ("203.0.113.7", "Roku/DVP-9.10")
+    parsed = parse_ad_request({"ua": "SmartTV", "ip": "[IP]"}, headers, "198.51.100.1")
+    assert (parsed.ip, parsed.user_agent) == ("192.0.2.9", "SmartTV")
+    assert parse_ad_request({}, {}, "198.51.100.1").ip == "198.51.100.1"
+
+
+@pytest.mark.parametrize("header", ["not-an-ip", "", "[DEVICE_IP]", "999.0.0.1:80"])
+def test_an_unusable_device_ip_header_is_ignored_with_a_warning(client, live, header):
+    response = client.get("/vast", headers={"X-Device-IP": header})
+    assert served_ads(response) == 1
+    assert set(warnings(response)) == {"X-Device-IP"}
+    assert parse_ad_request({}, {"X-Device-IP": header}, "198.51.100.1").ip == "198.51.100.1"
+    strict = client.get("/vast?strict=1", headers={"X-Device-IP": header})
+    assert strict.status_code == 400
+    assert "X-Device-IP" in strict.get_json()["details"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "ip", "agent"),
+    [
+        ({"X-Device-IP": "203.0.113.7:51234", "User-Agent": "SDK/2"}, "203.0.113.7", "SDK/2"),
+        ({"X-Device-IP": "[2001:db8::1]:443"}, "2001:db8::1", None),
+        ({"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}, "203.0.113.7", None),
+        ({"X-Device-User-Agent": "Tizen/6.0", "User-Agent": "SSAI/1"}, "127.0.0.1", "Tizen/6.0"),
+    ],
+)
+def test_the_sdk_route_records_the_device_identity(client, app, session, live, headers, ip, agent):
+    headers = {"User-Agent": "", **headers}
+    response = client.post("/api/v1/ad-request", json={"request_id": "r-1", "duration": 30}, headers=headers)
+    assert response.status_code == 200
+    flush(app)
+    row = session.scalars(sa.select(AdRequestRow)).one()
+    assert (str(row.ip), row.user_agent) == (ip, agent)
+
+
+# --- 5. HEAD /vast --------------------------------------------------------------------------------------
+
+
+def test_head_is_not_an_ad_request(client, app, live, monkeypatch):
+    counted = []
+    monkeypatch.setattr(runtime(app).counter, "count", lambda filled: counted.append(filled))
+
+    def decisions():
+        return metric(client, DECISIONS, result="fill"), metric(client, DECISIONS, result="no_fill")
+
+    before = decisions()
+    response = client.head("/vast?max_duration=30&gdpr=")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert response.data == b""
+    assert WARNINGS not in response.headers
+    assert counted == []
+    assert decisions() == before
+    client.get("/vast?max_duration=30")  # only GET counts
+    assert counted == [True]
