@@ -23,6 +23,10 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))  # outlive the ALB's
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # the app logs its own JSON lines
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# Ad tags carry long query strings (a TCF consent string alone runs to 4 KB): the longest request line
+# gunicorn takes while still bounding it (8,190 bytes; 0 would lift the bound). The app refuses a query over
+# 8,000 bytes itself, as JSON with CORS on the player paths (app.security.MAX_QUERY_BYTES).
+limit_request_line = 8190
 forwarded_allow_ips = "*"  # client addresses are resolved by the app's ProxyFix (TRUSTED_PROXY_COUNT)
 proc_name = "adserver"
 

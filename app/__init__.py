@@ -22,6 +22,7 @@ from app.health import bp as health_bp
 from app.reporting.views import blp as reporting_blp
 from app.runtime import Runtime
 from app.runtime import init_app as init_runtime
+from app.serving import cors
 from app.serving.views import bp as serving_bp
 from app.serving.views import sdk as sdk_blp
 from app.settings import PROJECT_ROOT, Settings
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.init_app(app)
     metrics.init_app(app)
     security.init_app(app)
+    cors.init_app(app)
     errors.init_app(app)
     throttle.init_app(app, settings)
     cli.init_app(app)

@@ -14,7 +14,6 @@ from app.errors import ErrorSchema
 from app.metrics import decision_series, ignored_parameter_series
 from app.runtime import Runtime, runtime, start_runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
-from app.serving.cors import allow_players
 from app.serving.device import device_ip, device_user_agent
 from app.serving.documents import no_fill_document, vast_document
 from app.serving.request import AdRequestError, parse_ad_request
@@ -24,9 +23,9 @@ from app.web import Blueprint, json_body
 
 bp = FlaskBlueprint("serving", __name__)
 sdk = Blueprint("sdk", __name__, url_prefix="/api/v1", description="Ad requests and impressions for SDKs")
+# CORS is added app-wide by path (app.serving.cors), so that routing errors on these paths carry it too.
 for blueprint in (bp, sdk):
     blueprint.before_request(start_runtime)
-    blueprint.after_request(allow_players)
 
 XML = "application/xml; charset=utf-8"
 WARNINGS_HEADER = "X-Ad-Request-Warnings"

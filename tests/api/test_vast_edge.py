@@ -1,16 +1,27 @@
 """GET /vast at its edges: an ad request is never refused for an optional parameter (only `strict=1`
-refuses), device identity as proxies write it, HEAD."""
+refuses), device identity as proxies write it, HEAD, CORS for packaged TV apps and on every refusal, long
+query strings (up to the real gunicorn)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import shutil
+import urllib.error
+import urllib.request
 
 import pytest
 import sqlalchemy as sa
 from lxml import etree
 
+from app import create_app
+from app.db import get_session
+from app.security import MAX_QUERY_BYTES
 from app.serving.models import AdRequest as AdRequestRow
 from app.serving.request import KNOWN_PARAMETERS, MAX_WARNINGS_HEADER, parse_ad_request
+from harness.servers import AppServer
+from tests import factories
 from tests.factories import CreativeFactory
 from tests.serving_helpers import NS, flush, get_vast, refresh, runtime
 from vast.validate import validate
@@ -343,3 +354,161 @@ def test_head_is_not_an_ad_request(client, app, live, monkeypatch):
     assert decisions() == before
     client.get("/vast?max_duration=30")  # only GET counts
     assert counted == [True]
+
+
+# --- 6. CORS --------------------------------------------------------------------------------------------
+
+
+def _null_origin_allowed(response) -> None:
+    assert response.headers["Access-Control-Allow-Origin"] == "null"
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert "Origin" in response.headers["Vary"]
+
+
+def test_packaged_tv_apps_with_a_null_origin_get_credentials(client, app, live):
+    null = {"Origin": "null"}
+    response = client.get("/vast", headers=null)
+    _null_origin_allowed(response)
+    impression = etree.fromstring(response.data).findtext(".//v:Impression", namespaces=NS).strip()
+    _null_origin_allowed(client.get(impression.removeprefix("http://localhost"), headers=null))
+    sdk = client.post("/api/v1/ad-request", json={"request_id": "tv-1", "duration": 30}, headers=null)
+    assert sdk.status_code == 200
+    _null_origin_allowed(sdk)
+    _null_origin_allowed(client.post("/api/v1/impression", json={"request_id": "tv-1"}, headers=null))
+    preflight = client.options(
+        "/api/v1/ad-request", headers={**null, "Access-Control-Request-Method": "POST"}
+    )
+    _null_origin_allowed(preflight)
+
+
+def test_the_warnings_header_is_readable_by_browser_players(client, live):
+    response = client.get("/vast?gdpr=", headers={"Origin": "https://player.example.com"})
+    assert WARNINGS in response.headers["Access-Control-Expose-Headers"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("GET", "/t/unknown-event", {}, 404),
+        ("GET", "/t/impression/extra", {}, 404),
+        ("POST", "/vast", {}, 405),
+        ("PUT", "/t/impression", {}, 405),
+        ("GET", "/api/v1/ad-request", {}, 405),
+        (
+            "POST",
+            "/api/v1/ad-request",
+            {"data": b'{"request_id": "a", "duration": ' + b"1" * 2_000_000 + b"}"},
+            413,
+        ),
+        ("POST", "/api/v1/ad-request", {"data": b"{not json"}, 400),
+        ("GET", "/vast?ifa=" + "x" * MAX_QUERY_BYTES, {}, 414),
+        ("GET", "/vast?strict=1&gdpr=", {}, 400),
+    ],
+)
+def test_refusals_on_player_paths_carry_cors(client, live, method, path, kwargs, status):
+    if "data" in kwargs:
+        kwargs["content_type"] = "application/json"
+    response = client.open(path, method=method, headers={"Origin": "https://player.example.com"}, **kwargs)
+    assert response.status_code == status
+    assert response.headers["Access-Control-Allow-Origin"] == "https://player.example.com"
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert response.is_json and response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/v1/campaigns", 200),
+        ("GET", "/api/v1/no-such-thing", 404),
+        ("DELETE", "/api/v1/dashboard", 405),
+        ("GET", "/api/v1/campaigns?q=" + "x" * MAX_QUERY_BYTES, 414),
+        ("GET", "/admin/login", 200),
+        ("GET", "/vastly-different", 404),
+        ("GET", "/tracking", 404),
+        ("GET", "/api/v1/impressions", 404),
+    ],
+)
+def test_admin_and_other_paths_never_get_cors(client, auth, method, path, status):
+    response = client.open(path, method=method, headers={**auth, "Origin": "https://evil.example.com"})
+    assert response.status_code == status
+    assert not any(name.startswith("Access-Control-") for name, _ in response.headers.items())
+
+
+# --- 7. Long query strings --------------------------------------------------------------------------------
+
+
+def tcf_consent_string(length: int = 4080) -> str:
+    """A TCF v2 consent string of `length` characters shaped like a real one: a core segment carrying a
+    vendor-consent bitfield, then the disclosed-vendors and publisher segments, base64url without padding."""
+
+    def segment(first: int, size: int) -> str:
+        bits = bytes([first]) + bytes((i * 37 + 11) % 256 for i in range(size * 3 // 4 + 3))
+        return base64.urlsafe_b64encode(bits).decode().rstrip("=")[:size]
+
+    tail = "." + segment(0b00100000, 300) + "." + segment(0b01100000, 120)
+    return segment(0b00001000, length - len(tail)) + tail
+
+
+def test_a_long_tcf_consent_string_is_accepted(client, live):
+    consent = tcf_consent_string()
+    assert len(consent) == 4080 and consent.startswith("C")
+    response = client.get(f"/vast?gdpr=1&gdpr_consent={consent}&max_duration=30")
+    assert served_ads(response) == 1
+    assert WARNINGS not in response.headers
+    assert parse_ad_request({"gdpr": "1", "gdpr_consent": consent}, {}, None).may_store_personal_data
+
+
+def test_queries_up_to_the_limit_are_served_and_longer_is_a_414(client, live):
+    prefix = "max_duration=30&cust_params="
+    at_limit = prefix + "x" * (MAX_QUERY_BYTES - len(prefix))
+    assert served_ads(client.get(f"/vast?{at_limit}")) == 1
+    response = client.get(f"/vast?{at_limit}x", headers={"Origin": "null"})
+    assert response.status_code == 414
+    assert response.is_json and response.get_json()["error"]
+    _null_origin_allowed(response)
+
+
+@pytest.mark.slow
+def test_gunicorn_serves_an_8000_byte_query(make_settings, sqlite_template, tmp_path):
+    """The real server from gunicorn.conf.py: its request-line limit lets an 8,000-byte query through."""
+    database = tmp_path / "db.sqlite"
+    shutil.copy(sqlite_template, database)
+    app = create_app(make_settings(database_url=f"sqlite:///{database}"))
+    with app.app_context():
+        factories.bind(get_session())
+        CreativeFactory(duration=15.0)
+    app.extensions["database"].dispose()
+    server = AppServer(
+        {
+            "DATABASE_URL": f"sqlite:///{database}",
+            "REDIS_URL": "",
+            "STORAGE_DIR": str(tmp_path / "creatives"),
+            "SECRET_KEY": "gunicorn-test-secret-" + "x" * 32,
+            "APP_ENV": "development",
+        },
+        workers=1,
+        log=tmp_path / "gunicorn.log",
+    )
+    server.start()
+    try:
+        base = "max_duration=30&vast_version=4.2&gdpr=1&gdpr_consent=" + tcf_consent_string()
+        base += "&ifa=6D92078A-8246-4BA4-AE5B-76104861E7DC&app_bundle=com.example.tv&cust_params="
+        query = base + "k%3Dv" * ((MAX_QUERY_BYTES - len(base)) // 5)
+        assert 7990 <= len(query) <= MAX_QUERY_BYTES
+        request = urllib.request.Request(f"{server.base_url}/vast?{query}", headers={"Origin": "null"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+            assert response.headers["Access-Control-Allow-Origin"] == "null"
+            assert response.headers.get(WARNINGS) is None
+            body = response.read()
+        validate(body, "4.2")
+        assert len(etree.fromstring(body).findall("v:Ad", NS)) == 1
+        # Longer than the app reads but within gunicorn's request line: the app's own 414, with CORS.
+        longer = f"{server.base_url}/vast?{query}{'x' * 100}"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(longer, headers={"Origin": "null"}), timeout=10)
+        assert refused.value.code == 414
+        assert refused.value.headers["Access-Control-Allow-Origin"] == "null"
+        assert json.loads(refused.value.read())["error"]
+    finally:
+        server.stop()
