@@ -5,6 +5,7 @@ from flask import Blueprint, current_app
 
 from app.db import database
 from app.runtime import runtime
+from app.tracking.redis_safety import ENFORCED
 
 bp = Blueprint("health", __name__)
 
@@ -19,7 +20,8 @@ def readyz():
     checks = {"database": _check(_database_answers)}
     if current_app.extensions.get("redis") is not None:
         checks["redis"] = _check(_redis_answers)
-    ready = all(value == "ok" for value in checks.values())
+        checks.update(_redis_safety())
+    ready = all(value == "ok" or value.startswith("warning:") for value in checks.values())
     return {"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503
 
 
@@ -30,10 +32,9 @@ def serving_ready():
     catalog = runtime().catalog.current().catalog
     if catalog.built_at == 0:
         return {"status": "unavailable", "checks": {"catalog": "not loaded yet"}}, 503
-    return {
-        "status": "ready",
-        "checks": {"catalog": f"version {catalog.version}, {len(catalog.campaigns)} campaigns"},
-    }
+    checks = {"catalog": f"version {catalog.version}, {len(catalog.campaigns)} campaigns", **_redis_safety()}
+    ready = not runtime().redis_safety.refuses()
+    return {"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503
 
 
 def _check(probe) -> str:
@@ -42,6 +43,16 @@ def _check(probe) -> str:
     except Exception as exc:  # any failure means "not ready"; the reason is reported, not raised
         return f"error: {type(exc).__name__}"
     return "ok"
+
+
+def _redis_safety() -> dict[str, str]:
+    """Redis rules that keep acknowledged events (app.tracking.redis_safety), checked now; a broken one
+    fails readiness in production only."""
+    safety = runtime().redis_safety
+    level = "error" if safety.enforce else "warning"
+    return {
+        f"redis_{reason}": f"{level}: {text}" for reason, text in safety.check().items() if reason in ENFORCED
+    }
 
 
 def _database_answers() -> None:

@@ -42,6 +42,12 @@ IGNORED_PARAMETERS = Counter(
     "Optional ad-request values that were empty, unexpanded macros or unparsable, by parameter",
     ["parameter"],
 )
+REDIS_UNSAFE = Gauge(
+    "adserver_redis_unsafe",
+    "1 while the Redis breaks a rule that keeps acknowledged events (app.tracking.redis_safety)",
+    ["reason"],
+    multiprocess_mode="max",
+)
 FLUSH_LAG = Gauge(
     "adserver_flusher_lag_seconds", "Seconds since the flusher last stored a batch", multiprocess_mode="min"
 )

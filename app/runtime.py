@@ -21,6 +21,7 @@ from app.serving.version import DatabaseVersion, RedisVersion, track_catalog_cha
 from app.settings import Settings
 from app.tracking.events import EventStore, MemoryEventStore, RedisEventStore
 from app.tracking.flusher import Flusher, spend_by_campaign
+from app.tracking.redis_safety import RedisSafety
 from app.tracking.signing import BeaconSigner
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ class Runtime:
         self.flusher = (
             Flusher(self.store, database.sessions) if settings.event_flusher == "inprocess" else None
         )
+        self.redis_safety = RedisSafety(
+            redis_client, settings.redis_wait_replicas, enforce=settings.app_env == "production"
+        )
         self.fallback_writes = 0
         self._started = False
         self._lock = threading.Lock()
@@ -83,15 +87,18 @@ class Runtime:
             if self._started:
                 return
             if background:
+                self.redis_safety.start()
                 self.catalog.start()
                 self.counter.start()
                 if self.flusher is not None:
                     self.flusher.start()
             else:
+                self.redis_safety.check()
                 self.catalog.refresh()
             self._started = True
 
     def stop(self) -> None:
+        self.redis_safety.stop()
         self.catalog.stop()
         self.counter.stop()
         if self.flusher is not None:

@@ -52,10 +52,11 @@ def wait_until(check, timeout: float, interval: float = 0.1, what: str = "condit
 class RedisServer:
     """redis-server on a free port; `durable` is the production recommendation (AOF, fsync on every write)."""
 
-    def __init__(self, directory: Path, *, durable: bool = True):
+    def __init__(self, directory: Path, *, durable: bool = True, options: tuple[str, ...] = ()):
         self.directory = directory
         self.port = free_port()
         self.durable = durable
+        self.options = options  # more redis-server arguments, e.g. ("--maxmemory-policy", "allkeys-lru")
         self.process: subprocess.Popen | None = None
 
     @property
@@ -79,6 +80,7 @@ class RedisServer:
                 "--save",
                 "",
                 *persistence,
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

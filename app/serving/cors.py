@@ -45,9 +45,3 @@ def _players_only(response):
         )
         headers.add("Access-Control-Max-Age", "86400")
     return response
-
-
-def allow_players(response):
-    """The per-blueprint hook of earlier versions. The app-wide hook (init_app) now answers CORS on every
-    player path, so a blueprint still registering this gets the response back untouched, never twice."""
-    return response

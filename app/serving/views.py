@@ -76,7 +76,7 @@ def _count(rt: Runtime, *, filled: bool) -> None:
 
 def decide(rt: Runtime, min_duration: float, max_duration: float, *, private: bool) -> ServedAd | None:
     state = rt.catalog.current()
-    creative = state.index.choose(min_duration, max_duration)
+    creative = state.index.choose(min_duration, max_duration + rt.duration_tolerance_seconds)
     _count(rt, filled=creative is not None)
     if creative is None:
         return None

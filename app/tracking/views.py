@@ -16,7 +16,6 @@ from werkzeug.exceptions import Conflict, NotFound, ServiceUnavailable
 from app.errors import ErrorSchema
 from app.metrics import beacon_series
 from app.runtime import Runtime, runtime, start_runtime
-from app.serving.cors import allow_players
 from app.serving.device import device_ip, device_user_agent
 from app.serving.schemas import ImpressionBodySchema, ImpressionResultSchema
 from app.serving.views import sdk
@@ -27,7 +26,6 @@ from app.web import json_body
 
 bp = FlaskBlueprint("tracking", __name__)
 bp.before_request(start_runtime)
-bp.after_request(allow_players)
 
 # The smallest transparent GIF, for beacons loaded as <img> (Accept: image/*).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -81,6 +79,8 @@ def _pixel(headers: dict[str, str]) -> Response:
 
 
 def _record(rt: Runtime, event: Event) -> bool:
+    if rt.redis_safety.refuses():  # it could lose or double count what we acknowledge (logged, metered)
+        raise ServiceUnavailable("The event store is misconfigured; retry later")
     try:
         return record_durably(rt.store, rt.sessions, event, on_fallback=rt.count_fallback)
     except Exception:

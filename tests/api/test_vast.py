@@ -81,11 +81,19 @@ def test_no_fill_when_nothing_fits_the_duration(client, live):
     assert len(get_vast(client, "min_duration=15&max_duration=15")) == 1
 
 
-def test_durations_are_compared_to_the_nearest_second(client, app, session):
-    CreativeFactory(duration=15.02)
+def test_never_a_creative_longer_than_max_duration(client, app, session):
+    CreativeFactory(duration=30.4)
     refresh(app)
-    assert len(get_vast(client, "max_duration=15")) == 1
-    assert len(get_vast(client, "max_duration=14")) == 0
+    assert len(get_vast(client, "max_duration=30")) == 0
+    assert len(get_vast(client, "max_duration=30.4")) == 1
+
+
+def test_a_duration_tolerance_is_a_setting(client, app, session):
+    CreativeFactory(duration=30.04)
+    refresh(app)
+    assert len(get_vast(client, "max_duration=30")) == 0
+    runtime(app).duration_tolerance_seconds = 0.05
+    assert len(get_vast(client, "max_duration=30")) == 1
 
 
 def test_every_parameter_is_accepted(client, live):
