@@ -49,7 +49,13 @@ def vast():
         return jsonify({"error": str(exc), "details": exc.details}), 400
     rt = runtime()
     if ad_request.request_id:
-        ad = replay(rt, ad_request.request_id)
+        try:
+            ad = replay(rt, ad_request.request_id)
+        except NotFound:
+            if request.args.get("strict") == "1":
+                raise
+            ad = None  # expired or never issued: a no-fill the player can handle, not a failed request
+            ad_request.warnings = {**ad_request.warnings, "request_id": "unknown or expired, no ad"}
     elif ad_request.fits_nothing:
         ad = None
         _count(rt, filled=False)

@@ -2,6 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
+from lxml import etree
 
 from app.serving.models import AdRequest
 from app.tracking.events import StoreUnavailable
@@ -46,7 +47,10 @@ def test_the_vast_url_is_the_same_ad(client, live):
     body = ask(client).get_json()
     document = get_vast(client, "request_id=req-1")
     assert document.findtext(".//v:AdServingId", namespaces=NS) == body["ad_serving_id"]
-    assert client.get("/vast?request_id=unknown").status_code == 404
+    unknown = client.get("/vast?request_id=unknown")
+    assert unknown.status_code == 200 and len(etree.fromstring(unknown.data)) == 0  # a no-fill
+    assert unknown.headers["X-Ad-Request-Warnings"] == "request_id: unknown or expired, no ad"
+    assert client.get("/vast?request_id=unknown&strict=1").status_code == 404
     ask(client, "nofill", duration=5)
     assert len(get_vast(client, "request_id=nofill")) == 0
 
