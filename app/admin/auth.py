@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 
 from app.admin.blueprint import bp
 from app.admin.forms import load_form
@@ -35,7 +35,7 @@ def login():
     if user is None:
         throttle.failed(client_address())
         return _login_page(error=WRONG_CREDENTIALS, status=401)
-    sign_in(user)
+    sign_in(db, user)
     return redirect(after_login, 303)
 
 
@@ -48,6 +48,6 @@ def _login_page(status: int, **messages):
 
 @bp.post("/logout")
 def logout():
-    sign_out()
+    sign_out(get_session(), g.admin)
     flash("You are logged out.", "success")
     return redirect(url_for("admin.login"), 303)

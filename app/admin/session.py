@@ -1,16 +1,16 @@
-"""The admin's page session: a signed cookie naming the admin, valid while the password is unchanged."""
+"""The admin's page session: a signed cookie carrying a console session token, which is kept server-side
+beside the API tokens (`auth_tokens`, kind `console`) and checked on every console request. Logging out
+revokes every console session of the admin; resetting the password (create-admin) revokes them all, with
+every API token. A cookie copied before either opens nothing afterwards."""
 
 from __future__ import annotations
-
-import hashlib
-import hmac
-import uuid
 
 from flask import current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.orm import Session
 
-from app.auth.models import User
+from app.auth import services
+from app.auth.models import CONSOLE_KIND, User
 
 SESSION_KEY = "admin"
 
@@ -29,28 +29,37 @@ class PageSessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def sign_in(user: User) -> None:
+def sign_in(db: Session, user: User) -> None:
+    previous = _session_token()
+    if previous is not None:  # the session this browser had before is over, whoever it belonged to
+        found = services.user_for_token(db, previous, kind=CONSOLE_KIND)
+        if found is not None:
+            services.revoke(db, found[1])
+    lifetime = int(current_app.permanent_session_lifetime.total_seconds())
+    token, _ = services.issue_token(db, user, lifetime, kind=CONSOLE_KIND)
     session.clear()  # a fresh session (and CSRF token) at login: nothing carries over from before
-    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
-    session[SESSION_KEY] = {"id": str(user.id), "key": _password_key(user)}
+    session.permanent = True  # the cookie expires with the server-side session
+    session[SESSION_KEY] = {"token": token}
 
 
-def sign_out() -> None:
+def sign_out(db: Session, user: User | None) -> None:
+    """End every console session of `user`, this one and any other browser's, on the server."""
+    if user is not None:
+        services.revoke_all(db, user, kind=CONSOLE_KIND)
+        db.commit()
     session.clear()
 
 
 def signed_in_admin(db: Session) -> User | None:
+    token = _session_token()
+    if token is None:
+        return None
+    found = services.user_for_token(db, token, kind=CONSOLE_KIND)
+    return found[0] if found else None
+
+
+def _session_token() -> str | None:
     signed = session.get(SESSION_KEY)
-    if not signed:
-        return None
-    user = db.get(User, uuid.UUID(signed["id"]))
-    if user is None or not hmac.compare_digest(signed["key"], _password_key(user)):
-        return None
-    return user
-
-
-def _password_key(user: User) -> str:
-    """Changes with the password: resetting it (create-admin) ends every page session, as it revokes every
-    API token."""
-    secret = current_app.secret_key.encode()
-    return hmac.new(secret, user.password_hash.encode(), hashlib.sha256).hexdigest()
+    # A cookie signed before sessions were kept server-side (no token) is no session at all.
+    token = signed.get("token") if isinstance(signed, dict) else None
+    return token if isinstance(token, str) and token else None

@@ -1,4 +1,6 @@
-"""Admin accounts and API tokens. Tokens are random, opaque, stored only as SHA-256, and revocable."""
+"""Admin accounts, API tokens and console sessions. Both are tokens: random, opaque, stored only as SHA-256,
+expiring and revocable, each of its own kind (a console session opens no API route, and an API token no
+page)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from app.auth.models import AuthToken, User
+from app.auth.models import API_KIND, AuthToken, User
 from app.db import utcnow
 from app.exceptions import Invalid
 
@@ -57,20 +59,21 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def issue_token(session: Session, user: User, ttl_seconds: int) -> tuple[str, datetime]:
+def issue_token(session: Session, user: User, ttl_seconds: int, kind: str = API_KIND) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(seconds=ttl_seconds)
-    session.add(AuthToken(user_id=user.id, token_hash=_digest(token), expires_at=expires_at))
+    session.add(AuthToken(user_id=user.id, token_hash=_digest(token), expires_at=expires_at, kind=kind))
     session.commit()
     return token, expires_at
 
 
-def user_for_token(session: Session, token: str) -> tuple[User, AuthToken] | None:
+def user_for_token(session: Session, token: str, kind: str = API_KIND) -> tuple[User, AuthToken] | None:
     row = session.execute(
         sa.select(User, AuthToken)
         .join(AuthToken, AuthToken.user_id == User.id)
         .where(
             AuthToken.token_hash == _digest(token),
+            AuthToken.kind == kind,
             AuthToken.revoked_at.is_(None),
             AuthToken.expires_at > utcnow(),
         )
@@ -83,12 +86,12 @@ def revoke(session: Session, token: AuthToken) -> None:
     session.commit()
 
 
-def revoke_all(session: Session, user: User) -> None:
-    session.execute(
-        sa.update(AuthToken)
-        .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+def revoke_all(session: Session, user: User, kind: str | None = None) -> None:
+    """Revoke every live token of `user` (of one kind when given); the caller commits."""
+    live = sa.update(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+    if kind is not None:
+        live = live.where(AuthToken.kind == kind)
+    session.execute(live.values(revoked_at=utcnow()))
 
 
 def _digest(token: str) -> str:

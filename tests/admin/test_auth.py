@@ -1,8 +1,13 @@
 """Login, logout, the page session cookie, CSRF, and that a page session and an API token never mix."""
 
+from datetime import timedelta
+
 import pytest
+import sqlalchemy as sa
 
 from app.auth import services as auth_services
+from app.auth.models import AuthToken
+from app.db import utcnow
 from tests.admin.conftest import csrf_token, log_in
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.factories import CampaignFactory
@@ -88,10 +93,94 @@ def test_logout_ends_the_session(console):
     assert console.get("/admin/").status_code == 303
 
 
-def test_a_password_reset_ends_every_page_session(console, session):
+COOKIE = "admin_session"
+
+
+def _session_cookie(client) -> str:
+    return client.get_cookie(COOKIE, path="/admin").value
+
+
+def _replay(app, cookie: str):
+    """A fresh browser presenting a copied cookie."""
+    other = app.test_client()
+    other.set_cookie(COOKIE, cookie, path="/admin")
+    return other.get("/admin/")
+
+
+def _forged(app, value) -> str:
+    """A cookie signed with the app's own key (as if SECRET_KEY had leaked) holding `value`."""
+    return app.session_interface.get_signing_serializer(app).dumps(value)
+
+
+def test_a_cookie_copied_before_logout_opens_nothing_after(app, console):
+    copied = _session_cookie(console.client)
+    assert _replay(app, copied).status_code == 200
+    console.post("/admin/logout")
+    replayed = _replay(app, copied)
+    assert (replayed.status_code, replayed.headers["Location"]) == (303, "/admin/login?next=/admin/")
+    console.client.set_cookie(COOKIE, copied, path="/admin")  # the same browser, the cookie put back
+    assert console.get("/admin/").status_code == 303
+    assert console.get("/admin/login").status_code == 200  # the login page, not a redirect onwards
+
+
+def test_logout_ends_the_admins_sessions_in_every_browser(app, console):
+    other = app.test_client()
+    assert log_in(other).status_code == 303
+    assert other.get("/admin/").status_code == 200
+    console.post("/admin/logout")
+    assert other.get("/admin/").status_code == 303
+    assert log_in(other).status_code == 303  # a new login after the logout works
+    assert other.get("/admin/").status_code == 200
+
+
+def test_logging_in_again_ends_the_browsers_previous_session(app, client, session):
+    log_in(client)
+    first = _session_cookie(client)
+    again = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": csrf_token(client, "/admin/")}
+    assert client.post("/admin/login", data=again).status_code == 303
+    assert _session_cookie(client) != first
+    assert _replay(app, first).status_code == 303
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_console_logout_leaves_api_tokens_alone(console, auth):
+    console.post("/admin/logout")
+    assert console.client.get("/api/v1/auth/profile", headers=auth).status_code == 200
+
+
+def test_a_password_reset_ends_every_page_session(app, console, session):
     assert console.get("/admin/").status_code == 200
+    copied = _session_cookie(console.client)
     auth_services.set_admin(session, ADMIN_EMAIL, "a brand new password")
     assert console.get("/admin/").status_code == 303
+    assert _replay(app, copied).status_code == 303
+
+
+def test_an_expired_page_session_opens_nothing(console, session):
+    session.execute(sa.update(AuthToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    assert console.get("/admin/").status_code == 303
+
+
+def test_a_session_token_is_not_a_bearer_token_nor_an_api_token_a_session(app, console, admin_token):
+    cookie = _session_cookie(console.client)
+    page_token = app.session_interface.get_signing_serializer(app).loads(cookie)["admin"]["token"]
+    bearer = {"Authorization": f"Bearer {page_token}"}
+    assert console.get("/api/v1/auth/profile", headers=bearer).status_code == 401
+    assert _replay(app, _forged(app, {"admin": {"token": admin_token}})).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"admin": {"id": "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc", "key": "0" * 64}},  # the former format
+        {"admin": {"token": "not-a-session"}},
+        {"admin": {"token": ["a", "list"]}},
+        {"admin": "a string"},
+    ],
+)
+def test_a_signed_cookie_without_a_live_session_opens_nothing(app, session, value):
+    assert _replay(app, _forged(app, value)).status_code == 303
 
 
 def test_a_page_session_is_not_an_api_token_and_a_token_opens_no_page(console, client, admin_token):
