@@ -27,7 +27,9 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # gunicorn takes while still bounding it (8,190 bytes; 0 would lift the bound). The app refuses a query over
 # 8,000 bytes itself, as JSON with CORS on the player paths (app.security.MAX_QUERY_BYTES).
 limit_request_line = 8190
-forwarded_allow_ips = "*"  # client addresses are resolved by the app's ProxyFix (TRUSTED_PROXY_COUNT)
+# gunicorn trusts X-Forwarded-Proto and the like from these addresses only (its default, loopback); the
+# app's ProxyFix takes them from the TRUSTED_PROXY_COUNT proxies in front of it (the ALB), never from anyone.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 proc_name = "adserver"
 
 

@@ -28,7 +28,8 @@ class Settings:
         default="development",
         metadata={
             "env": "APP_ENV",
-            "help": "`development` or `production` (production requires SECRET_KEY and DATABASE_URL).",
+            "help": "`development` or `production` (production requires SECRET_KEY, DATABASE_URL and "
+            "PUBLIC_BASE_URL).",
         },
     )
     secret_key: str = field(
@@ -83,7 +84,8 @@ class Settings:
         default=None,
         metadata={
             "env": "PUBLIC_BASE_URL",
-            "help": "Absolute base URL used in VAST (media, beacons); the request's host when unset.",
+            "help": "Absolute base URL used in VAST (media, beacons); the request's host when unset. "
+            "Required in production.",
         },
     )
     admin_email: str | None = field(
@@ -200,6 +202,9 @@ class Settings:
                 raise SettingsError("SECRET_KEY must be set to at least 32 characters in production")
             if self.database_url.startswith("sqlite"):
                 raise SettingsError("DATABASE_URL must point at PostgreSQL in production")
+            if not self.public_base_url:
+                # Else tracking URLs would be built from the request's Host header, which anyone sets.
+                raise SettingsError("PUBLIC_BASE_URL must be set in production")
         if self.event_flusher not in ("inprocess", "external"):
             raise SettingsError(f"EVENT_FLUSHER must be inprocess or external, not {self.event_flusher!r}")
         if not 0 <= self.beacon_clock_skew_seconds <= 3600:

@@ -186,6 +186,7 @@ class AppServer:
             **os.environ,
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}",
             "WEB_CONCURRENCY": str(workers),
             "LOG_LEVEL": "WARNING",
             "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="adserver-metrics-"),

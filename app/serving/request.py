@@ -205,10 +205,7 @@ class AdRequest:
 
     @property
     def may_store_personal_data(self) -> bool:
-        """No IP, user agent or device id is kept when the user opted out (CCPA), GDPR applies without a
-        consent string, or a privacy signal was sent that could not be read."""
-        opted_out = bool(self.us_privacy) and self.us_privacy[2] in "yY"
-        return not (opted_out or self.privacy_unreadable or (self.gdpr == 1 and not self.gdpr_consent))
+        return _may_store(self.us_privacy, self.gdpr, self.gdpr_consent, self.privacy_unreadable)
 
     def warnings_header(self) -> str:
         """The warnings as one header value: ASCII, `name: reason; ...`, at most MAX_WARNINGS_HEADER long."""
@@ -216,6 +213,33 @@ class AdRequest:
         if len(text) > MAX_WARNINGS_HEADER:
             text = text[: MAX_WARNINGS_HEADER - 5].rpartition("; ")[0] + "; ..."
         return text
+
+
+def _may_store(us_privacy: str | None, gdpr: int | None, gdpr_consent: str | None, unreadable: bool) -> bool:
+    """No IP, user agent or device id is kept when the user opted out (CCPA, IAB US Privacy string: its
+    third character), GDPR applies without a consent string, or a privacy signal was sent that could not be
+    read."""
+    opted_out = bool(us_privacy) and us_privacy[2] in "yY"
+    return not (opted_out or unreadable or (gdpr == 1 and not gdpr_consent))
+
+
+def may_store_personal_data(signals: Mapping[str, object]) -> bool:
+    """The same rule for privacy signals sent another way (the SDK's JSON body): `us_privacy`, `gdpr`,
+    `gdpr_consent`, each optional, read as the query parameters are."""
+    values: dict[str, object] = {}
+    unreadable = False
+    for name in PRIVACY_PARAMETERS:
+        raw = signals.get(name)
+        reason = None if raw is None else _unusable(str(raw))
+        if raw is None or reason == "empty":
+            continue
+        try:
+            if reason is not None:
+                raise _Unusable(reason)
+            values[name] = _PARSERS[name](str(raw))
+        except _Unusable:
+            unreadable = True
+    return _may_store(values.get("us_privacy"), values.get("gdpr"), values.get("gdpr_consent"), unreadable)
 
 
 def parse_ad_request(

@@ -16,6 +16,11 @@ class AdRequestBodySchema(ma.Schema):
         allow_nan=False,
         metadata={"description": "Longest ad the slot takes, in seconds"},
     )
+    # Privacy signals, read as /vast reads them (an unreadable one is an opt-out): with an opt-out, no IP,
+    # user agent or device id is stored for the request, its impression or its beacons.
+    us_privacy = ma.fields.Raw(allow_none=True, metadata={"description": "IAB US Privacy string, e.g. 1YNN"})
+    gdpr = ma.fields.Raw(allow_none=True, metadata={"description": "1 when GDPR applies, else 0"})
+    gdpr_consent = ma.fields.Raw(allow_none=True, metadata={"description": "IAB TCF consent string"})
 
 
 TrackingUrlsSchema = ma.Schema.from_dict(

@@ -16,7 +16,7 @@ from app.runtime import Runtime, runtime, start_runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
 from app.serving.device import device_ip, device_user_agent
 from app.serving.documents import no_fill_document, vast_document
-from app.serving.request import AdRequestError, parse_ad_request
+from app.serving.request import AdRequestError, may_store_personal_data, parse_ad_request
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
 from app.web import Blueprint, json_body
@@ -50,7 +50,7 @@ def vast():
     rt = runtime()
     if ad_request.request_id:
         try:
-            ad = replay(rt, ad_request.request_id)
+            ad = replay(rt, ad_request.request_id, private=not ad_request.may_store_personal_data)
         except NotFound:
             if request.args.get("strict") == "1":
                 raise
@@ -81,33 +81,51 @@ def _count(rt: Runtime, *, filled: bool) -> None:
 
 
 def decide(rt: Runtime, min_duration: float, max_duration: float, *, private: bool) -> ServedAd | None:
+    """Choose an ad and count the decision (fill or no-fill, and the pacing of its campaign)."""
+    ad = choose(rt, min_duration, max_duration, private=private)
+    count_decision(rt, ad)
+    return ad
+
+
+def choose(rt: Runtime, min_duration: float, max_duration: float, *, private: bool) -> ServedAd | None:
+    """The ad for a request, without counting it: a decision that may not be used counts nothing."""
     state = rt.catalog.current()
     creative = state.index.choose(min_duration, max_duration + rt.duration_tolerance_seconds)
-    _count(rt, filled=creative is not None)
     if creative is None:
         return None
-    rt.catalog.note_served(creative.campaign_id)
     return serve(
         state.catalog.campaigns[creative.campaign_id], creative, rt.signer, base_url(rt), private=private
     )
+
+
+def count_decision(rt: Runtime, ad: ServedAd | None) -> None:
+    _count(rt, filled=ad is not None)
+    if ad is not None:
+        rt.catalog.note_served(ad.campaign.id)
 
 
 @sdk.post("/ad-request")
 @json_body(sdk, AdRequestBodySchema)
 @sdk.response(200, AdAnswerSchema)
 @sdk.alt_response(204, description="No fill: no ad fits")
+@sdk.alt_response(429, schema=ErrorSchema, description="Too many requests from this client")
 @sdk.alt_response(503, schema=ErrorSchema, description="The event store is unavailable; retry")
 @sdk.doc(security=[])
 def ad_request(body):
-    """Ask for an ad as JSON. Idempotent: the same request_id always gets the same answer."""
+    """Ask for an ad as JSON. Idempotent: the same request_id always gets the same answer, decided and
+    counted once however many copies of the request arrive at the same time."""
     rt = runtime()
+    refuse_when_unsafe(rt)
     request_id = body["request_id"]
     try:
         stored = rt.store.answer(request_id)
         if stored is None:
-            envelope = _answer(rt, request_id, body["duration"])
+            private = not may_store_personal_data(body)
+            ad = choose(rt, 0.0, body["duration"], private=private)
+            envelope = _answer(rt, request_id, ad, private)
             stored = rt.store.remember_answer(request_id, json.dumps(envelope), rt.answer_ttl_seconds)
-            if stored is None:  # ours is the answer: record the request once
+            if stored is None:  # ours is the answer: count the decision and record the request, once
+                count_decision(rt, ad)
                 _record_ad_request(rt, request_id, body["duration"], envelope)
                 stored = json.dumps(envelope)
     except StoreUnavailable:
@@ -116,10 +134,15 @@ def ad_request(body):
     return response if response else ("", 204)
 
 
-def _answer(rt: Runtime, request_id: str, duration: float) -> dict:
-    ad = decide(rt, 0.0, duration, private=False)
+def refuse_when_unsafe(rt: Runtime) -> None:
+    """503 while the Redis could lose or double count what we acknowledge (app.tracking.redis_safety)."""
+    if rt.redis_safety.refuses():
+        raise ServiceUnavailable("The event store is misconfigured; retry later")
+
+
+def _answer(rt: Runtime, request_id: str, ad: ServedAd | None, private: bool) -> dict:
     if ad is None:
-        return {"response": None}
+        return {"response": None, "private": private}
     creative = ad.creative
     return {
         "response": {
@@ -136,11 +159,13 @@ def _answer(rt: Runtime, request_id: str, duration: float) -> dict:
             "tracking": tracking_urls(ad),
         },
         "cost_units": ad.campaign.cost_units,
+        "private": private,  # no personal data for its request, impression and beacons
     }
 
 
 def _record_ad_request(rt: Runtime, request_id: str, duration: float, envelope: dict) -> None:
     response = envelope["response"] or {}
+    private = envelope["private"]
     rt.store.record(
         Event(
             name=AD_REQUEST,
@@ -149,29 +174,32 @@ def _record_ad_request(rt: Runtime, request_id: str, duration: float, envelope: 
             creative_id=response.get("creative_id"),
             occurred_at=time.time(),
             request_id=request_id,
-            ip=device_ip(request.headers, request.remote_addr),
-            user_agent=device_user_agent(request.headers),
+            ip=None if private else device_ip(request.headers, request.remote_addr),
+            user_agent=None if private else device_user_agent(request.headers),
             payload=json.dumps({"duration": duration}),
         )
     )
 
 
-def replay(rt: Runtime, request_id: str) -> ServedAd | None:
-    """The ad an SDK request got, as VAST (its vast_url): same ad serving id, same beacons."""
+def replay(rt: Runtime, request_id: str, *, private: bool) -> ServedAd | None:
+    """The ad an SDK request got, as VAST (its vast_url): same ad serving id, same beacons; private when
+    either the SDK request or this one says so."""
     try:
         stored = rt.store.answer(request_id)
     except StoreUnavailable:
         raise ServiceUnavailable("Ad requests are unavailable for a moment; retry") from None
     if stored is None:
         raise NotFound("Unknown request_id")
-    response = json.loads(stored)["response"]
+    envelope = json.loads(stored)
+    response = envelope["response"]
     if not response:
         return None
+    private = private or envelope.get("private", False)
     catalog = rt.catalog.current().catalog
     campaign = catalog.campaigns.get(uuid.UUID(response["campaign_id"]))
     creative = catalog.creatives.get(uuid.UUID(response["creative_id"]))
     if campaign is None or creative is None:
         return None  # no longer servable
     return serve(
-        campaign, creative, rt.signer, base_url(rt), private=False, ad_serving_id=response["ad_serving_id"]
+        campaign, creative, rt.signer, base_url(rt), private=private, ad_serving_id=response["ad_serving_id"]
     )

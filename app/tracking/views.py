@@ -108,6 +108,7 @@ def impression(body):
     ad = envelope["response"]
     if not ad:
         raise Conflict("No ad was served for this request_id")
+    private = envelope.get("private", False)  # the SDK request's privacy signals
     counted = _record(
         rt,
         Event(
@@ -117,8 +118,8 @@ def impression(body):
             creative_id=ad["creative_id"],
             occurred_at=time.time(),
             cost_units=envelope["cost_units"],
-            ip=device_ip(request.headers, request.remote_addr),
-            user_agent=device_user_agent(request.headers),
+            ip=None if private else device_ip(request.headers, request.remote_addr),
+            user_agent=None if private else device_user_agent(request.headers),
         ),
     )
     return {"request_id": body["request_id"], "counted": counted}

@@ -52,6 +52,7 @@ def production_app(make_settings, committed_database):
         settings = make_settings(
             app_env="production",
             secret_key=PRODUCTION_SECRET,
+            public_base_url="http://localhost",
             database_url=committed_database,
             redis_url=redis_url,
             redis_wait_replicas=wait_replicas,

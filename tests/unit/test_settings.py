@@ -41,6 +41,10 @@ def test_postgres_scheme_alias_is_accepted():
         ({"APP_ENV": "staging"}, "APP_ENV must be development or production"),
         ({"APP_ENV": "production", "DATABASE_URL": "postgresql://x/y"}, "SECRET_KEY must be set"),
         ({"APP_ENV": "production", "SECRET_KEY": "s" * 40}, "DATABASE_URL must point at PostgreSQL"),
+        (
+            {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://u@db/ads"},
+            "PUBLIC_BASE_URL must be set in production",
+        ),
     ],
 )
 def test_bad_or_missing_values_fail_fast_naming_the_variable(monkeypatch, env, message):
@@ -56,6 +60,7 @@ def test_production_settings_with_secrets_are_accepted(monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/ads")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://ads.example.com")
     assert Settings.from_env().app_env == "production"
 
 
