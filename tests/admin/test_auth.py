@@ -29,7 +29,18 @@ def test_pages_send_an_anonymous_visitor_to_the_login_page_and_back(client, sess
 
 
 @pytest.mark.parametrize(
-    "target", ["https://evil.example/admin/", "//evil.example/admin/", "/api/v1/campaigns"]
+    "target",
+    [
+        "https://evil.example/admin/",
+        "//evil.example/admin/",
+        "//evil.example",
+        "/api/v1/campaigns",
+        "/admin/..//evil.example",
+        "/admin/%2e%2e//evil.example",
+        "/admin\\..\\evil.example",
+        "/admin/..\\/evil.example",
+        "/\\evil.example/admin/",
+    ],
 )
 def test_login_never_redirects_off_the_console(client, session, target):
     assert log_in(client, next_page=target).headers["Location"] == "/admin/"

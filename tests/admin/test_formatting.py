@@ -51,6 +51,34 @@ def test_dates_read_in_utc():
         ("//evil.example/admin/", "/admin/"),
         ("/api/v1/campaigns", "/admin/"),
         ("/vast", "/admin/"),
+        # Dot segments, encoded or not, backslashes and repeated slashes are resolved before the check.
+        ("/admin/..//x", "/admin/"),
+        ("/admin/%2e%2e//x", "/admin/"),
+        ("/admin/%2E%2E/%2e%2E//evil.example", "/admin/"),
+        ("/admin/%252e%252e//x", "/admin/"),  # encoded twice
+        ("/admin/%25252e%25252e//x", "/admin/"),  # still encoded after three decodings
+        ("/admin\\..\\x", "/admin/"),
+        ("/admin/%5c..%5c..%5cx", "/admin/"),
+        ("/admin/campaigns/../../x", "/admin/"),
+        ("/admin/..", "/admin/"),
+        ("/admin", "/admin/"),
+        ("//evil.example", "/admin/"),
+        ("///evil.example/admin/", "/admin/"),
+        ("/\\evil.example/admin/", "/admin/"),
+        ("\\\\evil.example/admin/", "/admin/"),
+        ("https:/admin/", "/admin/"),
+        ("javascript:alert(1)//admin/", "/admin/"),
+        ("admin/campaigns", "/admin/"),
+        # Characters a browser drops or a header refuses.
+        ("/\t/evil.example/admin/", "/admin/"),
+        ("/admin/%0a/x", "/admin/"),
+        ("/admin/campaigns\r\nSet-Cookie: x=1", "/admin/"),
+        # Console pages come back normalised, with their query.
+        ("/admin/./campaigns//new", "/admin/campaigns/new"),
+        ("/admin/campaigns/x/../new", "/admin/campaigns/new"),
+        ("/admin/campaigns?status=draft&page=2#top", "/admin/campaigns?status=draft&page=2"),
+        ("/admin/campaigns?q=a\\b", "/admin/campaigns?q=a%5Cb"),
+        ("/admin/%2F%2Fevil.example", "/admin/evil.example"),
     ],
 )
 def test_next_pages_stay_in_the_console(app, target, expected):
