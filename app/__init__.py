@@ -22,7 +22,7 @@ from app.health import bp as health_bp
 from app.reporting.views import blp as reporting_blp
 from app.runtime import Runtime
 from app.runtime import init_app as init_runtime
-from app.serving import cors
+from app.serving import cors, rate_limit
 from app.serving.views import bp as serving_bp
 from app.serving.views import sdk as sdk_blp
 from app.settings import PROJECT_ROOT, Settings
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cors.init_app(app)
     errors.init_app(app)
     throttle.init_app(app, settings)
+    rate_limit.init_app(app, settings.sdk_rate_limit)
     cli.init_app(app)
 
     app.register_blueprint(health_bp)

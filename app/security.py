@@ -27,6 +27,12 @@ def _limit_query() -> None:
         raise RequestURITooLarge(f"The query string is longer than {MAX_QUERY_BYTES} bytes")
 
 
+# HTTPS only (RFC 6797 §7.2: never over plain HTTP); a year, the HSTS preload list's minimum.
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def _secure(response):
     response.headers.extend(HEADERS)  # no view sets these: one append each, no search of the headers
+    if request.is_secure:  # the scheme as the trusted proxies (TRUSTED_PROXY_COUNT) report it
+        response.headers.add(*HSTS)
     return response

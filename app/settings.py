@@ -109,6 +109,14 @@ class Settings:
             "help": "Failed logins allowed per client IP (`limits` syntax, e.g. `5 per minute`).",
         },
     )
+    sdk_rate_limit: str = field(
+        default="1200 per minute",
+        metadata={
+            "env": "SDK_RATE_LIMIT",
+            "help": "Requests per client address and worker on POST /api/v1/ad-request and /impression "
+            "(`limits` syntax); 429 above.",
+        },
+    )
     trusted_proxy_count: int = field(
         default=0,
         metadata={

@@ -16,6 +16,7 @@ from app.runtime import Runtime, runtime, start_runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
 from app.serving.device import device_ip, device_user_agent
 from app.serving.documents import no_fill_document, vast_document
+from app.serving.rate_limit import limit_sdk_client
 from app.serving.request import AdRequestError, may_store_personal_data, parse_ad_request
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
@@ -26,6 +27,7 @@ sdk = Blueprint("sdk", __name__, url_prefix="/api/v1", description="Ad requests 
 # CORS is added app-wide by path (app.serving.cors), so that routing errors on these paths carry it too.
 for blueprint in (bp, sdk):
     blueprint.before_request(start_runtime)
+sdk.before_request(limit_sdk_client)
 
 XML = "application/xml; charset=utf-8"
 WARNINGS_HEADER = "X-Ad-Request-Warnings"

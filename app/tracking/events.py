@@ -287,15 +287,20 @@ class MemoryEventStore:
     """The embedded default: one process, no Redis. Same semantics, with the process as the durability
     boundary (events not yet flushed to the database are lost if the process dies)."""
 
-    def __init__(self, *, dedupe_seconds: int, max_seen: int = 1_000_000):
+    def __init__(
+        self, *, dedupe_seconds: int, max_seen: int = 1_000_000, max_answer_bytes: int = 64 * 1024 * 1024
+    ):
         self.dedupe_seconds = dedupe_seconds
         self.max_seen = max_seen
+        self.max_answer_bytes = max_answer_bytes  # SDK answers kept: the oldest go first past this
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._entries: OrderedDict[str, Event] = OrderedDict()
         self._spend: dict[str, int] = {}
-        self._answers: OrderedDict[str, str] = OrderedDict()
+        # request id -> (expiry on the monotonic clock, answer), oldest first (every answer has one TTL)
+        self._answers: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._answer_bytes = 0
         self._sequence = 0
 
     def record(self, event: Event) -> bool:
@@ -346,16 +351,34 @@ class MemoryEventStore:
         return len(self._entries)
 
     def remember_answer(self, request_id: str, answer: str, ttl_seconds: int) -> str | None:
+        """As Redis SET NX EX: answers expire after ttl_seconds, and the oldest are dropped first when
+        they would pass max_answer_bytes or max_seen (a dropped answer is an unknown request_id)."""
+        now = time.monotonic()
         with self._lock:
+            self._forget_answers(now)
             existing = self._answers.get(request_id)
-            if existing is None:
-                self._answers[request_id] = answer
-                while len(self._answers) > self.max_seen:
-                    self._answers.popitem(last=False)
-            return existing
+            if existing is not None:
+                return existing[1]
+            self._answers[request_id] = (now + ttl_seconds, answer)
+            self._answer_bytes += len(request_id) + len(answer)
+            while self._answers and (
+                self._answer_bytes > self.max_answer_bytes or len(self._answers) > self.max_seen
+            ):
+                self._drop_oldest_answer()
+            return None
+
+    def _forget_answers(self, now: float) -> None:
+        while self._answers and next(iter(self._answers.values()))[0] <= now:
+            self._drop_oldest_answer()
+
+    def _drop_oldest_answer(self) -> None:
+        request_id, (_, answer) = self._answers.popitem(last=False)
+        self._answer_bytes -= len(request_id) + len(answer)
 
     def answer(self, request_id: str) -> str | None:
-        return self._answers.get(request_id)
+        with self._lock:
+            found = self._answers.get(request_id)
+        return found[1] if found is not None and found[0] > time.monotonic() else None
 
 
 def consumer_name() -> str:

@@ -103,3 +103,12 @@ def test_cors_only_on_player_routes(client, auth, path):
             "Access-Control-Allow-Origin"
             not in client.options(admin, headers={"Origin": "https://p.example.com"}).headers
         )
+
+
+def test_hsts_on_https_responses_only(client):
+    assert "Strict-Transport-Security" not in client.get("/healthz").headers
+    secure = client.get("/healthz", base_url="https://ads.example.com")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    # A client claiming HTTPS is not believed without a trusted proxy (TRUSTED_PROXY_COUNT=0 here).
+    claimed = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in claimed.headers

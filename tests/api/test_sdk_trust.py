@@ -120,3 +120,27 @@ def test_concurrent_copies_of_one_request_are_decided_and_counted_once(app, sess
     requests = session.scalar(sa.select(sa.func.sum(ServingCountHourly.requests)))
     assert (fills, requests) == (1, 1)
     assert session.scalar(sa.select(sa.func.count()).select_from(AdRequest)) == 1
+
+
+def test_sdk_routes_are_rate_limited_per_client(client, app, live):
+    from app.serving.rate_limit import SdkRateLimit
+
+    app.extensions["sdk_rate_limit"] = SdkRateLimit("5 per minute")
+    answers = [
+        client.post("/api/v1/ad-request", json={"request_id": f"l-{n}", "duration": 30}) for n in range(4)
+    ]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert client.post("/api/v1/impression", json={"request_id": "l-0"}).status_code == 200
+    refused = client.post(
+        "/api/v1/ad-request", json={"request_id": "l-9", "duration": 30}, headers={"Origin": "null"}
+    )
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert refused.get_json()["error"].startswith("Too many requests")
+    assert refused.headers["Access-Control-Allow-Origin"] == "null"
+    other = client.post(
+        "/api/v1/ad-request",
+        json={"request_id": "l-10", "duration": 30},
+        environ_overrides={"REMOTE_ADDR": "198.51.100.1"},
+    )
+    assert other.status_code == 200  # another client has its own window
+    assert client.get("/vast").status_code == 200  # players' /vast is not limited
