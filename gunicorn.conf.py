@@ -3,20 +3,87 @@
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
+
+import gevent
+from gunicorn.workers.ggevent import GeventWorker
 
 # Prometheus counters of all workers are added up from files here; set before any worker imports the client.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / "adserver-prometheus"))
 
 # All interfaces inside a container; `make run` passes HOST=127.0.0.1.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
-worker_class = "gevent"
+
+
+class DeadlineGeventWorker(GeventWorker):
+    """gunicorn's gevent worker with read deadlines, so that slow clients cannot hold its connections:
+    a new connection's request headers must arrive within `header_timeout` (later requests on a kept-alive
+    connection may first wait `keepalive` idle), and a request body within `body_timeout` plus one second
+    per `body_min_rate` bytes (as Apache's mod_reqtimeout does). A body too slow is a 400."""
+
+    header_timeout = float(os.environ.get("GUNICORN_HEADER_TIMEOUT", "10"))
+    body_timeout = float(os.environ.get("GUNICORN_BODY_TIMEOUT", "20"))
+    body_min_rate = int(os.environ.get("GUNICORN_BODY_MIN_RATE", str(16 * 1024)))
+
+    def timeout_ctx(self):
+        connection = gevent.getcurrent()  # one greenlet per connection
+        first = not getattr(connection, "served_a_request", False)
+        connection.served_a_request = True
+        return gevent.Timeout(self.header_timeout if first else self.cfg.keepalive, False)
+
+    def handle_request(self, listener_name, req, sock, addr):
+        if req.body is not None:
+            length = next((int(v) for k, v in req.headers if k == "CONTENT-LENGTH" and v.isdigit()), 0)
+            req.body = _BodyDeadline(req.body, self.body_timeout + length / self.body_min_rate)
+        return super().handle_request(listener_name, req, sock, addr)
+
+
+class _BodyDeadline:
+    """A request body (wsgi.input) that must be read before a deadline."""
+
+    def __init__(self, body, seconds: float):
+        self.body = body
+        self.deadline = time.monotonic() + seconds
+
+    def _within(self, method, *args):
+        from werkzeug.exceptions import ClientDisconnected  # imported in the worker, after gevent patching
+
+        remaining = self.deadline - time.monotonic()
+        too_slow = ClientDisconnected("The request body did not arrive in time")
+        if remaining <= 0:
+            raise too_slow
+        with gevent.Timeout(remaining, too_slow):
+            return method(*args)
+
+    def read(self, size=None):
+        return self._within(self.body.read, size)
+
+    def readline(self, size=None):
+        return self._within(self.body.readline, size)
+
+    def readlines(self, size=None):
+        return self._within(self.body.readlines, size)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+worker_class = DeadlineGeventWorker
 # The same rule as app.settings.Settings.workers (a test checks they agree); the master does not import the
 # application, so that nothing is imported before the workers' gevent patching.
 workers = int(
     os.environ.get("WEB_CONCURRENCY") or ((os.cpu_count() or 1) if os.environ.get("REDIS_URL") else 1)
 )
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+# Connections are greenlets (a few KB each): enough that thousands of slow or idle clients leave room for
+# players (the process's open-file limit must allow as many: `ulimit -n`).
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "10000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))  # outlive the ALB's 60 s idle timeout
