@@ -8,9 +8,8 @@ from app.admin.blueprint import bp
 from app.admin.forms import load_form
 from app.admin.navigation import local_page
 from app.admin.session import sign_in, sign_out, signed_in_admin
-from app.auth import services
+from app.auth import attempts
 from app.auth.schemas import LoginSchema
-from app.auth.throttle import client_address, login_throttle
 from app.db import get_session
 from app.exceptions import Invalid
 
@@ -25,15 +24,12 @@ def login():
         if signed_in_admin(db) is not None:
             return redirect(after_login, 303)
         return render_template("admin/login.html", email="", next=request.args.get("next"))
-    throttle = login_throttle()
-    throttle.check(client_address())
     try:
         credentials = load_form(LoginSchema(), request.form, "Invalid login")
     except Invalid as exc:
         return _login_page(errors=exc.details, status=400)
-    user = services.authenticate(db, credentials["email"], credentials["password"])
+    user = attempts.log_in(db, credentials["email"], credentials["password"], attempts.CONSOLE)
     if user is None:
-        throttle.failed(client_address())
         return _login_page(error=WRONG_CREDENTIALS, status=401)
     sign_in(db, user)
     return redirect(after_login, 303)

@@ -50,6 +50,11 @@ def admin_exists(session: Session) -> bool:
     return session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
 
 
+def is_admin_email(session: Session, email: str) -> bool:
+    found = session.scalar(sa.select(User.id).where(User.email == normalize_email(email)))
+    return found is not None
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(sa.select(User).where(User.email == normalize_email(email)))
     try:

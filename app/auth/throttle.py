@@ -39,9 +39,13 @@ class LoginThrottle:
                 log.warning("login throttle storage unreachable; counting in this worker", exc_info=True)
         return getattr(self.local, method)(self.limit, "login", client)
 
+    def locked(self, client: str) -> bool:
+        """Whether this client has used up its failed logins."""
+        return not self._call("test", client)
+
     def check(self, client: str) -> None:
         """Raise 429 (with Retry-After) when this client has used up its failed logins."""
-        if not self._call("test", client):
+        if self.locked(client):
             stats = self._call("get_window_stats", client)
             error = TooManyRequests("Too many failed logins from this address; try again later")
             retry_after = str(max(1, math.ceil(stats.reset_time - time.time())))

@@ -1,10 +1,9 @@
 from flask import current_app, g
 from werkzeug.exceptions import Unauthorized
 
-from app.auth import services
+from app.auth import attempts, services
 from app.auth.guard import admin_required
 from app.auth.schemas import LoginSchema, ProfileSchema, TokenSchema
-from app.auth.throttle import client_address, login_throttle
 from app.db import get_session
 from app.errors import ErrorSchema
 from app.web import Blueprint, json_body
@@ -20,12 +19,9 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Admin 
 @blp.doc(security=[])
 def login(credentials):
     """Exchange the admin's email and password for a bearer token."""
-    throttle = login_throttle()
-    throttle.check(client_address())
     session = get_session()
-    user = services.authenticate(session, credentials["email"], credentials["password"])
+    user = attempts.log_in(session, credentials["email"], credentials["password"], attempts.API)
     if user is None:
-        throttle.failed(client_address())
         raise Unauthorized("Wrong email or password")
     token, expires_at = services.issue_token(session, user, current_app.config["TOKEN_TTL_SECONDS"])
     return {"token": token, "expires_at": expires_at}

@@ -1,5 +1,7 @@
 """Login, logout, the page session cookie, CSRF, and that a page session and an API token never mix."""
 
+import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -8,6 +10,7 @@ import sqlalchemy as sa
 from app.auth import services as auth_services
 from app.auth.models import AuthToken
 from app.db import utcnow
+from app.logs import JsonFormatter
 from tests.admin.conftest import csrf_token, log_in
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.factories import CampaignFactory
@@ -77,6 +80,28 @@ def test_failed_logins_are_rate_limited_per_address(client, session):
     assert limited.status_code == 429
     assert "Too many failed logins" in limited.get_data(as_text=True)
     assert log_in(client, environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 303
+
+
+def test_failed_console_logins_and_the_lockout_are_logged_without_the_password(client, session, caplog):
+    caplog.set_level(logging.INFO, logger="app.auth.attempts")
+    secret = "Tr0ub4dor&3-never-logged"
+    address = {"REMOTE_ADDR": "198.51.100.4"}
+    for _ in range(5):
+        assert log_in(client, password=secret, environ_base=address).status_code == 401
+    assert log_in(client, password=secret, environ_base=address).status_code == 429
+    records = [record for record in caplog.records if record.name == "app.auth.attempts"]
+    assert [record.event for record in records] == ["login_failed"] * 5 + [
+        "login_locked_out",
+        "login_refused",
+    ]
+    for record in records:
+        assert (record.channel, record.client, record.admin_email) == ("console", "198.51.100.4", True)
+        line = JsonFormatter().format(record)
+        fields = f"client=198.51.100.4 email_fingerprint={record.email_fingerprint} admin_email=yes"
+        assert json.loads(line)["message"].endswith(f"channel=console {fields}")
+        assert "198.51.100.4" in line
+    logged = caplog.text + "".join(JsonFormatter().format(r) + repr(vars(r)) for r in caplog.records)
+    assert secret not in logged and ADMIN_EMAIL not in logged
 
 
 def test_the_session_cookie_is_httponly_lax_and_only_for_the_console(client, session):

@@ -1,10 +1,14 @@
+import json
+import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from app.auth import services
+from app.auth.attempts import email_fingerprint
 from app.auth.models import AuthToken
 from app.db import utcnow
+from app.logs import JsonFormatter
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
@@ -92,3 +96,54 @@ def test_resetting_the_admin_password_revokes_its_tokens(client, session, auth):
     assert client.get("/api/v1/auth/profile", headers=auth).status_code == 401
     assert login(client).status_code == 401
     assert login(client, password="a brand new password").status_code == 200
+
+
+SECRET_PASSWORD = "Tr0ub4dor&3-never-logged"
+
+
+def _login_lines(caplog) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.name == "app.auth.attempts"]
+
+
+def test_failed_logins_and_the_lockout_are_logged_without_the_password(app, client, caplog):
+    caplog.set_level(logging.INFO, logger="app.auth.attempts")
+    address = {"REMOTE_ADDR": "203.0.113.7"}
+    for _ in range(5):
+        assert login(client, password=SECRET_PASSWORD, environ_base=address).status_code == 401
+    assert (
+        login(client, email="Someone@Example.org", password=SECRET_PASSWORD, environ_base=address).status_code
+        == 429
+    )
+    records = _login_lines(caplog)
+    assert [record.event for record in records] == ["login_failed"] * 5 + [
+        "login_locked_out",
+        "login_refused",
+    ]
+    assert [record.levelname for record in records] == ["WARNING"] * 6 + ["INFO"]
+    with app.app_context():
+        admin, other = email_fingerprint(ADMIN_EMAIL), email_fingerprint("someone@example.org")
+    for record in records:
+        assert (record.channel, record.client) == ("api", "203.0.113.7")
+        line = JsonFormatter().format(record)
+        assert json.loads(line)["event"] == record.event
+        assert "203.0.113.7" in line and record.email_fingerprint in line
+    assert [record.email_fingerprint for record in records] == [admin] * 6 + [other]
+    assert [record.admin_email for record in records] == [True] * 6 + [False]
+    everything = caplog.text + "".join(JsonFormatter().format(record) for record in caplog.records)
+    everything += "".join(repr(vars(record)) for record in caplog.records)
+    assert SECRET_PASSWORD not in everything
+    assert ADMIN_EMAIL not in everything and "someone@example.org" not in everything.lower()
+
+
+def test_a_password_typed_as_the_email_is_not_logged(client, caplog):
+    caplog.set_level(logging.INFO, logger="app.auth.attempts")
+    assert login(client, email=SECRET_PASSWORD, password="x").status_code == 401
+    (record,) = _login_lines(caplog)
+    assert record.event == "login_failed" and record.admin_email is False
+    assert SECRET_PASSWORD not in caplog.text + JsonFormatter().format(record) + repr(vars(record))
+
+
+def test_a_successful_login_logs_no_failure(client, caplog):
+    caplog.set_level(logging.INFO, logger="app.auth.attempts")
+    assert login(client).status_code == 200
+    assert _login_lines(caplog) == []
