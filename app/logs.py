@@ -33,7 +33,7 @@ class JsonFormatter(logging.Formatter):
         }
         if has_request_context():
             entry["request_id"] = g.get("request_id")
-        for key in ("event", "count", "error_code"):
+        for key in ("event", "count", "error_code", "channel", "client", "email_fingerprint", "admin_email"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
