@@ -1,7 +1,24 @@
 """Validate an uploaded video creative from its bytes and read its true properties.
 
 Only what CTV players reliably stream is accepted: an MP4 file with an H.264 or HEVC video track in 4:2:0
-chroma. Everything is read with PyAV (FFmpeg); the filename and the client's content type are never trusted.
+chroma, within the sizes, profiles, levels, frame rates and track counts TVs decode. Everything is read from
+the file (its boxes, then PyAV/FFmpeg); the filename and the client's content type are never trusted.
+
+The checks go from the cheapest to the dearest, and nothing is decoded before the headers pass:
+
+1. The box structure (app.creatives.boxes), before FFmpeg parses the file: how many tracks, and how many
+   samples and chunks the tables declare; FFmpeg would otherwise build a decoder per track and an index
+   entry per declared sample while merely opening the file.
+2. The container and stream headers, read by FFmpeg with its stream analysis told to skip every frame
+   (skip_frame=all: without it, opening an H.264 file decodes up to 7 pictures of whatever size the file
+   declares) and to create at most MAX_STREAMS + 1 streams: format, codec, stream counts, duration,
+   dimensions, profile, level and frame rate.
+3. Two pictures, the first and the last keyframe, each decoded alone (one packet, then a flush) on one thread,
+   by a decoder told to refuse any picture above MAX_WIDTH x MAX_HEIGHT pixels (max_pixels), whatever the
+   headers claimed.
+
+So the memory an upload costs is bounded by one 3840x2160 picture (12 MB in 8 bits, 25 MB in 10) and the
+decoder's working set, not by what the file declares; tests/api/test_creative_limits.py measures it.
 
 FFmpeg logging: PyAV installs a silent FFmpeg log callback at import, so probing broken files writes nothing
 to stderr (a test checks it). That process-wide setting belongs to the application and is left alone here.
@@ -9,12 +26,16 @@ to stderr (a test checks it). That process-wide setting belongs to the applicati
 
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 from itertools import islice
 
 import av
 from av.container import InputContainer
+from av.stream import Disposition
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
+
+from app.creatives import boxes
 
 ALLOWED_VIDEO_CODECS = {"h264": "H.264", "hevc": "HEVC"}
 
@@ -25,6 +46,45 @@ ALLOWED_PIXEL_FORMATS = {
     "h264": {"yuv420p", "yuvj420p"},
     "hevc": {"yuv420p", "yuvj420p", "yuv420p10le"},
 }
+
+# What TVs decode, from the platforms' published specifications:
+# - Roku, "Audio and video support" (developer.roku.com): HEVC up to 3840x2160, H.264 up to 1920x1080, input
+#   frame rates 24p, 25p, 30p, 50p and 60p.
+# - Samsung Smart TV (Tizen), "TV Video Specifications" 2016-2020 (developer.samsung.com): H.264 BP/MP/HP and
+#   HEVC Main/Main 10 up to 3840x2160 at 60 fps (4096x2160 at 30); decoder limitations: H.264 UHD level 5.1,
+#   HEVC UHD level 5.1, FMO/ASO not supported.
+# - Android TV, Compatibility Definition Document section 5.3: H.264 High profile, HEVC Main (Main 10 for
+#   4K), VP8, VP9.
+# Levels are those of ITU-T H.264 Annex A (Table A-1) and H.265 Annex A (Table A.8, Main tier): H.264 level
+# 5.2 and HEVC level 5.1 hold 3840x2160 at 60 fps; the levels above them exist for 8K and 120 fps. H.264 is
+# allowed level 5.2 rather than Samsung's 5.1 because its own table lists 3840x2160 H.264 at 60 fps, which
+# takes 5.2.
+MAX_WIDTH = 3840
+MAX_HEIGHT = 2160
+MAX_PIXELS = MAX_WIDTH * MAX_HEIGHT
+# Profiles by the names FFmpeg gives them (codec_context.profile). "High" includes Progressive and Constrained
+# High; "Baseline" is what encoders that leave constraint_set1 unset write for Constrained Baseline.
+ALLOWED_PROFILES = {
+    "h264": ("Constrained Baseline", "Baseline", "Main", "High"),
+    "hevc": ("Main", "Main 10"),
+}
+# codec_context.level is the level_idc of the stream's parameter set: ten times the level for H.264 (52 is
+# 5.2), thirty times for HEVC (153 is 5.1).
+MAX_LEVELS = {"h264": 52, "hevc": 153}
+LEVEL_SCALE = {"h264": 10, "hevc": 30}
+# Frames per second (average over the file). 60 is the most Roku takes and Samsung lists for H.264; the half
+# frame above it absorbs the rounding of variable-rate timestamps (a phone's "60 fps" averages 60.02).
+MAX_FRAME_RATE = 60
+FRAME_RATE_SLACK = Fraction(1, 2)
+# Tracks: one video track, a few audio tracks (languages, audio description) and room for timecode or
+# caption tracks. Players play one of each; more is not an ad.
+MAX_VIDEO_STREAMS = 1
+MAX_AUDIO_STREAMS = 8
+MAX_STREAMS = 16
+# Entries of the sample and chunk tables per second of the longest creative allowed: 60 fps video and 8 AAC
+# tracks at 48 kHz declare under 1,000 (a sample and a chunk each at most). The cap keeps FFmpeg's index
+# within a few tens of MB. Uncompressed PCM audio, stored one sample per audio sample, exceeds it.
+TABLE_ENTRIES_PER_SECOND = 4_000
 
 MP4_MIME_TYPE = "video/mp4"
 
@@ -39,8 +99,15 @@ THREE_GPP_BRAND_PREFIX = "3g"
 
 DAMAGED_MESSAGE = "The video cannot be decoded: the file is damaged."
 
-# Enough packets to get past the decoder's reordering delay and see a few frames.
-PACKETS_TO_DECODE = 5
+# Packets looked at for the first picture; empty packets only mark the end of the stream.
+PACKETS_TO_SCAN = 5
+
+# Opening: FFmpeg's stream analysis decodes no frame, and creates no more streams than a creative may have
+# (one more for a cover picture, which FFmpeg presents as a video stream).
+ANALYSIS_OPTIONS = {"skip_frame": "all"}
+CONTAINER_OPTIONS = {"max_streams": str(MAX_STREAMS + 1)}
+# Decoding: one thread (frame threading would hold a picture per thread), and no picture above the limit.
+DECODER_OPTIONS = {"max_pixels": str(MAX_PIXELS)}
 
 
 @dataclass(frozen=True)
@@ -59,13 +126,15 @@ class MediaError(ValueError):
     """A file we refuse.
 
     `status` is the HTTP status the API should answer (415 for a file that is not an MP4, 400 otherwise),
-    `code` a stable machine-readable reason and str(exc) a sentence for the advertiser.
+    `code` a stable machine-readable reason, `fields` the properties of the file at fault (e.g. "width",
+    "level"), and str(exc) a sentence for the advertiser.
     """
 
-    def __init__(self, code: str, message: str, status: int = 400):
+    def __init__(self, code: str, message: str, status: int = 400, fields: tuple[str, ...] = ()):
         super().__init__(message)
         self.code = code
         self.status = status
+        self.fields = fields
 
 
 def probe(path: str | os.PathLike, max_duration: float) -> VideoInfo:
@@ -73,8 +142,14 @@ def probe(path: str | os.PathLike, max_duration: float) -> VideoInfo:
     file_size = os.path.getsize(path)
     if file_size == 0:
         raise MediaError("empty_file", "The file is empty.")
+    _check_layout(path, max_duration)
     try:
-        container = av.open(os.fspath(path), metadata_errors="replace")
+        container = av.open(
+            os.fspath(path),
+            metadata_errors="replace",
+            options=ANALYSIS_OPTIONS,
+            container_options=CONTAINER_OPTIONS,
+        )
     except av.FFmpegError as exc:
         raise MediaError(
             "not_mp4",
@@ -84,28 +159,85 @@ def probe(path: str | os.PathLike, max_duration: float) -> VideoInfo:
     with container:
         _check_is_mp4(container)
         video = _video_stream(container)
+        _check_stream_counts(
+            video=len(_pictures(container.streams.video)),
+            audio=len(container.streams.audio),
+            total=len(_pictures(container.streams)),
+        )
         duration = (container.duration or 0) / av.time_base
         _check_duration(duration, max_duration)
+        _check_video_headers(video)
         try:
             _check_media_data_present(container, file_size)
-            first_frames = _decode(container, video)
-            # Damage near the end of the file is caught by decoding from the last keyframe.
+            _prepare_decoder(video)
+            first = _decode_picture(container, video)
+            # Damage near the end of the file is caught by decoding the last keyframe.
             container.seek(_last_keyframe_timestamp(video), stream=video)
-            _decode(container, video)
+            last = _decode_picture(container, video)
         except av.FFmpegError as exc:
             raise MediaError("undecodable", DAMAGED_MESSAGE) from exc
-        # The decoded picture is authoritative: the container's codec parameters may be incomplete.
-        _check_pixel_format(video.codec_context.name, first_frames[0].format.name)
+        # The decoded pictures are authoritative: the container's parameters may be incomplete, or lie.
+        for picture in (first, last):
+            _check_dimensions(picture.width, picture.height)
+            _check_pixel_format(video.codec_context.name, picture.format.name)
         audio = container.streams.audio[0] if container.streams.audio else None
         return VideoInfo(
             duration=duration,
-            width=video.codec_context.width,
-            height=video.codec_context.height,
+            width=first.width,
+            height=first.height,
             bitrate=container.bit_rate or round(file_size * 8 / duration),
             video_codec=video.codec_context.name,
             mime_type=MP4_MIME_TYPE,
             has_audio=audio is not None,
             audio_codec=_codec_name(audio) if audio else None,
+        )
+
+
+def _check_layout(path: str | os.PathLike, max_duration: float) -> None:
+    """Refuse, from the box structure alone, what would be costly for FFmpeg merely to open."""
+    try:
+        layout = boxes.read_layout(path)
+    except boxes.TooManyBoxes as exc:
+        raise MediaError(
+            "not_mp4", f"The file is not a plain MP4 video: it holds more than {boxes.MAX_BOXES} boxes.", 415
+        ) from exc
+    if layout is None:
+        return  # no movie box: FFmpeg says what the file is
+    if layout.compressed_header:
+        raise MediaError(
+            "not_mp4",
+            "The file is a QuickTime movie with a compressed header, not an MP4 video; export it as MP4.",
+            415,
+        )
+    _check_stream_counts(video=layout.tracks("vide"), audio=layout.tracks("soun"), total=len(layout.handlers))
+    limit = round(TABLE_ENTRIES_PER_SECOND * max(max_duration, 1.0))
+    if layout.table_entries > limit:
+        raise MediaError(
+            "too_many_samples",
+            f"The file's sample tables list {layout.table_entries} samples and chunks, more than the {limit} "
+            f"a video of at most {_decimal(max_duration)} seconds can need.",
+            fields=("samples",),
+        )
+
+
+def _check_stream_counts(video: int, audio: int, total: int) -> None:
+    if video > MAX_VIDEO_STREAMS:
+        raise MediaError(
+            "too_many_streams",
+            f"The file has {video} video tracks; a creative has exactly {MAX_VIDEO_STREAMS}.",
+            fields=("video_streams",),
+        )
+    if audio > MAX_AUDIO_STREAMS:
+        raise MediaError(
+            "too_many_streams",
+            f"The file has {audio} audio tracks; a creative has at most {MAX_AUDIO_STREAMS}.",
+            fields=("audio_streams",),
+        )
+    if total > MAX_STREAMS:
+        raise MediaError(
+            "too_many_streams",
+            f"The file has {total} tracks; a creative has at most {MAX_STREAMS}.",
+            fields=("streams",),
         )
 
 
@@ -121,10 +253,16 @@ def _check_is_mp4(container: InputContainer) -> None:
         )
 
 
+def _pictures(streams) -> list[av.stream.Stream]:
+    """The streams but cover pictures, which FFmpeg presents as one-frame video streams."""
+    return [stream for stream in streams if not stream.disposition & Disposition.attached_pic]
+
+
 def _video_stream(container: InputContainer) -> VideoStream:
-    if not container.streams.video:
+    videos = _pictures(container.streams.video)
+    if not videos:
         raise MediaError("no_video_stream", "The file has no video track.")
-    video = container.streams.video[0]
+    video = videos[0]
     codec = video.codec_context
     if _codec_name(video) not in ALLOWED_VIDEO_CODECS:
         found = f"{codec.codec.long_name} ({codec.name})" if codec else "a codec FFmpeg does not know"
@@ -139,6 +277,68 @@ def _video_stream(container: InputContainer) -> VideoStream:
 def _codec_name(stream: av.stream.Stream) -> str:
     # PyAV gives no codec context to a stream whose codec FFmpeg does not know.
     return stream.codec_context.name if stream.codec_context else "unknown"
+
+
+def _check_video_headers(video: VideoStream) -> None:
+    """Dimensions, profile, level and frame rate, as the stream's headers declare them (nothing decoded)."""
+    codec = video.codec_context
+    _check_dimensions(codec.width, codec.height)
+    _check_profile(codec.name, codec.profile)
+    _check_level(codec.name, codec.level)
+    _check_frame_rate(video.average_rate)
+
+
+def _check_dimensions(width: int, height: int) -> None:
+    too_large = tuple(
+        field
+        for field, size, limit in (("width", width, MAX_WIDTH), ("height", height, MAX_HEIGHT))
+        if size > limit
+    )
+    if too_large:
+        raise MediaError(
+            "dimensions_too_large",
+            f"The video is {width}x{height} pixels; CTV players take at most {MAX_WIDTH}x{MAX_HEIGHT}.",
+            fields=too_large,
+        )
+
+
+def _check_profile(codec: str, profile: str | None) -> None:
+    allowed = ALLOWED_PROFILES[codec]
+    if profile in allowed:
+        return
+    found = f"uses the {profile} profile" if profile else "declares no profile"
+    raise MediaError(
+        "unsupported_profile",
+        f"The {ALLOWED_VIDEO_CODECS[codec]} video {found}; CTV players decode "
+        f"{', '.join(allowed[:-1])} or {allowed[-1]}.",
+        fields=("profile",),
+    )
+
+
+def _check_level(codec: str, level: int) -> None:
+    name, limit, scale = ALLOWED_VIDEO_CODECS[codec], MAX_LEVELS[codec], LEVEL_SCALE[codec]
+    if 0 < level <= limit:
+        return
+    found = f"is at level {_decimal(level / scale)}" if level > 0 else "declares no level"
+    raise MediaError(
+        "unsupported_level",
+        f"The {name} video {found}; CTV players decode {name} up to level {_decimal(limit / scale)}.",
+        fields=("level",),
+    )
+
+
+def _check_frame_rate(rate: Fraction | None) -> None:
+    if not rate:
+        raise MediaError(
+            "unsupported_frame_rate", "The video declares no frame rate.", fields=("frame_rate",)
+        )
+    if rate > MAX_FRAME_RATE + FRAME_RATE_SLACK:
+        raise MediaError(
+            "unsupported_frame_rate",
+            f"The video runs at {_decimal(float(rate))} frames per second; CTV players play at most "
+            f"{MAX_FRAME_RATE}.",
+            fields=("frame_rate",),
+        )
 
 
 def _check_pixel_format(codec: str, pixel_format: str) -> None:
@@ -157,7 +357,7 @@ def _check_duration(duration: float, max_duration: float) -> None:
     if duration > max_duration:
         raise MediaError(
             "too_long",
-            f"The video lasts {_seconds(duration)} seconds, more than the {_seconds(max_duration)} "
+            f"The video lasts {_decimal(duration)} seconds, more than the {_decimal(max_duration)} "
             "seconds allowed.",
         )
 
@@ -179,17 +379,26 @@ def _last_keyframe_timestamp(video: VideoStream) -> int:
     return max((entry.timestamp for entry in video.index_entries if entry.is_keyframe), default=0)
 
 
-def _decode(container: InputContainer, video: VideoStream) -> list[VideoFrame]:
-    """Decode a few packets from the current position; raise MediaError unless they give clean frames."""
-    # Empty packets only mark the end of the stream.
-    packets = [packet for packet in islice(container.demux(video), PACKETS_TO_DECODE) if packet.size]
-    frames = [frame for packet in packets for frame in video.codec_context.decode(packet)]
-    # Drain the frames the decoder holds back for reordering.
-    frames += video.codec_context.decode(None)
+def _prepare_decoder(video: VideoStream) -> None:
+    decoder = video.codec_context
+    decoder.thread_count = 1
+    decoder.options = dict(DECODER_OPTIONS)
+
+
+def _decode_picture(container: InputContainer, video: VideoStream) -> VideoFrame:
+    """Decode the next video packet alone and return its picture; raise MediaError unless it is a clean one.
+
+    One packet, then a flush: the decoder holds that picture only, whatever reordering the stream declares."""
+    packet = next((packet for packet in islice(container.demux(video), PACKETS_TO_SCAN) if packet.size), None)
+    if packet is None:
+        raise MediaError("undecodable", DAMAGED_MESSAGE)
+    decoder = video.codec_context
+    frames = decoder.decode(packet) + decoder.decode(None)
+    decoder.flush_buffers()  # ready for the next packet after the flush
     if not frames or any(frame.is_corrupt for frame in frames):
         raise MediaError("undecodable", DAMAGED_MESSAGE)
-    return frames
+    return frames[0]
 
 
-def _seconds(value: float) -> str:
+def _decimal(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")

@@ -32,14 +32,17 @@ def make_video(
     audio: bool = True,
     fps: int = 25,
     faststart: bool = False,
+    encoder_options: dict[str, str] | None = None,
 ) -> Path:
-    """Write a video with a keyframe every second and, optionally, a silent AAC track."""
+    """Write a video with a keyframe every second and, optionally, a silent AAC track.
+
+    `encoder_options` are added to the quiet, fast defaults (e.g. {"x264-params": "level=6.2"})."""
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(os.fspath(path), "w", format=container_format, options=options) as output:
         video = output.add_stream(codec, rate=fps)
         video.width, video.height, video.pix_fmt = width, height, pix_fmt
         video.gop_size = fps
-        video.options = ENCODER_OPTIONS.get(codec, {})
+        video.options = {**ENCODER_OPTIONS.get(codec, {}), **(encoder_options or {})}
         # Every stream must exist before the first packet is muxed; the muxer interleaves the packets.
         silence = output.add_stream("aac", rate=AUDIO_SAMPLE_RATE, layout="mono") if audio else None
         packets = []

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import gevent
 import sqlalchemy as sa
+from gevent import monkey
 from sqlalchemy.orm import Session
 
 from app.campaigns.services import get_campaign
@@ -34,10 +36,10 @@ def create_creative(
     if size > max_bytes:
         raise TooLarge(f"The file is {size} bytes; the limit is {max_bytes} bytes")
     try:
-        info = probe(upload, max_seconds)
+        info = off_the_event_loop(probe, upload, max_seconds)
     except MediaError as exc:
         error = UnsupportedMedia if exc.status == 415 else Invalid
-        raise error(str(exc), {"file": str(exc), "code": exc.code}) from None
+        raise error(str(exc), refusal_details(exc)) from None
 
     key = new_key()
     storage.put(upload, key)
@@ -63,6 +65,21 @@ def create_creative(
         storage.delete(key)  # the row did not make it: neither may the object
         raise
     return creative
+
+
+def refusal_details(exc: MediaError) -> dict[str, str]:
+    """The form field (`file`) with the message, the stable code, and each property of the file at fault
+    as a nested field (`file.width`, `file.level`, `file.audio_streams`...)."""
+    return {"file": str(exc), "code": exc.code} | {f"file.{field}": str(exc) for field in exc.fields}
+
+
+def off_the_event_loop(function, *args):
+    """Run CPU-bound work in a native thread when the worker is a gevent one, so that its other greenlets
+    (ad requests, beacons) keep being served meanwhile: FFmpeg releases the GIL while it parses and decodes.
+    Elsewhere (tests, the CLI) it runs here."""
+    if not monkey.is_module_patched("threading"):
+        return function(*args)
+    return gevent.get_hub().threadpool.apply(function, args)
 
 
 def list_creatives(session: Session, campaign_id: uuid.UUID) -> list[Creative]:
