@@ -81,6 +81,7 @@ class RedisSafety:
         self.wait_replicas = wait_replicas
         self.enforce = enforce
         self.problems: dict[str, str] = {}
+        self._reported = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -88,8 +89,9 @@ class RedisSafety:
         if self.client is None:
             return {}
         problems = problems_of(self.client, self.wait_replicas)
-        if problems != self.problems:
+        if problems != self.problems or not self._reported:
             self._report(problems)
+            self._reported = True
         self.problems = problems
         return problems
 
