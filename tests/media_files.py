@@ -161,7 +161,10 @@ def make_flat_mp4(
                 plane.update(bytes(plane.buffer_size))
             frame.pts = index
             packets += video.encode(frame)
-        output.mux(packets + video.encode())
+        packets += video.encode()
+        if frames == 1:  # libx265 leaves the decoding timestamp of a lone picture unset (random)
+            packets[0].dts = packets[0].pts
+        output.mux(packets)
     return Path(path)
 
 
@@ -275,13 +278,14 @@ def make_mp4_with_compressed_header(path: str | os.PathLike) -> Path:
 
 def make_mp4_with_extra_tracks(path: str | os.PathLike, tracks: int, handler: bytes = b"meta") -> Path:
     """An MP4 whose audio track is repeated `tracks` times as tracks of another kind (timed metadata by
-    default): neither audio nor video, so only the total count is exceeded."""
+    default, with a sample description FFmpeg does not know): neither audio nor video, so only the total
+    count is exceeded."""
     make_mp4(path)
 
     def add_tracks(movie: bytes) -> bytes:
         children = _children(movie)
         audio = next(payload for kind, payload in children if kind == b"trak" and b"soun" in payload)
-        extra = audio.replace(b"soun", handler, 1)
+        extra = audio.replace(b"soun", handler, 1).replace(b"mp4a", b"zzzz", 1)
         return movie + _box(b"trak", extra) * tracks
 
     return _edit_movie(path, add_tracks)

@@ -160,6 +160,75 @@ def test_bad_files_are_refused_and_leave_nothing_behind(
     assert stored_keys() == set()
 
 
+# Beyond what TVs decode, or declaring more than the file holds: refused from the headers with a 400 that
+# names the property at fault (`file.<property>`), and nothing stored.
+HEADER_REFUSALS = {
+    "8192x8192": (lambda path: media_files.make_flat_mp4(path, 8192, 8192), "dimensions_too_large"),
+    "240-fps": (lambda path: media_files.make_mp4(path, fps=240, seconds=0.5), "unsupported_frame_rate"),
+    "h264-level-6.2": (lambda path: media_files.make_mp4_at_level(path, "6.2"), "unsupported_level"),
+    "hevc-level-6.2": (lambda path: media_files.make_mp4_at_level(path, "6.2", "hevc"), "unsupported_level"),
+    "h264-high-10": (lambda path: media_files.make_mp4(path, pix_fmt="yuv420p10le"), "unsupported_profile"),
+    "500-audio-tracks": (lambda path: media_files.make_mp4_with_tracks(path, audio=500), "too_many_streams"),
+    "2-video-tracks": (lambda path: media_files.make_mp4_with_tracks(path, video=2), "too_many_streams"),
+    "20-million-samples": (
+        lambda path: media_files.make_mp4_declaring_samples(path, 20_000_000),
+        "too_many_samples",
+    ),
+}
+FIELDS = {
+    "8192x8192": ["file.height", "file.width"],
+    "240-fps": ["file.frame_rate"],
+    "h264-level-6.2": ["file.level"],
+    "hevc-level-6.2": ["file.level"],
+    "h264-high-10": ["file.profile"],
+    "500-audio-tracks": ["file.audio_streams"],
+    "2-video-tracks": ["file.video_streams"],
+    "20-million-samples": ["file.samples"],
+}
+
+
+@pytest.fixture(scope="module")
+def header_refusals(tmp_path_factory) -> dict:
+    """Each file made once for the module: the 8192x8192 one takes a good half second."""
+    directory = tmp_path_factory.mktemp("header-refusals")
+    return {label: make(directory / f"{label}.mp4") for label, (make, _code) in HEADER_REFUSALS.items()}
+
+
+@pytest.mark.parametrize("label", list(HEADER_REFUSALS))
+def test_files_tvs_cannot_play_are_refused_naming_the_property(
+    client, auth, campaign, session, stored_keys, header_refusals, label
+):
+    response = upload(client, auth, campaign.id, header_refusals[label])
+
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["details"]["code"] == HEADER_REFUSALS[label][1]
+    fields = sorted(key for key in body["details"] if key.startswith("file."))
+    assert fields == FIELDS[label]
+    assert all(body["details"][field] == body["error"] for field in fields)
+    assert body["details"]["file"] == body["error"]
+    assert count_creatives(session) == 0 and stored_keys() == set()
+
+
+def test_a_compressed_movie_header_is_not_an_mp4(client, auth, campaign, session, stored_keys, tmp_path):
+    response = upload(
+        client, auth, campaign.id, media_files.make_mp4_with_compressed_header(tmp_path / "a.mp4")
+    )
+
+    assert response.status_code == 415
+    assert response.get_json()["details"]["code"] == "not_mp4"
+    assert count_creatives(session) == 0 and stored_keys() == set()
+
+
+def test_a_4k_creative_is_accepted_with_its_size(client, auth, campaign, tmp_path):
+    video = media_files.make_flat_mp4(tmp_path / "4k.mp4", 3840, 2160, frames=2)
+
+    response = upload(client, auth, campaign.id, video)
+
+    assert response.status_code == 201, response.get_json()
+    assert (response.get_json()["width"], response.get_json()["height"]) == (3840, 2160)
+
+
 def test_a_video_longer_than_the_setting_is_refused(
     app, client, auth, campaign, session, tmp_path, stored_keys
 ):

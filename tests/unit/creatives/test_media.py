@@ -1,9 +1,12 @@
 """probe() on real files generated with PyAV: what it reads from good MP4s and why it refuses the rest."""
 
 import os
+from fractions import Fraction
 
+import av
 import pytest
 
+from app.creatives import boxes, media
 from app.creatives.media import MediaError, VideoInfo, probe
 from tests import media_files
 
@@ -184,3 +187,226 @@ def test_probing_broken_files_writes_nothing_to_stderr(tmp_path, capfd):
         refusal(path)
 
     assert capfd.readouterr().err == ""
+
+
+# Limits of what TVs decode, read from the headers: each refusal names the property at fault, and comes
+# before any picture is decoded.
+
+HEADER_REFUSALS = [
+    # (maker, code, fields, words the message must contain)
+    (
+        lambda path: media_files.make_flat_mp4(path, 8192, 8192),
+        "dimensions_too_large",
+        ("width", "height"),
+        "8192x8192 pixels",
+    ),
+    (
+        lambda path: media_files.make_flat_mp4(path, 4096, 2160),
+        "dimensions_too_large",
+        ("width",),
+        "4096x2160",
+    ),
+    (
+        lambda path: media_files.make_flat_mp4(path, 2160, 3840),
+        "dimensions_too_large",
+        ("height",),
+        "2160x3840",
+    ),
+    (
+        lambda path: media_files.make_mp4(path, fps=240, seconds=0.5),
+        "unsupported_frame_rate",
+        ("frame_rate",),
+        "240 frames per second",
+    ),
+    (lambda path: media_files.make_mp4(path, fps=61), "unsupported_frame_rate", ("frame_rate",), "61 frames"),
+    (lambda path: media_files.make_mp4_at_level(path, "6.2"), "unsupported_level", ("level",), "level 6.2"),
+    (lambda path: media_files.make_mp4_at_level(path, "5.2", "hevc"), "unsupported_level", ("level",), "5.1"),
+    (
+        lambda path: media_files.make_mp4(path, codec="hevc", pix_fmt="yuv444p", audio=False),
+        "unsupported_profile",
+        ("profile",),
+        "Rext profile",
+    ),
+    (
+        lambda path: media_files.make_mp4_with_tracks(path, video=2),
+        "too_many_streams",
+        ("video_streams",),
+        "2 video",
+    ),
+    (
+        lambda path: media_files.make_mp4_with_tracks(path, audio=500),
+        "too_many_streams",
+        ("audio_streams",),
+        "500 audio tracks",
+    ),
+    (
+        lambda path: media_files.make_mp4_with_tracks(path, audio=9),
+        "too_many_streams",
+        ("audio_streams",),
+        "9 audio",
+    ),
+    (
+        lambda path: media_files.make_mp4_with_extra_tracks(path, 15),
+        "too_many_streams",
+        ("streams",),
+        "17 tracks",
+    ),
+    (
+        lambda path: media_files.make_mp4_declaring_samples(path, 20_000_000),
+        "too_many_samples",
+        ("samples",),
+        "20000001 samples and chunks",
+    ),
+]
+HEADER_REFUSAL_IDS = [
+    "8192x8192",
+    "4096x2160",
+    "portrait-2160x3840",
+    "240-fps",
+    "61-fps",
+    "h264-level-6.2",
+    "hevc-level-5.2",
+    "hevc-444-rext",
+    "2-video-tracks",
+    "500-audio-tracks",
+    "9-audio-tracks",
+    "17-tracks",
+    "20-million-samples",
+]
+
+
+@pytest.fixture
+def nothing_decoded(monkeypatch):
+    """Fail the test if probe() reaches its decoder."""
+
+    def refuse(*_args):
+        raise AssertionError("a picture was decoded")
+
+    monkeypatch.setattr(media, "_prepare_decoder", refuse)
+    monkeypatch.setattr(media, "_decode_picture", refuse)
+
+
+@pytest.mark.parametrize(("make", "code", "fields", "words"), HEADER_REFUSALS, ids=HEADER_REFUSAL_IDS)
+def test_refuses_from_the_headers_without_decoding(tmp_path, nothing_decoded, make, code, fields, words):
+    error = refusal(make(tmp_path / "ad.mp4"), max_duration=120)
+
+    assert (error.code, error.status, error.fields) == (code, 400, fields)
+    assert words in str(error)
+    assert_sentence(str(error))
+
+
+def test_the_messages_name_the_limits(tmp_path):
+    assert str(refusal(media_files.make_flat_mp4(tmp_path / "8k.mp4", 8192, 8192))) == (
+        "The video is 8192x8192 pixels; CTV players take at most 3840x2160."
+    )
+    assert str(refusal(media_files.make_mp4_at_level(tmp_path / "l62.mp4", "6.2"))) == (
+        "The H.264 video is at level 6.2; CTV players decode H.264 up to level 5.2."
+    )
+    assert str(refusal(media_files.make_mp4(tmp_path / "240.mp4", fps=240, seconds=0.5))) == (
+        "The video runs at 240 frames per second; CTV players play at most 60."
+    )
+    assert str(refusal(media_files.make_mp4_with_tracks(tmp_path / "a.mp4", audio=500))) == (
+        "The file has 500 audio tracks; a creative has at most 8."
+    )
+    assert str(refusal(media_files.make_mp4(tmp_path / "10.mp4", pix_fmt="yuv420p10le"))) == (
+        "The H.264 video uses the High 10 profile; "
+        "CTV players decode Constrained Baseline, Baseline, Main or High."
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda path: media_files.make_flat_mp4(path, 3840, 2160, frames=2),
+        lambda path: media_files.make_flat_mp4(path, 3840, 2160, codec="hevc", pix_fmt="yuv420p10le"),
+        lambda path: media_files.make_mp4(path, fps=60),
+        lambda path: media_files.make_mp4_at_level(path, "5.2"),
+        lambda path: media_files.make_mp4_at_level(path, "5.1", "hevc"),
+        lambda path: media_files.make_mp4(path, encoder_options={"profile": "main", "preset": "fast"}),
+        lambda path: media_files.make_mp4(path, encoder_options={"profile": "high", "preset": "fast"}),
+        lambda path: media_files.make_mp4_with_tracks(path, audio=8),
+        lambda path: media_files.make_mp4_with_extra_tracks(path, 14),
+    ],
+    ids=[
+        "h264-3840x2160",
+        "hevc-main10-3840x2160",
+        "60-fps",
+        "h264-level-5.2",
+        "hevc-level-5.1",
+        "h264-main",
+        "h264-high",
+        "8-audio-tracks",
+        "16-tracks",
+    ],
+)
+def test_accepts_up_to_the_limits(tmp_path, make):
+    info = probe(make(tmp_path / "ad.mp4"), MAX_DURATION)
+
+    assert info.width <= media.MAX_WIDTH and info.height <= media.MAX_HEIGHT
+
+
+def test_reads_the_size_of_a_4k_picture(tmp_path):
+    info = probe(media_files.make_flat_mp4(tmp_path / "4k.mp4", 3840, 2160, frames=2), MAX_DURATION)
+
+    assert (info.width, info.height, info.video_codec) == (3840, 2160, "h264")
+
+
+def test_a_picture_larger_than_its_headers_say_is_never_decoded(tmp_path):
+    """Container 320x240 and SPS level 5.1 over an 8192x8192 picture: the headers pass, and the decoder,
+    capped at 3840x2160 pixels, refuses the picture instead of allocating it."""
+    error = refusal(media_files.make_mp4_declaring_size(tmp_path / "ad.mp4", 320, 240))
+
+    assert (error.code, error.status) == ("undecodable", 400)
+
+
+def test_a_compressed_movie_header_is_refused_before_ffmpeg_inflates_it(tmp_path, nothing_decoded):
+    path = media_files.make_mp4_with_compressed_header(tmp_path / "ad.mp4")
+    with av.open(os.fspath(path)) as container:  # FFmpeg would read it
+        assert container.streams.video
+
+    error = refusal(path)
+
+    assert (error.code, error.status) == ("not_mp4", 415)
+    assert "compressed header" in str(error)
+
+
+def test_the_sample_limit_follows_the_longest_creative_allowed(tmp_path):
+    path = media_files.make_mp4_declaring_samples(tmp_path / "ad.mp4", 50_000)
+
+    assert refusal(path, max_duration=10).code == "too_many_samples"  # 40,000 entries for 10 s
+    assert refusal(path, max_duration=20).code != "too_many_samples"  # 80,000 for 20 s: FFmpeg reads on
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "status"),
+    [
+        # FFmpeg creates no more than MAX_STREAMS + 1 streams: it refuses to open the file.
+        (lambda path: media_files.make_mp4_with_tracks(path, audio=500), "not_mp4", 415),
+        # Under that, the same limits hold on FFmpeg's streams.
+        (lambda path: media_files.make_mp4_with_tracks(path, audio=9), "too_many_streams", 400),
+        (lambda path: media_files.make_mp4_with_tracks(path, video=2), "too_many_streams", 400),
+    ],
+    ids=["500-audio-tracks", "9-audio-tracks", "2-video-tracks"],
+)
+def test_tracks_the_box_scan_misses_are_bounded_by_ffmpeg(tmp_path, monkeypatch, make, code, status):
+    """Tracks hidden where the box scan does not look (FFmpeg follows boxes nested anywhere)."""
+    path = make(tmp_path / "ad.mp4")
+    monkeypatch.setattr(boxes, "read_layout", lambda _path: None)
+
+    error = refusal(path)
+
+    assert (error.code, error.status) == (code, status)
+
+
+@pytest.mark.parametrize(
+    ("rate", "words"),
+    [(None, "declares no frame rate"), (Fraction(0), "declares no frame rate"), (Fraction(121, 2), None)],
+)
+def test_frame_rate_limits(rate, words):
+    if words is None:
+        media._check_frame_rate(rate)  # 60.5: the slack above 60 for variable-rate timestamps
+        return
+    with pytest.raises(MediaError) as caught:
+        media._check_frame_rate(rate)
+    assert (caught.value.code, caught.value.fields) == ("unsupported_frame_rate", ("frame_rate",))
+    assert words in str(caught.value)
