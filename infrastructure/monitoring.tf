@@ -5,7 +5,8 @@
 # /aws/containerinsights/<cluster>/application. The add-on would create these groups itself with
 # "never expire"; creating them first gives them a retention and the stack key.
 # Metrics: pods carry prometheus.io/* annotations for any Prometheus-compatible scraper; the
-# alarms below use the metrics AWS publishes anyway (ALB, RDS), which need no extra agent.
+# alarms below use the metrics AWS publishes anyway (ALB, RDS, ElastiCache), which need no extra
+# agent. What each alarm means and what to do when it fires: infrastructure/README.md.
 
 resource "aws_cloudwatch_log_group" "container_insights" {
   #checkov:skip=CKV_AWS_338:Logs carry client IP addresses (personal data); 30 days (var.log_retention_days) is enough to investigate incidents, a year would be a privacy liability
@@ -47,6 +48,73 @@ resource "aws_cloudwatch_metric_alarm" "rds_cpu" {
   threshold           = var.rds_cpu_threshold_percent
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# --- Redis: it holds every acknowledged beacon until the flusher has stored it -------------------
+# One alarm per node and metric (CacheClusterId <group>-001, -002, ...: redis.tf): roles move on
+# failover, so every node is watched for every metric.
+
+# noeviction: at 100 % of maxmemory Redis refuses writes (beacons then go straight to PostgreSQL,
+# SDK requests fail). Usually the flusher is behind and the stream grows.
+resource "aws_cloudwatch_metric_alarm" "redis_memory" {
+  for_each = toset(local.redis_member_clusters)
+
+  alarm_name          = "${each.value}-memory"
+  alarm_description   = "Redis node ${each.value} uses more than ${var.redis_memory_threshold_percent}% of maxmemory in 3 of 5 minutes; at 100% it refuses writes (noeviction). Check the flusher (stream length, adserver_events_pending) before resizing."
+  namespace           = "AWS/ElastiCache"
+  metric_name         = "DatabaseMemoryUsagePercentage"
+  dimensions          = { CacheClusterId = each.value }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = var.redis_memory_threshold_percent
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# With noeviction, Redis never evicts: any eviction means the parameter group drifted (someone
+# changed maxmemory-policy or the group) and dedupe hashes or the stream itself are being dropped.
+resource "aws_cloudwatch_metric_alarm" "redis_evictions" {
+  for_each = toset(local.redis_member_clusters)
+
+  alarm_name          = "${each.value}-evictions"
+  alarm_description   = "Redis node ${each.value} evicted keys: maxmemory-policy is no longer noeviction, so beacons are being lost or replays counted again. Restore the ${aws_elasticache_parameter_group.redis.name} parameter group now."
+  namespace           = "AWS/ElastiCache"
+  metric_name         = "Evictions"
+  dimensions          = { CacheClusterId = each.value }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# Only replicas report ReplicationLag (the primary's missing data is not a breach). The app WAITs up
+# to 1 s for a replica before acknowledging a beacon: a lagging replica slows every beacon, and past
+# 1 s they are written to PostgreSQL directly.
+resource "aws_cloudwatch_metric_alarm" "redis_replication_lag" {
+  for_each = toset(local.redis_member_clusters)
+
+  alarm_name          = "${each.value}-replication-lag"
+  alarm_description   = "Redis replica ${each.value} lags the primary by more than ${var.redis_replication_lag_threshold_seconds}s in 3 of 5 minutes: beacons wait for it (REDIS_WAIT_REPLICAS) and slow down or fall back to PostgreSQL."
+  namespace           = "AWS/ElastiCache"
+  metric_name         = "ReplicationLag"
+  dimensions          = { CacheClusterId = each.value }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = var.redis_replication_lag_threshold_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
 }

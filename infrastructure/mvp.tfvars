@@ -21,4 +21,5 @@ tags = {
 }
 
 # MVP sizes are the defaults in variables.tf: 2 x t3.medium (min 2, max 4), db.t4g.micro
-# single-AZ, cache.t4g.micro single node, one NAT gateway.
+# single-AZ, 2 x cache.t4g.micro (primary + replica, the least that keeps acknowledged beacons
+# through a node loss; 3 also keeps accepting them while a replica is replaced), one NAT gateway.

@@ -2,6 +2,18 @@
 # Private subnets, TLS in transit (REDIS_URL is rediss://), encrypted at rest with the stack key,
 # AUTH token required.
 #
+# Redis holds every acknowledged beacon (stream entry + dedupe hash) until the flusher has moved it
+# into PostgreSQL, so it must keep what it acknowledged (README.md, "Redis keeps what it
+# acknowledged"):
+# - never evict: our own parameter group with maxmemory-policy noeviction (the default group's
+#   volatile-lru evicts dedupe hashes and SDK answers, so replayed beacons count again; allkeys-*
+#   would evict the stream itself). A full Redis refuses writes instead, and the app writes those
+#   beacons straight to PostgreSQL;
+# - survive the loss of a node: at least one replica in another AZ with automatic failover, and
+#   REDIS_WAIT_REPLICAS=1 in k8s/base (WAIT: a beacon is on a replica before its 2xx). ElastiCache
+#   offers no append-only file for Redis 7, so a replica is the only way.
+# The alarms on memory, evictions and replication lag are in monitoring.tf.
+#
 # ElastiCache has no write-only attribute for its AUTH token, so unlike the database password this
 # one is in the (encrypted, access-controlled) state. It is generated once: later plans would see a
 # new random value from the data source, hence `ignore_changes` on both consumers. To rotate it,
@@ -52,8 +64,35 @@ resource "aws_vpc_security_group_ingress_rule" "redis_from_cluster" {
   to_port                      = 6379
 }
 
+locals {
+  # redis7 for engine 7.x: the parameter group's family must match the engine's major version.
+  redis_family = "redis${split(".", var.redis_engine_version)[0]}"
+  # Member clusters of a replication group without cluster mode are named <group>-001, -002, ...;
+  # they are the CacheClusterId dimension of the AWS/ElastiCache metrics (alarms in monitoring.tf).
+  redis_member_clusters = [for i in range(1, var.redis_num_cache_clusters + 1) : format("%s-%03d", local.name, i)]
+}
+
+resource "aws_elasticache_parameter_group" "redis" {
+  name        = "${local.name}-${local.redis_family}"
+  family      = local.redis_family
+  description = "${local.name}: never evict (acknowledged beacons live in Redis until flushed)"
+
+  # Writes fail with OOM when memory is full, instead of evicting the beacon stream, dedupe hashes
+  # or SDK answers. A dynamic parameter: no reboot.
+  parameter {
+    name  = "maxmemory-policy"
+    value = "noeviction"
+  }
+
+  # A new engine major version means a new family, hence a new name: the new group is created and
+  # swapped in before the old one is deleted. (Keep the description stable: changing it replaces
+  # the group under the same name, which fails.)
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
 resource "aws_elasticache_replication_group" "main" {
-  #checkov:skip=CKV2_AWS_50:One node in the MVP (cost); failover turns on with var.redis_num_cache_clusters >= 2. The beacon stream is drained continuously, so a node loss costs only the undrained tail
   replication_group_id = local.name
   description          = "${local.name} counters, beacon stream and rate limits"
 
@@ -61,13 +100,16 @@ resource "aws_elasticache_replication_group" "main" {
   engine_version       = var.redis_engine_version
   node_type            = var.redis_node_type
   num_cache_clusters   = var.redis_num_cache_clusters
-  parameter_group_name = "default.redis7"
+  parameter_group_name = aws_elasticache_parameter_group.redis.name
   port                 = 6379
 
-  # A replica is needed for failover; the MVP runs one node (the beacon stream is drained into
-  # PostgreSQL continuously, so a node loss costs at most the undrained tail).
-  automatic_failover_enabled = var.redis_num_cache_clusters > 1
-  multi_az_enabled           = var.redis_num_cache_clusters > 1
+  # A primary and at least one replica (var.redis_num_cache_clusters >= 2, validated), spread over
+  # the AZs: the app WAITs for a replica before acknowledging a beacon, and a failed primary is
+  # replaced by that replica within a minute or so, with everything it acknowledged.
+  # (Placement only applies when a node is created; an existing node is never moved.)
+  automatic_failover_enabled  = true
+  multi_az_enabled            = true
+  preferred_cache_cluster_azs = [for i in range(var.redis_num_cache_clusters) : local.azs[i % local.az_count]]
 
   subnet_group_name  = aws_elasticache_subnet_group.main.name
   security_group_ids = [aws_security_group.redis.id]
@@ -82,7 +124,10 @@ resource "aws_elasticache_replication_group" "main" {
   snapshot_window            = "02:00-03:00"
   maintenance_window         = "sun:05:30-sun:06:30"
   auto_minor_version_upgrade = true
-  apply_immediately          = false
+  # Modifications wait for the maintenance window, except when an operator asks otherwise (e.g.
+  # the switch of an existing group to the noeviction parameter group: infrastructure/README.md).
+  # Adding replicas is always immediate.
+  apply_immediately = var.redis_apply_immediately
 
   lifecycle {
     ignore_changes = [auth_token]

@@ -231,9 +231,20 @@ variable "redis_node_type" {
 }
 
 variable "redis_num_cache_clusters" {
-  description = "Nodes in the replication group (1 = no replica; 2+ enables automatic failover and Multi-AZ)."
+  description = "Nodes in the replication group: a primary and num-1 replicas, spread over the AZs, with automatic failover and Multi-AZ. At least 2: acknowledged beacons wait in Redis until flushed, and the app (REDIS_WAIT_REPLICAS=1) acknowledges a beacon only once a replica holds it. 3 keeps beacons flowing while one replica is replaced (infrastructure/README.md)."
   type        = number
-  default     = 1
+  default     = 2
+
+  validation {
+    condition     = var.redis_num_cache_clusters >= 2 && var.redis_num_cache_clusters <= 6 && floor(var.redis_num_cache_clusters) == var.redis_num_cache_clusters
+    error_message = "redis_num_cache_clusters must be 2 to 6 (a primary and 1-5 replicas): a single node loses every acknowledged, unflushed beacon when it is replaced."
+  }
+}
+
+variable "redis_apply_immediately" {
+  description = "Apply Redis modifications (parameter group, node type, engine version) now instead of in the next maintenance window. Set it once (TF_VAR_redis_apply_immediately=true) to move an existing group to the noeviction parameter group."
+  type        = bool
+  default     = false
 }
 
 variable "redis_snapshot_retention_days" {
@@ -290,4 +301,21 @@ variable "rds_cpu_threshold_percent" {
   description = "Alarm when the database CPU stays above this for 15 minutes."
   type        = number
   default     = 80
+}
+
+variable "redis_memory_threshold_percent" {
+  description = "Alarm when a Redis node's DatabaseMemoryUsagePercentage (of maxmemory) exceeds this in 3 of 5 minutes. At 100 % a noeviction Redis refuses writes."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.redis_memory_threshold_percent > 0 && var.redis_memory_threshold_percent < 100
+    error_message = "redis_memory_threshold_percent must be between 0 and 100 (exclusive)."
+  }
+}
+
+variable "redis_replication_lag_threshold_seconds" {
+  description = "Alarm when a Redis replica lags the primary by more than this in 3 of 5 minutes (the app waits at most 1 s for a replica before writing a beacon to PostgreSQL directly)."
+  type        = number
+  default     = 0.5
 }
