@@ -9,6 +9,7 @@ from pathlib import Path
 import gevent
 import sqlalchemy as sa
 from gevent import monkey
+from gevent.lock import BoundedSemaphore
 from sqlalchemy.orm import Session
 
 from app.campaigns.services import get_campaign
@@ -16,6 +17,10 @@ from app.creatives.media import MediaError, probe
 from app.creatives.models import Creative
 from app.creatives.storage import Storage, new_key, remove_objects
 from app.exceptions import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
+
+# Probes a gevent worker runs at once (each holds at most one decoded 4K picture and its decoder).
+MAX_CONCURRENT_PROBES = 1
+_PROBE_SLOTS = BoundedSemaphore(MAX_CONCURRENT_PROBES)
 
 
 def create_creative(
@@ -76,10 +81,12 @@ def refusal_details(exc: MediaError) -> dict[str, str]:
 def off_the_event_loop(function, *args):
     """Run CPU-bound work in a native thread when the worker is a gevent one, so that its other greenlets
     (ad requests, beacons) keep being served meanwhile: FFmpeg releases the GIL while it parses and decodes.
-    Elsewhere (tests, the CLI) it runs here."""
+    One at a time per worker, as when it ran in the loop: concurrent uploads wait for their turn rather than
+    each holding a decoder. Elsewhere (tests, the CLI) it runs here."""
     if not monkey.is_module_patched("threading"):
         return function(*args)
-    return gevent.get_hub().threadpool.apply(function, args)
+    with _PROBE_SLOTS:
+        return gevent.get_hub().threadpool.apply(function, args)
 
 
 def list_creatives(session: Session, campaign_id: uuid.UUID) -> list[Creative]:
