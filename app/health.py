@@ -49,9 +49,10 @@ def _redis_safety() -> dict[str, str]:
     """Redis rules that keep acknowledged events (app.tracking.redis_safety), checked now; a broken one
     fails readiness in production only."""
     safety = runtime().redis_safety
-    level = "error" if safety.enforce else "warning"
     return {
-        f"redis_{reason}": f"{level}: {text}" for reason, text in safety.check().items() if reason in ENFORCED
+        f"redis_{reason}": f"{'error' if safety.enforce and reason in ENFORCED else 'warning'}: {text}"
+        for reason, text in safety.check().items()
+        if reason != "unreachable"  # the redis check says so
     }
 
 

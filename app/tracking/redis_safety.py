@@ -5,9 +5,12 @@ A beacon's 2xx means stored for good. Redis holds it (in the event stream, with 
 a replay count once) until the flusher has moved it to the database, so Redis must:
 - never evict: `maxmemory-policy noeviction` (any other policy evicts the stream, dedupe hashes or SDK
   answers under memory pressure; eviction then loses events or counts replays again);
-- survive the loss of its node: replicas that hold each event before its 2xx (`REDIS_WAIT_REPLICAS` ≥ 1
-  and at least that many connected), or an append-only file synced on every write (`appendonly yes`,
-  `appendfsync always`; read with `CONFIG GET` where allowed).
+- survive the loss of its node: replicas that hold each event before its 2xx (`REDIS_WAIT_REPLICAS` ≥ 1),
+  or an append-only file synced on every write (`appendonly yes`, `appendfsync always`; read with
+  `CONFIG GET` where allowed).
+
+Fewer replicas connected than `REDIS_WAIT_REPLICAS` (a replica being replaced) is reported, not enforced:
+each beacon then finds WAIT short and is written to the database directly, as when Redis is unreachable.
 
 In production (`APP_ENV=production`) a Redis that fails either rule refuses beacons and SDK requests (503:
 players retry, nothing is acknowledged) and readiness fails, with the reason in the log, in `/readyz` and in
@@ -26,7 +29,7 @@ from app.metrics import REDIS_UNSAFE
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 10.0
-REASONS = ("eviction_policy", "durability", "unreachable")
+REASONS = ("eviction_policy", "durability", "replicas_missing", "unreachable")
 
 
 def problems_of(client: redis.Redis, wait_replicas: int) -> dict[str, str]:
@@ -42,12 +45,12 @@ def problems_of(client: redis.Redis, wait_replicas: int) -> dict[str, str]:
             f"maxmemory-policy is {policy}: under memory pressure Redis would evict counted events, dedupe "
             "keys or SDK answers; set it to noeviction"
         )
-    replicas = int(info.get("connected_slaves", 0))
+    replicas = _online_replicas(info)
     if wait_replicas:
         if replicas < wait_replicas:
-            problems["durability"] = (
-                f"REDIS_WAIT_REPLICAS={wait_replicas} but {replicas} replica(s) are connected: every beacon "
-                "would wait for replicas that are not there"
+            problems["replicas_missing"] = (
+                f"REDIS_WAIT_REPLICAS={wait_replicas} but {replicas} replica(s) are connected: beacons go "
+                "to the database directly until the replicas are back"
             )
     elif not (int(info.get("aof_enabled", 0)) and _fsync_always(client)):
         problems["durability"] = (
@@ -56,6 +59,18 @@ def problems_of(client: redis.Redis, wait_replicas: int) -> dict[str, str]:
             "beacons"
         )
     return problems
+
+
+def _online_replicas(info: dict) -> int:
+    """Replicas past their initial sync (INFO replication `slaveN:...,state=online,...`): only those WAIT."""
+    return sum(
+        1
+        for key, value in info.items()
+        if key.startswith("slave")
+        and key[5:].isdigit()
+        and isinstance(value, dict)
+        and value.get("state") == "online"
+    )
 
 
 def _fsync_always(client: redis.Redis) -> bool:
@@ -101,9 +116,13 @@ class RedisSafety:
         if not problems:
             log.info("Redis keeps what it acknowledges: noeviction and a durability mode")
             return
-        action = "refusing beacons and SDK requests" if self.enforce else "serving anyway (development)"
-        for explanation in problems.values():
-            (log.error if self.enforce else log.warning)("unsafe Redis, %s: %s", action, explanation)
+        for reason, explanation in problems.items():
+            if self.enforce and reason in ENFORCED:
+                log.error("unsafe Redis, refusing beacons and SDK requests: %s", explanation)
+            elif reason in ENFORCED:
+                log.warning("unsafe Redis, serving anyway (development): %s", explanation)
+            else:
+                log.warning("Redis: %s", explanation)
 
     def refuses(self) -> bool:
         """True when beacons must be refused: production, and the last check broke a rule."""

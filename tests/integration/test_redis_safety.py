@@ -110,15 +110,23 @@ def test_replicas_with_wait_are_a_durability_mode(start_redis, production_app):
     primary = start_redis("--maxmemory-policy", "noeviction")
     app = production_app(primary.url, wait_replicas=1)
     client = app.test_client()
+    rt = app.extensions["runtime"]
     urls = ad_urls(get_vast(client))
-    assert client.get(urls["impression"]).status_code == 503  # no replica connected yet
-    assert "0 replica(s) are connected" in client.get("/readyz").get_json()["checks"]["redis_durability"]
+    # No replica yet (one being replaced): reported, and each beacon goes to the database directly.
+    assert client.get(urls["impression"]).status_code == 204
+    assert rt.fallback_writes == 1
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert "0 replica(s) are connected" in ready.get_json()["checks"]["redis_replicas_missing"]
+    assert ready.get_json()["checks"]["redis_replicas_missing"].startswith("warning:")
     start_redis("--replicaof", "127.0.0.1", str(primary.port))
     primary_client = redis.Redis.from_url(primary.url)
-    wait_until(lambda: primary_client.info("replication")["connected_slaves"] == 1, 10, what="a replica")
-    app.extensions["runtime"].redis_safety.check()  # what the background loop does every 10 s
-    assert client.get(urls["impression"]).status_code == 204
-    assert client.get("/readyz").status_code == 200
+    online = lambda: primary_client.info("replication").get("slave0", {}).get("state") == "online"  # noqa: E731
+    wait_until(online, 10, what="a replica in sync")
+    rt.redis_safety.check()  # what the background loop does every 10 s
+    assert client.get(urls["start"]).status_code == 204
+    assert rt.fallback_writes == 1  # WAIT found its replica
+    assert "redis_replicas_missing" not in client.get("/readyz").get_json()["checks"]
 
 
 def test_development_warns_and_serves(start_redis, make_settings, postgres_database, caplog):
