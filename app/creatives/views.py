@@ -19,6 +19,13 @@ blp = Blueprint("creatives", __name__, url_prefix="/api/v1", description="Video 
 blp.before_request(require_admin)
 
 UPLOAD_CHUNK = 1024 * 1024
+REFUSED_UPLOAD = (
+    "An invalid form field, or a file CTV players cannot play: `details.code` says why (e.g. "
+    "`dimensions_too_large`, `unsupported_profile`, `unsupported_level`, `unsupported_frame_rate`, "
+    "`too_many_streams`, `too_many_samples`, `undecodable`), `details.file` repeats the message, and "
+    '`details["file.<property>"]` names each property of the file at fault (`width`, `height`, `profile`, '
+    "`level`, `frame_rate`, `video_streams`, `audio_streams`, `streams`, `samples`)"
+)
 MULTIPART_OVERHEAD = 64 * 1024  # form fields and boundaries around the file
 
 
@@ -52,6 +59,7 @@ def upload_limits(view):
 @upload_limits
 @blp.arguments(CreativeUploadSchema, location="multipart")
 @blp.response(201, CreativeSchema)
+@blp.alt_response(400, schema=ErrorSchema, description=REFUSED_UPLOAD)
 @blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
 @blp.alt_response(409, schema=ErrorSchema, description="The campaign is completed")
 @blp.alt_response(413, schema=ErrorSchema, description="The file is larger than MAX_UPLOAD_BYTES")

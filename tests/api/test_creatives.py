@@ -210,6 +210,12 @@ def test_files_tvs_cannot_play_are_refused_naming_the_property(
     assert count_creatives(session) == 0 and stored_keys() == set()
 
 
+def test_the_openapi_document_describes_the_refusals(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    refused = spec["paths"]["/api/v1/campaigns/{campaign_id}/creatives"]["post"]["responses"]["400"]
+    assert "file.<property>" in refused["description"]
+
+
 def test_a_compressed_movie_header_is_not_an_mp4(client, auth, campaign, session, stored_keys, tmp_path):
     response = upload(
         client, auth, campaign.id, media_files.make_mp4_with_compressed_header(tmp_path / "a.mp4")
