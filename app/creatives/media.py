@@ -53,14 +53,14 @@ ALLOWED_PIXEL_FORMATS = {
 # - Roku, "Audio and video support" (developer.roku.com): HEVC up to 3840x2160, H.264 up to 1920x1080, input
 #   frame rates 24p, 25p, 30p, 50p and 60p.
 # - Samsung Smart TV (Tizen), "TV Video Specifications" 2016-2020 (developer.samsung.com): H.264 BP/MP/HP and
-#   HEVC Main/Main 10 up to 3840x2160 at 60 fps (4096x2160 at 30); decoder limitations: H.264 UHD level 5.1,
-#   HEVC UHD level 5.1, FMO/ASO not supported.
-# - Android TV, Compatibility Definition Document section 5.3: H.264 High profile, HEVC Main (Main 10 for
-#   4K), VP8, VP9.
-# Levels are those of ITU-T H.264 Annex A (Table A-1) and H.265 Annex A (Table A.8, Main tier): H.264 level
-# 5.2 and HEVC level 5.1 hold 3840x2160 at 60 fps; the levels above them exist for 8K and 120 fps. H.264 is
-# allowed level 5.2 rather than Samsung's 5.1 because its own table lists 3840x2160 H.264 at 60 fps, which
-# takes 5.2.
+#   HEVC Main/Main 10 at 3840x2160 up to 60 fps; decoder limitations: H.264 UHD level 5.1, FMO/ASO not
+#   supported.
+# - Android TV, Compatibility Definition Document section 5.3: television devices must decode H.264 AVC,
+#   H.265 HEVC, VP8 and VP9.
+# Levels are those of ITU-T H.264 Annex A (Table A-1, level limits) and H.265 Annex A (general tier and level
+# limits, Main tier): H.264 level 5.2 and HEVC level 5.1 hold 3840x2160 at 60 fps, the size and frame rate
+# limits below; the levels beyond them exist for 4K at 120 fps and 8K. H.264 gets 5.2 rather than Samsung's
+# 5.1 because Samsung's own tables list 3840x2160 H.264 at 60 fps, which takes 5.2.
 MAX_WIDTH = 3840
 MAX_HEIGHT = 2160
 MAX_PIXELS = MAX_WIDTH * MAX_HEIGHT
@@ -75,7 +75,7 @@ ALLOWED_PROFILES = {
 MAX_LEVELS = {"h264": 52, "hevc": 153}
 LEVEL_SCALE = {"h264": 10, "hevc": 30}
 # Frames per second (average over the file). 60 is the most Roku takes and Samsung lists for H.264; the half
-# frame above it absorbs the rounding of variable-rate timestamps (a phone's "60 fps" averages 60.02).
+# frame above it absorbs the rounding of variable-rate timestamps.
 MAX_FRAME_RATE = 60
 FRAME_RATE_SLACK = Fraction(1, 2)
 # Tracks: one video track, a few audio tracks (languages, audio description) and room for timecode or
