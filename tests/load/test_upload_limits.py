@@ -24,7 +24,7 @@ from harness.servers import AppServer
 from tests import factories, media_files
 from tests.factories import CreativeFactory
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("load")]
 
 # The worker's resident memory may grow by this much above what it held before the upload, at its peak
 # during the heaviest creative accepted (3840x2160 HEVC Main 10): one 10-bit 4K picture is 25 MB, the
