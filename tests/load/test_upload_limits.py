@@ -211,7 +211,7 @@ def test_the_heaviest_accepted_upload_stays_within_its_memory_bound(server, medi
     print(
         "\nworker resident memory above its level before the upload, at its peak: "
         + "; ".join(
-            f"{label} +{growth:.1f} MB in {seconds * 1000:.0f} ms"
+            f"{label} {growth:+.1f} MB in {seconds * 1000:.0f} ms"
             for label, (seconds, growth) in results.items()
         )
     )
@@ -228,7 +228,7 @@ def test_refusals_are_made_from_the_headers(server, media):
     print(
         "\nrefusals, time and peak growth of the worker: "
         + "; ".join(
-            f"{label} {seconds * 1000:.0f} ms +{growth:.1f} MB"
+            f"{label} {seconds * 1000:.0f} ms {growth:+.1f} MB"
             for label, (seconds, growth) in results.items()
         )
     )
@@ -253,7 +253,7 @@ def test_ads_are_served_while_uploads_are_probed(server, media, label):
         f"\n/vast during {UPLOADS} {label} uploads, {UPLOADS_AT_ONCE} at a time: {len(during.latencies)} "
         f"answers, median {statistics.median(during.latencies) * 1000:.1f} ms, worst {worst * 1000:.1f} ms "
         f"(alone: median {statistics.median(alone.latencies) * 1000:.1f} ms, "
-        f"worst {max(alone.latencies) * 1000:.1f} ms); worker peak +{growth:.1f} MB"
+        f"worst {max(alone.latencies) * 1000:.1f} ms); worker peak {growth:+.1f} MB"
     )
     assert worst < AD_LATENCY_SECONDS
     assert growth < ACCEPTED_GROWTH_MB  # one probe at a time per worker
