@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from app import create_app
 from app import migrate as migrations
 from app.auth import services as auth_services
+from app.db import get_session
 from app.settings import Settings
-from harness.servers import free_port, wait_for_port
+from harness.servers import AppServer, free_port, wait_for_port
 from tests import factories
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -230,3 +231,37 @@ def admin_token(app, session) -> str:
 @pytest.fixture
 def auth(admin_token) -> dict[str, str]:
     return {"Authorization": f"Bearer {admin_token}"}
+
+
+@pytest.fixture
+def embedded_server(make_settings, sqlite_template, tmp_path):
+    """The real server as `make run` starts it (gunicorn.conf.py, one gevent worker, SQLite, no Redis),
+    with one active 15 s creative; `embedded_server(**env)` starts it with more settings."""
+    servers = []
+
+    def start(**env: str) -> AppServer:
+        database = tmp_path / "db.sqlite"
+        shutil.copy(sqlite_template, database)
+        app = create_app(make_settings(database_url=f"sqlite:///{database}"))
+        with app.app_context():
+            factories.bind(get_session())
+            factories.CreativeFactory(duration=15.0)
+        app.extensions["database"].dispose()
+        server = AppServer(
+            {
+                "DATABASE_URL": f"sqlite:///{database}",
+                "REDIS_URL": "",
+                "STORAGE_DIR": str(tmp_path / "creatives"),
+                "SECRET_KEY": "embedded-server-secret-" + "x" * 32,
+                "APP_ENV": "development",
+                **env,
+            },
+            workers=1,
+            log=tmp_path / "gunicorn.log",
+        )
+        servers.append(server.start())
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

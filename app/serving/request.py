@@ -166,7 +166,8 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "request_id": _text(128),
 }
 # The names an ignored value may be counted under (a metric label): never a caller's string.
-KNOWN_PARAMETERS = (*_PARSERS, DEVICE_IP_HEADER)
+QUERY_PARAMETERS = tuple(_PARSERS)
+KNOWN_PARAMETERS = (*QUERY_PARAMETERS, DEVICE_IP_HEADER)
 
 
 def _unusable(raw: str) -> str | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import urllib.error
 import urllib.request
 
@@ -15,13 +14,9 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
-from app import create_app
-from app.db import get_session
 from app.security import MAX_QUERY_BYTES
 from app.serving.models import AdRequest as AdRequestRow
-from app.serving.request import KNOWN_PARAMETERS, MAX_WARNINGS_HEADER, parse_ad_request
-from harness.servers import AppServer
-from tests import factories
+from app.serving.request import KNOWN_PARAMETERS, MAX_WARNINGS_HEADER, QUERY_PARAMETERS, parse_ad_request
 from tests.factories import CreativeFactory
 from tests.serving_helpers import NS, flush, get_vast, refresh, runtime
 from vast.validate import validate
@@ -29,24 +24,7 @@ from vast.validate import validate
 WARNINGS = "X-Ad-Request-Warnings"
 IGNORED = "adserver_ignored_parameters_total"
 DECISIONS = "adserver_vast_decisions_total"
-OPTIONAL = (
-    "max_duration",
-    "dur",
-    "min_duration",
-    "vast_version",
-    "ifa",
-    "ifa_type",
-    "app_bundle",
-    "app_name",
-    "device_type",
-    "ip",
-    "ua",
-    "us_privacy",
-    "gdpr",
-    "gdpr_consent",
-    "cb",
-    "request_id",
-)
+OPTIONAL = QUERY_PARAMETERS
 MACROS = ("[IP]", "%%IP%%", "${IP}", "{ip}", "{{IP}}", "__IP__")
 
 
@@ -469,27 +447,9 @@ def test_queries_up_to_the_limit_are_served_and_longer_is_a_414(client, live):
 
 
 @pytest.mark.slow
-def test_gunicorn_serves_an_8000_byte_query(make_settings, sqlite_template, tmp_path):
+def test_gunicorn_serves_an_8000_byte_query(embedded_server):
     """The real server from gunicorn.conf.py: its request-line limit lets an 8,000-byte query through."""
-    database = tmp_path / "db.sqlite"
-    shutil.copy(sqlite_template, database)
-    app = create_app(make_settings(database_url=f"sqlite:///{database}"))
-    with app.app_context():
-        factories.bind(get_session())
-        CreativeFactory(duration=15.0)
-    app.extensions["database"].dispose()
-    server = AppServer(
-        {
-            "DATABASE_URL": f"sqlite:///{database}",
-            "REDIS_URL": "",
-            "STORAGE_DIR": str(tmp_path / "creatives"),
-            "SECRET_KEY": "gunicorn-test-secret-" + "x" * 32,
-            "APP_ENV": "development",
-        },
-        workers=1,
-        log=tmp_path / "gunicorn.log",
-    )
-    server.start()
+    server = embedded_server()
     try:
         base = "max_duration=30&vast_version=4.2&gdpr=1&gdpr_consent=" + tcf_consent_string()
         base += "&ifa=6D92078A-8246-4BA4-AE5B-76104861E7DC&app_bundle=com.example.tv&cust_params="

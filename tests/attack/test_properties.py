@@ -6,30 +6,12 @@ import urllib.parse
 import hypothesis
 from hypothesis import strategies as st
 
+from app.serving.request import QUERY_PARAMETERS
 from tests.factories import CreativeFactory
 from tests.serving_helpers import refresh
 from vast.validate import validate
 
-FIELDS = (
-    "max_duration",
-    "dur",
-    "min_duration",
-    "vast_version",
-    "ifa",
-    "ifa_type",
-    "app_bundle",
-    "app_name",
-    "device_type",
-    "ip",
-    "ua",
-    "us_privacy",
-    "gdpr",
-    "gdpr_consent",
-    "cb",
-    "request_id",
-    "strict",
-    "other",
-)
+FIELDS = (*QUERY_PARAMETERS, "strict", "other")
 SETTINGS = hypothesis.settings(
     max_examples=300, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck)
 )

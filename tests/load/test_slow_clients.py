@@ -5,7 +5,6 @@ and slow request bodies, while players keep asking for ads."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import statistics
 import threading
@@ -14,41 +13,13 @@ import urllib.request
 
 import pytest
 
-from app import create_app
-from app.db import get_session
-from harness.servers import AppServer
-from tests import factories
-from tests.factories import CreativeFactory
-
 SLOW_SOCKETS = 2_000
 HEADER_TIMEOUT = 3  # seconds, set through GUNICORN_HEADER_TIMEOUT to keep the test short
 
 
 @pytest.fixture
-def server(make_settings, sqlite_template, tmp_path):
-    database = tmp_path / "db.sqlite"
-    shutil.copy(sqlite_template, database)
-    app = create_app(make_settings(database_url=f"sqlite:///{database}"))
-    with app.app_context():
-        factories.bind(get_session())
-        CreativeFactory(duration=15.0)
-    app.extensions["database"].dispose()
-    server = AppServer(
-        {
-            "DATABASE_URL": f"sqlite:///{database}",
-            "REDIS_URL": "",
-            "STORAGE_DIR": str(tmp_path / "creatives"),
-            "SECRET_KEY": "slow-client-test-secret-" + "x" * 32,
-            "APP_ENV": "development",
-            "GUNICORN_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
-            "GUNICORN_BODY_TIMEOUT": "2",
-        },
-        workers=1,
-        log=tmp_path / "gunicorn.log",
-    )
-    server.start()
-    yield server
-    server.stop()
+def server(embedded_server):
+    return embedded_server(GUNICORN_HEADER_TIMEOUT=str(HEADER_TIMEOUT), GUNICORN_BODY_TIMEOUT="2")
 
 
 def _ad_latencies(base_url: str, count: int) -> list[float]:
