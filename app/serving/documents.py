@@ -60,6 +60,25 @@ def vast_document(ad: ServedAd, version: str) -> bytes:
     return "".join(parts).encode()
 
 
+def pod_document(ads: list[ServedAd], version: str, sequenced: int) -> bytes:
+    """Several ads in one document: the first `sequenced` an ad pod (sequence 1..k, VAST 4.2 §3.2.1), the
+    rest standalone (a buffet the player may substitute a failed ad with). Each ad is filled as a single
+    ad's document is, then the Ad elements are put side by side under one VAST element."""
+    head = tail = b""
+    parts = []
+    for number, ad in enumerate(ads, 1):
+        document = vast_document(ad, version)
+        start = document.index(b"<Ad ")
+        end = document.rindex(b"</Ad>") + len(b"</Ad>")
+        head, tail = document[:start], document[end:]
+        element = document[start:end]
+        if number <= sequenced:  # render_ads writes sequence right after id
+            opening = element.index(b">")
+            element = element[:opening] + b' sequence="%d"' % number + element[opening:]
+        parts.append(element)
+    return head + b"".join(parts) + tail if parts else no_fill_document(version)
+
+
 @lru_cache(maxsize=len(SUPPORTED_VERSIONS))
 def no_fill_document(version: str) -> bytes:
     return render(None, version)

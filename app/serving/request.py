@@ -19,6 +19,8 @@ from app.serving.device import canonical_ip, device_ip, device_user_agent
 from vast.render import DEFAULT_VERSION, SUPPORTED_VERSIONS
 
 MAX_SECONDS = 3600
+MAX_POD_ADS = 20
+MAX_BUFFET = 5
 # IAB guidelines for identifier-for-advertising types (CTV and mobile).
 IFA_TYPES = ("aaid", "idfa", "rida", "afai", "msai", "tifa", "vida", "lgudid", "ppid", "sspid", "sessionid")
 # OpenRTB 2.x device types, by number or name.
@@ -87,6 +89,34 @@ def _seconds(low: float) -> Callable[[str], float]:
         if not low <= value <= MAX_SECONDS:  # NaN and infinities fail too
             raise _Unusable(f"not within {low:g}-{MAX_SECONDS}")
         return value
+
+    return parse
+
+
+def _milliseconds(low: float) -> Callable[[str], float]:
+    """A duration sent in milliseconds (Google's pmxd/pmnd, avail_duration_ms), as seconds."""
+    seconds = _seconds(low)
+
+    def parse(raw: str) -> float:
+        try:
+            return seconds(str(float(raw) / 1000))
+        except ValueError:
+            raise _Unusable("not a number") from None
+
+    return parse
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    """A whole number from `low`; above `high` it is taken as `high` (a pod never holds more)."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise _Unusable("not a whole number") from None
+        if value < low:
+            raise _Unusable(f"below {low}")
+        return min(value, high)
 
     return parse
 
@@ -164,7 +194,24 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "gdpr_consent": _gdpr_consent,
     "cb": _text(128),
     "request_id": _text(128),
+    # Ad pods (app.serving.pods), and the aliases integrators send: Google's pmxd/pmnd (ms) and pmad,
+    # an SSAI service's avail duration.
+    "pod_max_dur": _seconds(1),
+    "pmxd": _milliseconds(1),
+    "avail_duration_secs": _seconds(1),
+    "avail_duration_ms": _milliseconds(1),
+    "pod_min_dur": _seconds(0),
+    "pmnd": _milliseconds(0),
+    "pod_max_ads": _count(1, MAX_POD_ADS),
+    "pmad": _count(1, MAX_POD_ADS),
+    "pod_min_ads": _count(1, MAX_POD_ADS),
+    "pod_buffet": _count(0, MAX_BUFFET),
 }
+# Each pod limit by its names, the first given wins.
+_POD_MAX_DUR = ("pod_max_dur", "pmxd", "avail_duration_secs", "avail_duration_ms")
+_POD_MIN_DUR = ("pod_min_dur", "pmnd")
+_POD_MAX_ADS = ("pod_max_ads", "pmad")
+POD_PARAMETERS = (*_POD_MAX_DUR, *_POD_MIN_DUR, *_POD_MAX_ADS, "pod_min_ads", "pod_buffet")
 # The names an ignored value may be counted under (a metric label): never a caller's string.
 QUERY_PARAMETERS = tuple(_PARSERS)
 KNOWN_PARAMETERS = (*QUERY_PARAMETERS, DEVICE_IP_HEADER)
@@ -177,6 +224,18 @@ def _unusable(raw: str) -> str | None:
     if raw[0] in _MACRO_START and _MACRO.fullmatch(raw):
         return "unexpanded macro"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class PodLimits:
+    """An ad break to fill: total seconds within [min_seconds, max_seconds], ads within [min_ads,
+    max_ads], then up to `buffet` standalone ads for the player to substitute a failed one."""
+
+    max_seconds: float
+    min_seconds: float = 0.0
+    max_ads: int = MAX_POD_ADS
+    min_ads: int = 1
+    buffet: int = 0
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass takes twice as long to build, on every request
@@ -203,6 +262,8 @@ class AdRequest:
     fits_nothing: bool = False
     # A privacy signal was sent but could not be read: the request is treated as opted out.
     privacy_unreadable: bool = False
+    # An ad break (any pod parameter given): the answer is a pod, else a single ad.
+    pod: PodLimits | None = None
 
     @property
     def may_store_personal_data(self) -> bool:
@@ -271,11 +332,15 @@ def parse_ad_request(
         maximum = MAX_SECONDS if alias is None else alias
     elif alias is not None and alias != maximum:
         warnings["dur"] = f"{alias:g} differs from max_duration {maximum:g}, using max_duration"
+    pod = _pod(values, maximum if maximum != MAX_SECONDS or alias is not None else None)
     ignored = tuple(warnings)
     minimum = values.get("min_duration", 0.0)
     fits_nothing = minimum > maximum
     if fits_nothing:
         warnings["min_duration"] = f"{minimum:g} above max_duration {maximum:g}, no ad fits"
+    elif pod is not None and pod.min_seconds > pod.max_seconds:
+        fits_nothing = True
+        warnings["pod_min_dur"] = f"{pod.min_seconds:g} above the break's {pod.max_seconds:g}, no ad fits"
 
     if warnings and args.get("strict") == "1":
         raise AdRequestError(warnings)
@@ -299,4 +364,24 @@ def parse_ad_request(
         ignored=ignored,
         fits_nothing=fits_nothing,
         privacy_unreadable=any(warnings.get(name, "empty") != "empty" for name in PRIVACY_PARAMETERS),
+        pod=pod,
+    )
+
+
+def _first(values: Mapping[str, object], names: tuple[str, ...]):
+    return next((values[name] for name in names if name in values), None)
+
+
+def _pod(values: Mapping[str, object], max_duration: float | None) -> PodLimits | None:
+    """The break's limits when any pod parameter was given. Without a break length, max_duration (or the
+    longest a request may ask) bounds it."""
+    if not any(name in values for name in POD_PARAMETERS):
+        return None
+    max_ads = _first(values, _POD_MAX_ADS) or MAX_POD_ADS
+    return PodLimits(
+        max_seconds=_first(values, _POD_MAX_DUR) or max_duration or MAX_SECONDS,
+        min_seconds=_first(values, _POD_MIN_DUR) or 0.0,
+        max_ads=max_ads,
+        min_ads=min(values.get("pod_min_ads", 1), max_ads),
+        buffet=values.get("pod_buffet", 0),
     )
