@@ -1,0 +1,141 @@
+"""Ad breaks on /vast: a pod of InLine ads with sequence 1..k that fills the break without passing it, in
+every VAST version, each ad counted once by the existing tracking."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from lxml import etree
+
+from tests.factories import CampaignFactory, CreativeFactory
+from tests.serving_helpers import flush, refresh, runtime
+from vast.macros import fill_macros
+from vast.validate import validate
+
+VERSIONS = ("3.0", "4.0", "4.1", "4.2", "4.3")
+
+
+@pytest.fixture
+def settings(store_settings):
+    return store_settings
+
+
+@pytest.fixture
+def mixed(session, app):
+    """Nine campaigns: three each of 15, 30 and 60 s creatives."""
+    creatives = [
+        CreativeFactory(campaign=CampaignFactory(status="active"), duration=duration)
+        for duration in (15.0, 30.0, 60.0)
+        for _ in range(3)
+    ]
+    refresh(app)
+    return creatives
+
+
+def ads_of(response, version="4.2"):
+    assert response.status_code == 200, response.data
+    body = response.data
+    if response.headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    validate(body, version)
+    return etree.fromstring(body).findall("{*}Ad")
+
+
+def duration_of(ad) -> float:
+    hours, minutes, seconds = ad.findtext(".//{*}Duration").split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_120_s_break_is_a_full_separated_pod_in_every_version(client, mixed, version):
+    ads = ads_of(client.get(f"/vast?pod_max_dur=120&pod_max_ads=4&vast_version={version}"), version)
+    assert [ad.get("sequence") for ad in ads] == [str(n) for n in range(1, len(ads) + 1)]
+    assert sum(duration_of(ad) for ad in ads) == 120.0
+    assert 2 <= len(ads) <= 4
+    assert len({ad.get("id") for ad in ads}) == len(ads)  # Ad@id is the campaign: one ad per campaign
+    creative_ids = [ad.find(".//{*}Creative").get("id") for ad in ads]
+    assert len(set(creative_ids)) == len(ads)
+    if version >= "4.1":
+        serving_ids = [ad.findtext(".//{*}AdServingId") for ad in ads]
+        assert len(set(serving_ids)) == len(ads)
+    impressions = [ad.findtext(".//{*}Impression").strip() for ad in ads]
+    assert len(set(impressions)) == len(ads)  # each with its own signed beacons
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "pmxd=120000&pmad=4",
+        "avail_duration_secs=120&pod_max_ads=4",
+        "avail_duration_ms=120000&pod_max_ads=4",
+        "max_duration=60&pod_max_dur=120&pod_max_ads=4",
+    ],
+)
+def test_the_aliases_integrators_send(client, mixed, query):
+    ads = ads_of(client.get(f"/vast?{query}"))
+    assert sum(duration_of(ad) for ad in ads) == 120.0 and len(ads) <= 4
+
+
+def test_limits_per_ad_and_per_break_hold(client, mixed):
+    ads = ads_of(client.get("/vast?max_duration=30&pod_max_dur=100&pod_max_ads=3"))
+    assert all(duration_of(ad) <= 30 for ad in ads)
+    assert sum(duration_of(ad) for ad in ads) == 90.0 and len(ads) == 3
+    assert len(ads_of(client.get("/vast?pod_max_dur=10"))) == 0  # nothing that short: a no-fill
+    refused = client.get("/vast?pod_min_dur=130&pod_max_dur=120")
+    assert len(ads_of(refused)) == 0
+    assert "pod_min_dur: 130 above the break's 120" in refused.headers["X-Ad-Request-Warnings"]
+    assert client.get("/vast?pod_min_dur=130&pod_max_dur=120&strict=1").status_code == 400
+    ignored = client.get("/vast?pod_max_dur=120&pmad=[PMAD]")
+    assert ignored.headers["X-Ad-Request-Warnings"] == "pmad: unexpanded macro"
+    assert len(ads_of(ignored)) >= 2
+
+
+def test_without_pod_parameters_one_ad_without_sequence(client, mixed):
+    [ad] = ads_of(client.get("/vast?max_duration=120"))
+    assert ad.get("sequence") is None
+
+
+def test_a_buffet_follows_the_pod(client, mixed):
+    ads = ads_of(client.get("/vast?pod_max_dur=60&pod_max_ads=2&pod_buffet=2"))
+    sequenced = [ad for ad in ads if ad.get("sequence")]
+    standalone = [ad for ad in ads if not ad.get("sequence")]
+    assert ads[: len(sequenced)] == sequenced and len(standalone) == 2  # the buffet comes after the pod
+    creatives = [ad.find(".//{*}Creative").get("id") for ad in ads]
+    assert len(set(creatives)) == len(creatives)
+
+
+def test_pods_are_gzipped_for_callers_that_accept_it(client, mixed):
+    plain = client.get("/vast?pod_max_dur=120&pod_max_ads=4")
+    assert "Content-Encoding" not in plain.headers and plain.headers["Vary"] == "Accept-Encoding"
+    packed = client.get("/vast?pod_max_dur=120&pod_max_ads=4", headers={"Accept-Encoding": "gzip, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert len(packed.data) * 4 < len(plain.data)
+    assert len(ads_of(packed)) >= 2
+    single = client.get("/vast?max_duration=30", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in single.headers  # below the size where it pays
+
+
+def test_every_ad_of_a_pod_is_counted_once(client, app, auth, session, mixed):
+    ads = ads_of(client.get("/vast?pod_max_dur=120&pod_max_ads=4"))
+    for ad in ads:
+        for url in (ad.findtext(".//{*}Impression"), ad.findtext(".//{*}Tracking[@event='complete']")):
+            path = url.strip().removeprefix("http://localhost")
+            assert client.get(path).headers["X-Beacon"] == "counted"
+            assert client.get(path).headers["X-Beacon"] == "duplicate"
+        error = fill_macros(ad.findtext(".//{*}Error").strip(), {"ERRORCODE": "402"})
+        assert client.get(error.removeprefix("http://localhost")).status_code == 204
+    flush(app)
+    totals = {"impressions": 0, "completes": 0, "errors": 0}
+    for ad in ads:
+        body = client.get(f"/api/v1/campaigns/{ad.get('id')}/stats", headers=auth).get_json()
+        for name in totals:
+            totals[name] += body[name]
+    assert totals == {"impressions": len(ads), "completes": len(ads), "errors": len(ads)}
+
+
+def test_a_pod_request_is_one_request_and_paces_each_campaign(client, app, mixed):
+    rt = runtime(app)
+    ads = ads_of(client.get("/vast?pod_max_dur=120&pod_max_ads=4"))
+    assert sum(rt.catalog._served_since_tick.values()) == len(ads)
+    assert rt.counter._counts and sum(t["requests"] for t in rt.counter._counts.values()) == 1
