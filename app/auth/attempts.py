@@ -45,7 +45,7 @@ def log_in(db: Session, email: str, password: str, channel: str) -> User | None:
 def email_fingerprint(email: str) -> str:
     """What the logs show of an email: HMAC-SHA256 of the normalised address under SECRET_KEY, 16 hex
     digits. Compare with `flask shell`: `from app.auth.attempts import email_fingerprint`."""
-    normalised = services.normalize_email(email).encode()
+    normalised = services.normalize_email(email).encode("utf-8", "surrogatepass")
     return hmac.new(current_app.secret_key.encode(), normalised, hashlib.sha256).hexdigest()[:16]
 
 

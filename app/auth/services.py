@@ -50,13 +50,19 @@ def admin_exists(session: Session) -> bool:
     return session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
 
 
+def _user_by_email(session: Session, email: str) -> User | None:
+    # No address holds a control character or an unpaired surrogate, and PostgreSQL refuses NUL in a query.
+    if not email.isprintable():
+        return None
+    return session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
 def is_admin_email(session: Session, email: str) -> bool:
-    found = session.scalar(sa.select(User.id).where(User.email == normalize_email(email)))
-    return found is not None
+    return _user_by_email(session, email) is not None
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    user = session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+    user = _user_by_email(session, email)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

@@ -2,6 +2,7 @@ import json
 import logging
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.auth import services
@@ -147,3 +148,9 @@ def test_a_successful_login_logs_no_failure(client, caplog):
     caplog.set_level(logging.INFO, logger="app.auth.attempts")
     assert login(client).status_code == 200
     assert _login_lines(caplog) == []
+
+
+@pytest.mark.parametrize("email", ["a\x00@example.com", "\uda4f\udec7@example.com", "tab\t@example.com"])
+def test_an_unprintable_email_is_a_failed_login_not_an_error(client, email):
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": "whatever"})
+    assert response.status_code == 401
