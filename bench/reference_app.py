@@ -1,6 +1,6 @@
 """The bench's reference: the least a Flask app under gunicorn/gevent can do to answer like the ad server.
 
-Per request it builds, with lxml, a VAST 4.2 document of the ad server's shape and size (the same 15 URLs,
+Per request it builds, with lxml, a VAST 4.2 document of the ad server's shape and size (the same 20 URLs,
 a fresh id in each), answers beacons with a bare 204, and ad requests with JSON of the ad server's shape.
 No decision, no validation, no signing, no storage: its speed is the floor the ad server is held against.
 """
@@ -17,7 +17,10 @@ TOKEN_LENGTH = 125  # the length of the ad server's signed beacon token for a 10
 CREATIVE_SECONDS = 15
 # The ad server's tracked player events, written out: the reference imports nothing of the app.
 PROGRESS = ("start", "firstQuartile", "midpoint", "thirdQuartile", "complete")
-EVENTS = (*PROGRESS, "pause", "resume", "mute", "unmute", "skip")
+EVENTS = (
+    *("creativeView", "loaded", *PROGRESS),
+    *("pause", "resume", "rewind", "mute", "unmute", "skip", "playerExpand", "playerCollapse"),
+)
 CAMPAIGN_ID = "3f0c7b1e-5a51-4d7e-9a4e-2c1f0b9d6a10"
 CREATIVE_ID = "8d2e4c6a-1b3f-4e5d-8c7b-6a5f4e3d2c1b"
 MEDIA_KEY = "creatives/0b1c2d3e4f5a46b7c8d9e0f1a2b3c4d5.mp4"
