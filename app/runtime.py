@@ -17,6 +17,7 @@ from app.db import Database
 from app.metrics import FALLBACK_WRITES
 from app.serving.catalog import Catalog, CatalogService, load_catalog
 from app.serving.counts import ServingCounter
+from app.serving.streams import StreamMemory
 from app.serving.version import DatabaseVersion, RedisVersion, track_catalog_changes
 from app.settings import Settings
 from app.tracking.events import EventStore, MemoryEventStore, RedisEventStore
@@ -58,6 +59,9 @@ class Runtime:
             self._load_catalog, version.read, self.store.spend, workers=settings.workers
         )
         self.counter = ServingCounter(self.store)
+        self.streams = StreamMemory(
+            redis_client, f"{settings.redis_key_prefix}stream:", settings.separation_window_seconds
+        )
         self.flusher = (
             Flusher(self.store, database.sessions) if settings.event_flusher == "inprocess" else None
         )
@@ -88,6 +92,7 @@ class Runtime:
                 return
             if background:
                 self.redis_safety.start()
+                self.streams.start()
                 self.catalog.start()
                 self.counter.start()
                 if self.flusher is not None:
@@ -99,6 +104,7 @@ class Runtime:
 
     def stop(self) -> None:
         self.redis_safety.stop()
+        self.streams.stop()
         self.catalog.stop()
         self.counter.stop()
         if self.flusher is not None:

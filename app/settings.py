@@ -170,6 +170,14 @@ class Settings:
             "accept a few frames more.",
         },
     )
+    separation_window_seconds: float = field(
+        default=600.0,
+        metadata={
+            "env": "SEPARATION_WINDOW_SECONDS",
+            "help": "Within one stream (`session_id`, `scor`, `correlator`), an advertiser or exclusive "
+            "category shown is not shown again for this long.",
+        },
+    )
     redis_wait_replicas: int = field(
         default=0,
         metadata={

@@ -60,6 +60,11 @@ class CampaignEntry:
     start_ts: float
     end_ts: float
     creatives: tuple[CreativeEntry, ...]
+    # Competitive separation (app.serving.separation): who advertises, and what (IAB category).
+    advertiser_domain: str | None = None
+    advertiser_name: str | None = None
+    category: str | None = None
+    category_exclusive: bool = False
 
 
 @dataclass(frozen=True, slots=True)

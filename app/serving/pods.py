@@ -2,15 +2,17 @@
 
 The rule, in two steps:
 1. **Who competes** (fair, paced): up to `POOL_GROUPS` campaigns are drawn from the eligible index exactly as
-   a single ad is (pacing weight, `app.serving.decision`), without repeats: a draw that hits a campaign
-   already drawn is redrawn, at most `POOL_DRAWS` draws in all, so the cost does not grow with the catalog.
-   Each drawn campaign brings every creative of its own that fits the per-ad duration limits.
+   a single ad is (pacing weight, `app.serving.decision`), without repeats and without the campaigns the
+   request excludes (`app.serving.separation`: blocked advertisers and categories, what the stream showed):
+   such a draw is redrawn, at most `POOL_DRAWS` draws in all, so the cost does not grow with the catalog.
+   Each drawn campaign brings every creative of its own that fits the per-ad duration limits, into the
+   group of the campaigns it shares a separation key with (its advertiser, an exclusive category).
 2. **What fills best**: among those, the combination with the longest total duration that never passes
-   `max_seconds`, with at most `max_ads` ads (at least `min_ads` when possible), at most one ad per campaign
-   (the same creative never twice). The search (an exact dynamic programme over bitsets) counts durations
-   in tenths of a second rounded up, and checks a fill that rounds past the break on its exact durations:
-   the break is never overrun, and the fill is within 0.1 s per ad of the best combination. Ties go to
-   the campaigns drawn first, which also come first in the pod.
+   `max_seconds`, with at most `max_ads` ads (at least `min_ads` when possible), at most one ad per group
+   (so one per campaign and advertiser, and the same creative never twice). The search (an exact dynamic
+   programme over bitsets) counts durations in tenths of a second rounded up, and checks a fill that
+   rounds past the break on its exact durations: the break is never overrun, and the fill is within 0.1 s
+   per ad of the best combination. Ties go to the groups drawn first, which also come first in the pod.
 
 A break whose best fill is below `min_seconds` is still answered with it: a shorter pod beats slate.
 """
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 from app.serving.catalog import Catalog, CreativeEntry
 from app.serving.decision import EligibleIndex
+from app.serving.separation import blocked, pod_keys
 
 POOL_GROUPS = 24
 POOL_DRAWS = 64
@@ -41,29 +44,72 @@ class PodRequest:
 
 
 def choose_pod(
-    index: EligibleIndex, catalog: Catalog, request: PodRequest, rng: random.Random = random
+    index: EligibleIndex,
+    catalog: Catalog,
+    request: PodRequest,
+    rng: random.Random = random,
+    excluded: frozenset[str] = frozenset(),
 ) -> list[CreativeEntry]:
     """The ads of the break, in pod order (sequence 1..k); empty when nothing fits."""
     ad_max = min(request.ad_max_seconds, request.max_seconds)
-    groups = _draw_groups(index, catalog, request.ad_min_seconds, ad_max, rng)
+    groups = _draw_groups(index, catalog, request.ad_min_seconds, ad_max, rng, excluded)
     return best_fill(groups, request.max_seconds, request.max_ads, request.min_ads)
 
 
+def choose_one(
+    index: EligibleIndex,
+    catalog: Catalog,
+    low: float,
+    high: float,
+    rng: random.Random = random,
+    excluded: frozenset[str] = frozenset(),
+) -> CreativeEntry | None:
+    """A single ad as the decision draws it, redrawn (at most POOL_DRAWS times) past excluded campaigns."""
+    for _ in range(POOL_DRAWS if excluded else 1):
+        creative = index.choose(low, high, rng)
+        if creative is None or not blocked(catalog.campaigns[creative.campaign_id], excluded):
+            return creative
+    return None
+
+
 def _draw_groups(
-    index: EligibleIndex, catalog: Catalog, ad_min: float, ad_max: float, rng: random.Random
+    index: EligibleIndex,
+    catalog: Catalog,
+    ad_min: float,
+    ad_max: float,
+    rng: random.Random,
+    excluded: frozenset[str],
 ) -> list[list[CreativeEntry]]:
-    drawn: dict[uuid.UUID, list[CreativeEntry]] = {}
+    drawn: set[uuid.UUID] = set()
+    groups: list[list[CreativeEntry]] = []
+    group_of: dict[str, int] = {}  # separation key -> index in groups
     for _ in range(POOL_DRAWS):
         creative = index.choose(ad_min, ad_max, rng)
         if creative is None:
             break
-        if creative.campaign_id in drawn:
-            continue
         campaign = catalog.campaigns[creative.campaign_id]
-        drawn[creative.campaign_id] = [c for c in campaign.creatives if ad_min <= c.duration <= ad_max]
+        if campaign.id in drawn or blocked(campaign, excluded):
+            continue
+        drawn.add(campaign.id)
+        held, conflicts = pod_keys(campaign)
+        fitting = [c for c in campaign.creatives if ad_min <= c.duration <= ad_max]
+        joined = sorted({group_of[key] for key in conflicts if key in group_of})
+        if joined:  # shares an advertiser or exclusive category: one group, at most one ad of it
+            target = joined[0]
+            for other in reversed(joined[1:]):
+                groups[target] += groups[other]
+                groups[other] = []
+            groups[target] += fitting
+        else:
+            target = len(groups)
+            groups.append(fitting)
+        for key, at in list(group_of.items()):
+            if at in joined:
+                group_of[key] = target
+        group_of.update(dict.fromkeys(held, target))
         if len(drawn) == POOL_GROUPS:
             break
-    return list(drawn.values())
+    return [group for group in groups if group]
 
 
 def best_fill(

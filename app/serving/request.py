@@ -121,6 +121,28 @@ def _count(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}")
+_CATEGORY = re.compile(r"[A-Za-z0-9-]{1,16}")
+MAX_LIST = 100
+
+
+def _list(item: re.Pattern) -> Callable[[str], frozenset[str]]:
+    """A comma-separated list (OpenRTB badv, bcat): its usable items, lower case; unusable ones are dropped,
+    and only a list with none left is ignored."""
+
+    def parse(raw: str) -> frozenset[str]:
+        items = frozenset(
+            value
+            for value in (part.strip().lower() for part in raw.split(",", MAX_LIST)[:MAX_LIST])
+            if item.fullmatch(value)
+        )
+        if not items:
+            raise _Unusable("no usable entry")
+        return items
+
+    return parse
+
+
 def _text(limit: int) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if len(raw) > limit:
@@ -206,7 +228,16 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "pmad": _count(1, MAX_POD_ADS),
     "pod_min_ads": _count(1, MAX_POD_ADS),
     "pod_buffet": _count(0, MAX_BUFFET),
+    # Competitive separation (app.serving.separation): the stream, as integrators name it, and OpenRTB's
+    # blocked advertiser domains and categories.
+    "session_id": _text(128),
+    "scor": _text(128),
+    "correlator": _text(128),
+    "badv": _list(_DOMAIN),
+    "bcat": _list(_CATEGORY),
+    "blocked_cats": _list(_CATEGORY),
 }
+_SESSION = ("session_id", "scor", "correlator")
 # Each pod limit by its names, the first given wins.
 _POD_MAX_DUR = ("pod_max_dur", "pmxd", "avail_duration_secs", "avail_duration_ms")
 _POD_MIN_DUR = ("pod_min_dur", "pmnd")
@@ -264,6 +295,10 @@ class AdRequest:
     privacy_unreadable: bool = False
     # An ad break (any pod parameter given): the answer is a pod, else a single ad.
     pod: PodLimits | None = None
+    # The viewer's stream, for separation across its breaks; blocked advertiser domains and categories.
+    session_id: str | None = None
+    blocked_domains: frozenset[str] = frozenset()
+    blocked_categories: frozenset[str] = frozenset()
 
     @property
     def may_store_personal_data(self) -> bool:
@@ -365,6 +400,9 @@ def parse_ad_request(
         fits_nothing=fits_nothing,
         privacy_unreadable=any(warnings.get(name, "empty") != "empty" for name in PRIVACY_PARAMETERS),
         pod=pod,
+        session_id=_first(values, _SESSION),
+        blocked_domains=values.get("badv", frozenset()),
+        blocked_categories=values.get("bcat", frozenset()) | values.get("blocked_cats", frozenset()),
     )
 
 

@@ -17,10 +17,11 @@ from app.runtime import Runtime, runtime, start_runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
 from app.serving.device import device_ip, device_user_agent
 from app.serving.documents import no_fill_document, pod_document, vast_document
-from app.serving.pods import PodRequest, choose_pod
+from app.serving.pods import PodRequest, choose_one, choose_pod
 from app.serving.rate_limit import limit_sdk_client
 from app.serving.request import AdRequest, AdRequestError, may_store_personal_data, parse_ad_request
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
+from app.serving.separation import excluded_keys, keys_of
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
 from app.web import Blueprint, json_body
 
@@ -71,7 +72,10 @@ def vast():
             ad_request.min_duration,
             ad_request.max_duration,
             private=not ad_request.may_store_personal_data,
+            excluded=_excluded(rt, ad_request),
         )
+        if ad is not None and ad_request.session_id:
+            rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
     body = vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
     return _answer_vast(body, ad_request)
 
@@ -96,10 +100,20 @@ def _answer_vast(body: bytes, ad_request: AdRequest) -> Response:
     return response
 
 
+def _excluded(rt: Runtime, ad_request: AdRequest) -> frozenset[str]:
+    """Separation keys the request excludes (app.serving.separation); its stream's read is the request's
+    one Redis round trip."""
+    shown = rt.streams.recent(ad_request.session_id) if ad_request.session_id else ()
+    if not (shown or ad_request.blocked_domains or ad_request.blocked_categories):
+        return frozenset()
+    return excluded_keys(ad_request.blocked_domains, ad_request.blocked_categories, shown)
+
+
 def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     """The break as a pod (app.serving.pods), then its buffet: standalone ads not already in the pod."""
     limits = ad_request.pod
     state = rt.catalog.current()
+    excluded = _excluded(rt, ad_request)
     ad_max = ad_request.max_duration + rt.duration_tolerance_seconds
     creatives = choose_pod(
         state.index,
@@ -112,13 +126,18 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
             ad_min_seconds=ad_request.min_duration,
             ad_max_seconds=ad_max,
         ),
+        excluded=excluded,
     )
     taken = {creative.id for creative in creatives}
+    shown = {key for c in creatives for key in keys_of(state.catalog.campaigns[c.campaign_id])}
+    if ad_request.session_id:
+        rt.streams.remember(ad_request.session_id, shown)
     buffet = []
     for _ in range(limits.buffet * 4):  # a few draws each: the same creative is never offered twice
         if len(buffet) == limits.buffet:
             break
-        creative = state.index.choose(ad_request.min_duration, min(ad_max, limits.max_seconds))
+        low, high = ad_request.min_duration, min(ad_max, limits.max_seconds)
+        creative = choose_one(state.index, state.catalog, low, high, excluded=excluded | shown)
         if creative is not None and creative.id not in taken:
             taken.add(creative.id)
             buffet.append(creative)
@@ -138,17 +157,32 @@ def _count(rt: Runtime, *, filled: bool) -> None:
     decision_series("fill" if filled else "no_fill").inc()
 
 
-def decide(rt: Runtime, min_duration: float, max_duration: float, *, private: bool) -> ServedAd | None:
+def decide(
+    rt: Runtime,
+    min_duration: float,
+    max_duration: float,
+    *,
+    private: bool,
+    excluded: frozenset[str] = frozenset(),
+) -> ServedAd | None:
     """Choose an ad and count the decision (fill or no-fill, and the pacing of its campaign)."""
-    ad = choose(rt, min_duration, max_duration, private=private)
+    ad = choose(rt, min_duration, max_duration, private=private, excluded=excluded)
     count_decision(rt, ad)
     return ad
 
 
-def choose(rt: Runtime, min_duration: float, max_duration: float, *, private: bool) -> ServedAd | None:
+def choose(
+    rt: Runtime,
+    min_duration: float,
+    max_duration: float,
+    *,
+    private: bool,
+    excluded: frozenset[str] = frozenset(),
+) -> ServedAd | None:
     """The ad for a request, without counting it: a decision that may not be used counts nothing."""
     state = rt.catalog.current()
-    creative = state.index.choose(min_duration, max_duration + rt.duration_tolerance_seconds)
+    high = max_duration + rt.duration_tolerance_seconds
+    creative = choose_one(state.index, state.catalog, min_duration, high, excluded=excluded)
     if creative is None:
         return None
     return serve(

@@ -3,11 +3,13 @@ every VAST version, each ad counted once by the existing tracking."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 
 import pytest
 from lxml import etree
 
+from app.serving.catalog import make_catalog
 from tests.factories import CampaignFactory, CreativeFactory
 from tests.serving_helpers import flush, refresh, runtime
 from vast.macros import fill_macros
@@ -139,3 +141,33 @@ def test_a_pod_request_is_one_request_and_paces_each_campaign(client, app, mixed
     ads = ads_of(client.get("/vast?pod_max_dur=120&pod_max_ads=4"))
     assert sum(rt.catalog._served_since_tick.values()) == len(ads)
     assert rt.counter._counts and sum(t["requests"] for t in rt.counter._counts.values()) == 1
+
+
+def test_a_stream_does_not_repeat_a_campaign_across_its_breaks(client, app, session):
+    for _ in range(3):
+        CreativeFactory(campaign=CampaignFactory(status="active"), duration=30.0)
+    refresh(app)
+    rt = runtime(app)
+    first = ads_of(client.get("/vast?pod_max_dur=60&session_id=stream-1"))
+    rt.streams.flush()  # what the background loop does every 0.2 s
+    second = ads_of(client.get("/vast?pod_max_dur=60&scor=stream-1"))  # Google's name for the stream
+    assert len(first) == 2 and len(second) == 1
+    assert {ad.get("id") for ad in first}.isdisjoint({ad.get("id") for ad in second})
+    rt.streams.flush()
+    assert len(ads_of(client.get("/vast?max_duration=30&session_id=stream-1"))) == 0  # all shown
+    assert len(ads_of(client.get("/vast?max_duration=30&session_id=stream-2"))) == 1  # another stream
+
+
+def test_badv_and_bcat_exclude_as_openrtb_names_them(client, app, session):
+    creative = CreativeFactory(duration=30.0)
+    refresh(app)
+    rt = runtime(app)
+    state = rt.catalog.current()
+    campaign = state.catalog.campaigns[creative.campaign_id]
+    branded = dataclasses.replace(campaign, advertiser_domain="cola.example", category="1534")
+    rt.catalog._rank(make_catalog(state.catalog.version, state.catalog.built_at, {campaign.id: branded}))
+    assert len(ads_of(client.get("/vast?max_duration=30"))) == 1
+    assert len(ads_of(client.get("/vast?max_duration=30&badv=Cola.example,other.example"))) == 0
+    assert len(ads_of(client.get("/vast?max_duration=30&bcat=1534"))) == 0
+    assert len(ads_of(client.get("/vast?pod_max_dur=60&blocked_cats=1534"))) == 0
+    assert len(ads_of(client.get("/vast?max_duration=30&badv=other.example&bcat=IAB1"))) == 1
