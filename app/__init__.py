@@ -25,6 +25,7 @@ from app.runtime import init_app as init_runtime
 from app.serving import cors, rate_limit
 from app.serving.views import bp as serving_bp
 from app.serving.views import sdk as sdk_blp
+from app.serving.vmap_views import bp as vmap_bp
 from app.settings import PROJECT_ROOT, Settings
 from app.tracking.dead_letter_views import blp as dead_letters_blp
 from app.tracking.views import bp as tracking_bp
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(serving_bp)
+    app.register_blueprint(vmap_bp)
     app.register_blueprint(tracking_bp)
     app.add_url_rule(MEDIA_RULE, "media", serve_local_media)
     admin.init_app(app)

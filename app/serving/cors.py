@@ -8,8 +8,8 @@ still carries the headers, and a browser player can read the status.
 
 from flask import Flask, request
 
-PLAYER_PATHS = frozenset({"/vast", "/api/v1/ad-request", "/api/v1/impression"})
-PLAYER_PREFIXES = ("/t/", "/vast/", "/api/v1/ad-request/", "/api/v1/impression/")
+PLAYER_PATHS = frozenset({"/vast", "/vmap", "/api/v1/ad-request", "/api/v1/impression"})
+PLAYER_PREFIXES = ("/t/", "/vast/", "/vmap/", "/api/v1/ad-request/", "/api/v1/impression/")
 # What a browser player's script may read of an answer besides the basic headers.
 EXPOSED_HEADERS = "X-Ad-Request-Warnings, X-Beacon, X-Request-ID"
 
