@@ -53,6 +53,17 @@ class FreshnessSchema(ma.Schema):
     live_spend = Money(allow_none=True, metadata={"description": "Spend including events not yet flushed"})
 
 
+class PodPositionSchema(ma.Schema):
+    position = ma.fields.Integer(
+        required=True, metadata={"description": "The ad's sequence in its pod (1..k); 0 for single ads"}
+    )
+    impressions = ma.fields.Integer(required=True)
+    completes = ma.fields.Integer(required=True)
+    clicks = ma.fields.Integer(required=True)
+    errors = ma.fields.Integer(required=True)
+    spend = Money(required=True)
+
+
 class CampaignStatsSchema(SummaryFields):
     campaign_id = ma.fields.UUID(required=True)
     from_ = UTCDateTime(required=True, data_key="from", attribute="from")
@@ -63,6 +74,11 @@ class CampaignStatsSchema(SummaryFields):
     budget_remaining = Money(required=True)
     pacing = ma.fields.Nested(PacingSchema, required=True)
     series = ma.fields.List(ma.fields.Nested(StatsPointSchema), required=True)
+    pod_positions = ma.fields.List(
+        ma.fields.Nested(PodPositionSchema),
+        required=True,
+        metadata={"description": "The same figures split by the ads' position in their pods"},
+    )
     freshness = ma.fields.Nested(FreshnessSchema, required=True)
 
 

@@ -86,9 +86,13 @@ def campaign_stats(
     errors: dict[str, int] = defaultdict(int)
     spend_units = 0
     series: dict[datetime, dict] = {}
+    positions: dict[int, dict] = {}  # pod position (0: a single ad) -> counts and spend
     for row in rows:
         totals[row.event] += row.count
         spend_units += row.spend_units
+        position = positions.setdefault(row.pod_position, {"counts": defaultdict(int), "spend": 0})
+        position["counts"][row.event] += row.count
+        position["spend"] += row.spend_units
         if row.event == "error":
             errors[row.error_code or "unknown"] += row.count
         bucket = series.setdefault(_truncate(row.hour, granularity), {"counts": defaultdict(int), "spend": 0})
@@ -125,6 +129,17 @@ def campaign_stats(
         "budget_remaining": lifetime["budget_remaining"],
         "pacing": lifetime["pacing"],
         "series": points,
+        "pod_positions": [
+            {
+                "position": position,
+                "impressions": figures["counts"]["impression"],
+                "completes": figures["counts"]["complete"],
+                "clicks": figures["counts"]["click"],
+                "errors": figures["counts"]["error"],
+                "spend": money_text(figures["spend"]),
+            }
+            for position, figures in sorted(positions.items())
+        ],
     }
 
 

@@ -48,6 +48,7 @@ def serve(
     *,
     private: bool,
     ad_serving_id: str | None = None,
+    pod_position: int = 0,
 ) -> ServedAd:
     ad_serving_id = ad_serving_id or new_ad_serving_id()
     media_url = creative.media_url if "://" in creative.media_url else base_url + creative.media_url
@@ -57,7 +58,9 @@ def serve(
         creative=creative,
         media_url=media_url,
         beacon_base=f"{base_url}/t/",
-        token=signer.sign(ad_serving_id, campaign.id, creative.id, campaign.cost_units, private),
+        token=signer.sign(
+            ad_serving_id, campaign.id, creative.id, campaign.cost_units, private, pod_position
+        ),
     )
 
 

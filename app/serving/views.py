@@ -142,10 +142,11 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
             taken.add(creative.id)
             buffet.append(creative)
     private = not ad_request.may_store_personal_data
+    campaigns, base = state.catalog.campaigns, base_url(rt)
     ads = [
-        serve(state.catalog.campaigns[c.campaign_id], c, rt.signer, base_url(rt), private=private)
-        for c in (*creatives, *buffet)
-    ]
+        serve(campaigns[c.campaign_id], c, rt.signer, base, private=private, pod_position=position)
+        for position, c in enumerate(creatives, 1)
+    ] + [serve(campaigns[c.campaign_id], c, rt.signer, base, private=private) for c in buffet]
     _count(rt, filled=bool(creatives))
     for ad in ads:
         rt.catalog.note_served(ad.campaign.id)

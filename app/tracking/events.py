@@ -60,6 +60,7 @@ class Event:
     request_id: str | None = None
     payload: str | None = None  # JSON, for serving counts and ad requests
     offset: str | None = None  # progress events: Tracking@offset
+    pod_position: int = 0  # the ad's sequence in its pod, 0 for a single ad
 
     def __post_init__(self) -> None:
         if self.name not in _EVENT_NAMES:
@@ -80,6 +81,7 @@ class Event:
         set_(self, "ip", normalise.ip(self.ip))
         set_(self, "user_agent", normalise.user_agent(self.user_agent))
         set_(self, "request_id", normalise.text(self.request_id, normalise.MAX_REQUEST_ID))
+        set_(self, "pod_position", normalise.position(self.pod_position))
         if self.name in (AD_REQUEST, SERVING_COUNTS):
             json.loads(self.payload)  # our own serving code writes it: anything else is a bug
         else:

@@ -58,6 +58,10 @@ class EventCountHourly(Base):
     creative_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     event: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     error_code: Mapped[str] = mapped_column(sa.String(16), primary_key=True, default="")
+    # The ad's sequence in its pod (1..k), 0 for a single ad: stats split by pod position.
+    pod_position: Mapped[int] = mapped_column(
+        sa.SmallInteger, primary_key=True, default=0, server_default="0"
+    )
     count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     spend_units: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # 10⁻⁷ currency: exact sums anywhere
 

@@ -86,3 +86,13 @@ def units(value) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_UNITS:
         raise ValueError(f"cost_units out of range: {value!r}")
     return value
+
+
+MAX_POD_POSITION = 99
+
+
+def position(value) -> int:
+    """An ad's sequence in its pod (from our own signed token): 0 (a single ad) to MAX_POD_POSITION."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_POD_POSITION:
+        return value
+    return 0

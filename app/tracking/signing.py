@@ -3,8 +3,8 @@ another campaign or creative, or fired long after the ad was served.
 
 A token is `<ad serving id>~<campaign>~<creative>~<cost>~<flags>.<timestamp>.<HMAC-SHA256>` (itsdangerous),
 UUIDs in 22-character base64url, the impression's cost in money units (base 36; billed at the price of the
-moment the ad was served), flags `p` when no personal data may be stored: short enough for the dozen URLs
-of a VAST document.
+moment the ad was served), flags `p` when no personal data may be stored followed by the ad's position in
+its pod (1-20; none for a single ad): short enough for the twenty URLs of a VAST document.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class BeaconClaims:
     cost_units: int
     private: bool
     issued_at: datetime
+    pod_position: int = 0  # 1..k within a pod, 0 for a single ad
 
 
 def _compact(value: uuid.UUID) -> str:
@@ -79,11 +80,11 @@ class BeaconSigner:
         creative_id: uuid.UUID,
         cost_units: int,
         private: bool,
+        pod_position: int = 0,
     ) -> str:
         cost = base36(cost_units)
-        payload = (
-            f"{ad_serving_id}~{_compact(campaign_id)}~{_compact(creative_id)}~{cost}~{'p' if private else ''}"
-        )
+        flags = ("p" if private else "") + (str(pod_position) if pod_position else "")
+        payload = f"{ad_serving_id}~{_compact(campaign_id)}~{_compact(creative_id)}~{cost}~{flags}"
         return self.signer.sign(payload).decode()
 
     def verify(self, token: str) -> BeaconClaims:
@@ -100,11 +101,14 @@ class BeaconSigner:
         parts = payload.decode().split("~")
         if len(parts) != 5 or len(parts[0]) != 22:
             raise InvalidBeacon("malformed token")
+        flags = parts[4]
+        position = flags.removeprefix("p")
         return BeaconClaims(
             ad_serving_id=parts[0],
             campaign_id=_expand(parts[1]),
             creative_id=_expand(parts[2]),
             cost_units=int(parts[3], 36),
-            private=parts[4] == "p",
+            private=flags.startswith("p"),
             issued_at=issued_at,  # itsdangerous gives it in UTC, timezone-aware
+            pod_position=int(position) if position.isdigit() else 0,
         )

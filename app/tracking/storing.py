@@ -135,7 +135,8 @@ def _add_to_hourly(session: Session, events: list[Event]) -> None:
     counts: Counter = Counter()
     spend: Counter = Counter()
     for e in events:
-        key = (hour_of(e.occurred_at), e.campaign_id, e.creative_id, e.name, e.error_code or "")
+        hour = hour_of(e.occurred_at)
+        key = (hour, e.campaign_id, e.creative_id, e.name, e.error_code or "", e.pod_position)
         counts[key] += 1
         spend[key] += e.cost_units
     if not counts:
@@ -147,15 +148,16 @@ def _add_to_hourly(session: Session, events: list[Event]) -> None:
             "creative_id": uuid.UUID(creative),
             "event": name,
             "error_code": code,
+            "pod_position": position,
             "count": count,
-            "spend_units": spend[(hour, campaign, creative, name, code)],
+            "spend_units": spend[(hour, campaign, creative, name, code, position)],
         }
-        for (hour, campaign, creative, name, code), count in sorted(counts.items())
+        for (hour, campaign, creative, name, code, position), count in sorted(counts.items())
     ]
     statement = _insert(session, EventCountHourly)
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=["hour", "campaign_id", "creative_id", "event", "error_code"],
+            index_elements=["hour", "campaign_id", "creative_id", "event", "error_code", "pod_position"],
             set_={
                 "count": EventCountHourly.count + statement.excluded.count,
                 "spend_units": EventCountHourly.spend_units + statement.excluded.spend_units,

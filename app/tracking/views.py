@@ -61,6 +61,7 @@ def beacon(event: str):
             creative_id=claims.creative_id,
             occurred_at=time.time(),
             cost_units=claims.cost_units,
+            pod_position=claims.pod_position,
             error_code=request.args.get("code"),
             offset=request.args.get("offset"),
             ip=None if private else device_ip(request.headers, request.remote_addr),

@@ -171,3 +171,26 @@ def test_badv_and_bcat_exclude_as_openrtb_names_them(client, app, session):
     assert len(ads_of(client.get("/vast?max_duration=30&bcat=1534"))) == 0
     assert len(ads_of(client.get("/vast?pod_max_dur=60&blocked_cats=1534"))) == 0
     assert len(ads_of(client.get("/vast?max_duration=30&badv=other.example&bcat=IAB1"))) == 1
+
+
+def test_stats_are_split_by_pod_position(client, app, auth, session):
+    campaign = CampaignFactory(status="active")
+    CreativeFactory(campaign=campaign, duration=30.0)
+    for _ in range(2):
+        CreativeFactory(campaign=CampaignFactory(status="active"), duration=30.0)
+    refresh(app)
+    positions = []
+    for _ in range(6):
+        for ad in ads_of(client.get("/vast?pod_max_dur=90&pod_max_ads=3")):
+            if ad.get("id") == str(campaign.id):
+                positions.append(int(ad.get("sequence")))
+                client.get(ad.findtext(".//{*}Impression").strip().removeprefix("http://localhost"))
+    [single] = ads_of(client.get(f"/vast?max_duration=30&badv=x.example&session_id={campaign.id}"))
+    if single.get("id") == str(campaign.id):
+        positions.append(0)
+        client.get(single.findtext(".//{*}Impression").strip().removeprefix("http://localhost"))
+    flush(app)
+    body = client.get(f"/api/v1/campaigns/{campaign.id}/stats", headers=auth).get_json()
+    by_position = {row["position"]: row["impressions"] for row in body["pod_positions"]}
+    expected = {position: positions.count(position) for position in set(positions)}
+    assert by_position == expected and sum(by_position.values()) == body["impressions"] == len(positions)
