@@ -128,7 +128,7 @@ def _ads(raw: str) -> int:
 
 def _session(raw: str) -> str:
     if len(raw) > 128:
-        raise _Unusable("longer than 128 characters, using a new one")
+        raise _Unusable("longer than 128 characters")
     return raw
 
 
@@ -223,9 +223,11 @@ def _listed_midrolls(raw: str, duration: float | None, room: int, warnings: dict
             if reason is not None:
                 raise _Unusable(reason)
             offset = _OFFSET(item)
-            millis = round(offset * 1000)
+            millis = round(offset * 1000)  # the offset as written, HH:MM:SS.mmm
+            if millis == 0:
+                raise _Unusable("not above 0")
             if duration is not None and millis >= round(duration * 1000):
-                raise _Unusable(f"not before the end at {duration:g}")
+                raise _Unusable(f"not before the end at {_seconds_text(duration)}")
             if millis in kept:
                 raise _Unusable("duplicate")
         except _Unusable as exc:
@@ -254,7 +256,9 @@ def _every(every: float, duration: float, room: int, warnings: dict[str, str]) -
     number = 1
     while (offset := number * every) < duration:
         if len(offsets) == room:
-            warnings["midroll_every"] = f"{MAX_BREAKS} breaks at most, dropped the mid-rolls from {offset:g}"
+            warnings["midroll_every"] = (
+                f"{MAX_BREAKS} breaks at most, dropped the mid-rolls from {_seconds_text(offset)}"
+            )
             break
         offsets.append(offset)
         number += 1

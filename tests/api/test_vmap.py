@@ -227,10 +227,10 @@ def test_tags_are_on_the_public_base_url_when_set_else_the_requests_host(client,
     ("query", "offsets", "warning"),
     [
         (
-            "duration=1200&midrolls=300,abc,300,1200,1300,0,-5,nan,300.0004",
+            "duration=1200&midrolls=300,abc,300,1200,1300,0,-5,nan,300.0004,0.0004",
             ["start", "00:05:00.000", "end"],
             "midrolls: dropped abc (not a number), 300 (duplicate), 1200 (not before the end at 1200), "
-            "1300 (not before the end at 1200), 0 (not above 0) and 3 more",
+            "1300 (not before the end at 1200), 0 (not above 0) and 4 more",
         ),
         ("midrolls=90000", ["start", "end"], "midrolls: dropped 90000 (above 86400)"),
         ("midrolls=,,", ["start", "end"], "midrolls: no offset"),
@@ -253,7 +253,7 @@ def test_tags_are_on_the_public_base_url_when_set_else_the_requests_host(client,
         (
             "session_id=" + "x" * 129,
             ["start", "end"],
-            "session_id: longer than 128 characters, using a new one",
+            "session_id: longer than 128 characters",
         ),
     ],
 )
