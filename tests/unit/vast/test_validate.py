@@ -4,7 +4,7 @@ import re
 import pytest
 from lxml import etree
 
-from vast import SUPPORTED_VERSIONS, VastValidationError
+from vast import SUPPORTED_VERSIONS, VastValidationError, vmap
 from vast.render import render
 from vast.validate import SCHEMA_DIR, SCHEMA_FILES, _load_schema, validate
 
@@ -37,10 +37,10 @@ def test_every_supported_version_has_a_schema():
 
 
 def test_schemas_are_the_published_files():
-    """The shipped XSDs match the SHA-256 sums recorded in SOURCE.md."""
+    """The shipped XSDs (VAST's and VMAP's) match the SHA-256 sums recorded in SOURCE.md."""
     source = (SCHEMA_DIR / "SOURCE.md").read_text()
     recorded = {name: digest for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+)$", source, re.M)}
-    assert set(recorded) == set(SCHEMA_FILES.values())
+    assert set(recorded) == {*SCHEMA_FILES.values(), vmap.SCHEMA_FILE.name}
     for name, digest in recorded.items():
         assert hashlib.sha256((SCHEMA_DIR / name).read_bytes()).hexdigest() == digest
 
