@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
 import urllib.parse
+from pathlib import Path
 
+import pytest
 from lxml import etree
 
+from app.settings import PROJECT_ROOT
 from vast.macros import fill_macros
 from vast.validate import validate
 
@@ -51,3 +58,32 @@ def ad_urls(document) -> dict[str, str]:
 def _local(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return f"{parts.path}?{parts.query}"
+
+
+def node_parser(script: Path, packages: tuple[str, ...]):
+    """A player's parser run by node on our documents (`script` reads a JSON list of documents on stdin and
+    prints a JSON list of what it saw): a callable, or a skip where node or the npm devDependencies
+    (`make assets`) are missing; under CI they must be there."""
+    node = shutil.which("node")
+    missing = [name for name in packages if not (PROJECT_ROOT / "node_modules" / name).is_dir()]
+    if node is None or missing:
+        message = (
+            f"{script.name} needs node and the npm devDependencies: run `make assets`"
+            f" (node: {node or 'missing'}; missing packages: {', '.join(missing) or 'none'})"
+        )
+        if os.environ.get("CI") or os.environ.get("REQUIRE_SERVICES"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+    def parse(*documents: bytes) -> list[dict]:
+        run = subprocess.run(
+            [node, str(script)],
+            input=json.dumps([document.decode() for document in documents]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return json.loads(run.stdout)
+
+    return parse

@@ -10,8 +10,9 @@ import pytest
 from lxml import etree
 
 from app.serving.catalog import make_catalog
+from app.settings import PROJECT_ROOT
 from tests.factories import CampaignFactory, CreativeFactory
-from tests.serving_helpers import flush, refresh, runtime
+from tests.serving_helpers import flush, node_parser, refresh, runtime
 from vast.macros import fill_macros
 from vast.validate import validate
 
@@ -194,3 +195,31 @@ def test_stats_are_split_by_pod_position(client, app, auth, session):
     by_position = {row["position"]: row["impressions"] for row in body["pod_positions"]}
     expected = {position: positions.count(position) for position in set(positions)}
     assert by_position == expected and sum(by_position.values()) == body["impressions"] == len(positions)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_players_vast_parser_reads_the_pod_and_every_beacon_counts(client, app, auth, mixed, version):
+    """@dailymotion/vast-client, run by node, reads every ad with its sequence; each beacon it found is then
+    fired once and counted once."""
+    parse = node_parser(PROJECT_ROOT / "tests" / "api" / "parse_vast.js", ("@dailymotion/vast-client",))
+    document = client.get(f"/vast?pod_max_dur=120&pod_max_ads=4&vast_version={version}").data
+    [view] = parse(document)
+    assert "error" not in view, view
+    ads = view["ads"]
+    assert [int(ad["sequence"]) for ad in ads] == list(range(1, len(ads) + 1))
+    assert sum(ad["duration"] for ad in ads) == 120 and all(ad["mediaFiles"] for ad in ads)
+    fired = 0
+    for ad in ads:
+        urls = [*ad["impressions"], *ad["clickTracking"]]
+        urls += [url for event_urls in ad["tracking"].values() for url in event_urls]
+        urls += [fill_macros(url, {"ERRORCODE": "402"}) for url in ad["errors"]]
+        for url in urls:
+            answer = client.get(url.removeprefix("http://localhost"))
+            assert answer.headers["X-Beacon"] == "counted", url
+            fired += 1
+    flush(app)
+    impressions = sum(
+        client.get(f"/api/v1/campaigns/{ad['id']}/stats", headers=auth).get_json()["impressions"]
+        for ad in ads
+    )
+    assert impressions == len(ads) and fired >= len(ads) * 10

@@ -5,11 +5,7 @@ answers a valid VAST."""
 from __future__ import annotations
 
 import gzip
-import json
-import os
 import re
-import shutil
-import subprocess
 import urllib.parse
 
 import pytest
@@ -21,7 +17,7 @@ from lxml import etree
 from app.settings import PROJECT_ROOT
 from tests.conftest import REDIS_URL
 from tests.factories import CampaignFactory, CreativeFactory
-from tests.serving_helpers import refresh, runtime
+from tests.serving_helpers import node_parser, refresh, runtime
 from vast import vmap
 from vast.validate import validate as validate_vast
 
@@ -54,29 +50,7 @@ def settings(store, make_settings, database_url, request):
 @pytest.fixture(scope="session")
 def parse_with_player():
     """The VMAP parser players use, run by node on our documents: a list of its views (or errors)."""
-    node = shutil.which("node")
-    missing = [name for name in PARSER_PACKAGES if not (PROJECT_ROOT / "node_modules" / name).is_dir()]
-    if node is None or missing:
-        message = (
-            "the VMAP parser test needs node and the npm devDependencies: run `make assets`"
-            f" (node: {node or 'missing'}; missing packages: {', '.join(missing) or 'none'})"
-        )
-        if os.environ.get("CI") or os.environ.get("REQUIRE_SERVICES"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-    def parse(*documents: bytes) -> list[dict]:
-        run = subprocess.run(
-            [node, str(PARSER)],
-            input=json.dumps([document.decode() for document in documents]),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return json.loads(run.stdout)
-
-    return parse
+    return node_parser(PARSER, PARSER_PACKAGES)
 
 
 def get_vmap(client, query: str = "", **kwargs):
