@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import admin, cli, errors, logs, metrics, security
+from app.advertisers.views import blp as advertisers_blp
 from app.auth import throttle
 from app.auth.guard import BEARER_SCHEME
 from app.auth.views import blp as auth_blp
@@ -31,7 +32,15 @@ from app.tracking.dead_letter_views import blp as dead_letters_blp
 from app.tracking.views import bp as tracking_bp
 from app.web import schema_name
 
-API_BLUEPRINTS = (auth_blp, campaigns_blp, creatives_blp, reporting_blp, dead_letters_blp, sdk_blp)
+API_BLUEPRINTS = (
+    auth_blp,
+    advertisers_blp,
+    campaigns_blp,
+    creatives_blp,
+    reporting_blp,
+    dead_letters_blp,
+    sdk_blp,
+)
 JSON_BODY_LIMIT = 1024 * 1024  # uploads raise their own limit (MAX_UPLOAD_BYTES)
 
 

@@ -1,5 +1,6 @@
 """Every model, imported in one place so that Alembic and tests see the whole schema."""
 
+from app.advertisers.models import Advertiser
 from app.auth.models import AuthToken, User
 from app.campaigns.models import Campaign
 from app.creatives.models import Creative
@@ -16,6 +17,7 @@ from app.tracking.models import (
 
 __all__ = [
     "AdRequest",
+    "Advertiser",
     "AuthToken",
     "Base",
     "Campaign",

@@ -8,6 +8,7 @@ from decimal import Decimal
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
+from app.advertisers.models import Advertiser
 from app.campaigns.models import Campaign
 from app.creatives.models import Creative
 from app.db import utcnow
@@ -17,6 +18,14 @@ class _Base(SQLAlchemyModelFactory):
     class Meta:
         abstract = True
         sqlalchemy_session_persistence = "commit"
+
+
+class AdvertiserFactory(_Base):
+    class Meta:
+        model = Advertiser
+
+    name = factory.Sequence(lambda n: f"Advertiser {n}")
+    domain = factory.Sequence(lambda n: f"brand{n}.example.com")
 
 
 class CampaignFactory(_Base):
@@ -59,7 +68,7 @@ class CreativeFactory(_Base):
 
 
 def bind(session) -> None:
-    for factory_class in (CampaignFactory, CreativeFactory):
+    for factory_class in (AdvertiserFactory, CampaignFactory, CreativeFactory):
         factory_class._meta.sqlalchemy_session = session
 
 

@@ -1,9 +1,11 @@
+import uuid
 from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.advertisers.models import Advertiser
 from app.db import Base, Money, UTCDateTime, UUIDPrimaryKey, utcnow
 
 STATUSES = ("draft", "active", "paused", "completed")
@@ -25,5 +27,23 @@ class Campaign(UUIDPrimaryKey, Base):
     start_date: Mapped[datetime] = mapped_column(UTCDateTime)
     end_date: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(sa.String(16), default="draft", index=True)
+    # Who advertises and what (app.campaigns.categories): the VAST <Advertiser> and <Category>, and
+    # competitive separation. An advertiser with campaigns cannot be deleted.
+    advertiser_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("advertisers.id", ondelete="RESTRICT"), index=True
+    )
+    category: Mapped[str | None] = mapped_column(sa.String(16))
+    # Two ads of one exclusive category are never in one ad break.
+    category_exclusive: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    advertiser: Mapped[Advertiser | None] = relationship(lazy="selectin")
+
+    @property
+    def advertiser_name(self) -> str | None:
+        return self.advertiser.name if self.advertiser is not None else None
+
+    @property
+    def advertiser_domain(self) -> str | None:
+        return self.advertiser.domain if self.advertiser is not None else None

@@ -7,6 +7,9 @@ from decimal import Decimal
 
 import marshmallow as ma
 
+from app.campaigns.categories import INVALID as INVALID_CATEGORY
+from app.campaigns.categories import MAX_LENGTH as CATEGORY_LENGTH
+from app.campaigns.categories import normalise_category
 from app.campaigns.models import STATUSES
 from app.web import PageQuerySchema, UTCDateTime
 
@@ -36,6 +39,28 @@ def _money(places: int, maximum: Decimal, **kwargs) -> ma.fields.Decimal:
     )
 
 
+class Category(ma.fields.String):
+    """An IAB category id, in its canonical spelling (see app.campaigns.categories)."""
+
+    def __init__(self, **kwargs):
+        metadata = {
+            "description": "What is advertised: an IAB Ad Product Taxonomy 2.0 id (digits) or an IAB Content "
+            "Taxonomy 1.0 id (`IAB22`, `IAB22-1`; stored in upper case). Sent in VAST 4.x <Category>.",
+            "example": "1534",
+            "maxLength": CATEGORY_LENGTH,
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > CATEGORY_LENGTH:
+            raise ma.ValidationError(f"Longer than {CATEGORY_LENGTH} characters. {INVALID_CATEGORY}")
+        try:
+            return normalise_category(text)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+
 class CampaignInputSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=10_000))
@@ -43,6 +68,16 @@ class CampaignInputSchema(ma.Schema):
     cpm = _money(4, MAX_CPM, allow_none=True, metadata={"description": "Price per thousand impressions"})
     start_date = UTCDateTime(required=True)
     end_date = UTCDateTime(required=True)
+    advertiser_id = ma.fields.UUID(
+        allow_none=True, metadata={"description": "An advertiser of /api/v1/advertisers; null for none"}
+    )
+    category = Category(allow_none=True)
+    category_exclusive = ma.fields.Boolean(
+        metadata={
+            "description": "Two ads of an exclusive category are never in one ad break (no effect without a "
+            "category). Default false."
+        }
+    )
 
     @ma.validates("name")
     def name_not_blank(self, value: str, **_) -> None:
@@ -64,6 +99,11 @@ class CampaignSchema(ma.Schema):
     start_date = UTCDateTime(required=True)
     end_date = UTCDateTime(required=True)
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
+    advertiser_id = ma.fields.UUID(required=True, allow_none=True)
+    advertiser_name = ma.fields.String(required=True, allow_none=True)
+    advertiser_domain = ma.fields.String(required=True, allow_none=True)
+    category = ma.fields.String(required=True, allow_none=True)
+    category_exclusive = ma.fields.Boolean(required=True)
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.advertisers.models import Advertiser
 from app.campaigns.models import STATUSES, Campaign
 from app.creatives.models import Creative
 from app.creatives.storage import Storage, remove_objects
@@ -32,10 +33,27 @@ def create_campaign(session: Session, data: dict, default_cpm: Decimal) -> Campa
         start_date=data["start_date"],
         end_date=data["end_date"],
         status="draft",
+        advertiser=_advertiser(session, data.get("advertiser_id")),
+        category=data.get("category"),
+        category_exclusive=data.get("category_exclusive", False),
     )
     session.add(campaign)
     session.commit()
     return campaign
+
+
+def _advertiser(session: Session, advertiser_id: uuid.UUID | None) -> Advertiser | None:
+    """The advertiser a campaign is to name, kept until the commit (on PostgreSQL, FOR KEY SHARE: it cannot
+    be deleted meanwhile); Invalid naming the field when there is none of this id."""
+    if advertiser_id is None:
+        return None
+    advertiser = session.get(Advertiser, advertiser_id, with_for_update={"key_share": True})
+    if advertiser is None:
+        raise Invalid(
+            "Invalid request: advertiser_id: No advertiser has this id.",
+            {"advertiser_id": "No advertiser has this id."},
+        )
+    return advertiser
 
 
 def list_campaigns(session: Session, *, page: int, per_page: int, status: str | None = None):
@@ -69,6 +87,9 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
         if field == "name":
             value = value.strip()
         if field == "cpm" and value is None:
+            continue
+        if field == "advertiser_id":
+            campaign.advertiser = _advertiser(session, value)
             continue
         setattr(campaign, field, value)
     session.commit()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from app.advertisers.models import Advertiser
 from app.campaigns.models import Campaign
 from app.creatives.models import Creative
 from app.db import Base
 
 _CHANGED = "catalog_changed"
+_SERVED = (Advertiser, Campaign, Creative)  # what the catalog is made of
 
 
 class CatalogState(Base):
@@ -54,12 +56,12 @@ class RedisVersion:
 
 
 def track_catalog_changes(sessions: sessionmaker, version: DatabaseVersion | RedisVersion) -> None:
-    """Bump the version whenever a transaction that wrote a campaign or a creative commits."""
+    """Bump the version whenever a transaction that wrote an advertiser, a campaign or a creative commits."""
 
     @sa.event.listens_for(sessions, "before_flush")
     def note_change(session, _context, _instances):
         touched = (*session.new, *session.dirty, *session.deleted)
-        if any(isinstance(obj, Campaign | Creative) for obj in touched) and not session.info.get(_CHANGED):
+        if any(isinstance(obj, _SERVED) for obj in touched) and not session.info.get(_CHANGED):
             session.info[_CHANGED] = True
             version.bump_in(session)
 

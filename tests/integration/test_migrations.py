@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from app import migrate as migrations
+from app.db import make_engine
 from app.models import Base
 
 
@@ -94,4 +95,64 @@ def test_check_constraints_hold_in_postgres(postgres_database, overrides, constr
     insert = sa.text(f"INSERT INTO campaigns ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})")
     with engine.connect() as connection, pytest.raises(sa.exc.IntegrityError, match=constraint):
         connection.execute(insert, row)
+    engine.dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def empty_database(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ads.db'}"
+    return request.getfixturevalue("make_postgres_database")("adserver_migrations")
+
+
+def _insert(connection, table: str, row: dict) -> None:
+    names = ", ".join(row)
+    connection.execute(
+        sa.text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + k for k in row)})"), row
+    )
+
+
+def test_advertisers_migration_keeps_campaigns_and_restricts_deletion(empty_database):
+    url = empty_database
+    migrations.upgrade(url, "0005")
+    at = "2026-01-01T00:00:00Z"
+    campaign = {
+        "id": uuid.uuid4().hex,
+        "name": "Before advertisers",
+        "budget_total": "10.00",
+        "cpm": "1.0000",
+        "status": "active",
+        "start_date": at,
+        "end_date": "2026-02-01T00:00:00Z",
+        "created_at": at,
+        "updated_at": at,
+    }
+    engine = make_engine(url)  # on SQLite with foreign keys enforced, as the app opens it
+    with engine.begin() as connection:
+        _insert(connection, "campaigns", campaign)
+    migrations.upgrade(url)
+    advertiser = {
+        "id": uuid.uuid4().hex,
+        "name": "Cola",
+        "domain": "cola.example",
+        "created_at": at,
+        "updated_at": at,
+    }
+    with engine.begin() as connection:
+        row = connection.execute(
+            sa.text("SELECT advertiser_id, category, category_exclusive FROM campaigns")
+        ).one()
+        assert (row.advertiser_id, row.category, bool(row.category_exclusive)) == (None, None, False)
+        _insert(connection, "advertisers", advertiser)
+        connection.execute(sa.text("UPDATE campaigns SET advertiser_id = :id"), {"id": advertiser["id"]})
+    with engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
+        connection.execute(sa.text("DELETE FROM advertisers"))
+    with engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
+        _insert(connection, "advertisers", advertiser | {"id": uuid.uuid4().hex, "name": "Same domain"})
+    engine.dispose()
+    migrations.downgrade(url, "0005")
+    assert "advertisers" not in _tables(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT name FROM campaigns")).scalar_one() == "Before advertisers"
     engine.dispose()

@@ -1,0 +1,18 @@
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, UUIDPrimaryKey, utcnow
+
+
+class Advertiser(UUIDPrimaryKey, Base):
+    """Who pays for an ad: a name for people (VAST <Advertiser>), a domain for machines (OpenRTB adomain,
+    badv, competitive separation)."""
+
+    __tablename__ = "advertisers"
+
+    name: Mapped[str] = mapped_column(sa.String(255))
+    domain: Mapped[str] = mapped_column(sa.String(253), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
