@@ -5,7 +5,7 @@ to check one against the official schema, `vast.macros` for the URL macros. The 
 not re-exported here so that `vast.render` and `vast.validate` keep naming the modules.
 """
 
-from vast.model import InlineAd, LinearCreative, MediaFile, Tracking
+from vast.model import Category, InlineAd, LinearCreative, MediaFile, Tracking
 from vast.render import DEFAULT_VERSION, SUPPORTED_VERSIONS
 from vast.timecode import format_duration
 from vast.validate import VastValidationError
@@ -13,6 +13,7 @@ from vast.validate import VastValidationError
 __all__ = [
     "DEFAULT_VERSION",
     "SUPPORTED_VERSIONS",
+    "Category",
     "InlineAd",
     "LinearCreative",
     "MediaFile",

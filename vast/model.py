@@ -63,6 +63,20 @@ class LinearCreative:
 
 
 @dataclass(frozen=True, slots=True)
+class Category:
+    """What the ad advertises (InLine <Category>, VAST 4.0+): a code of the taxonomy `authority` names."""
+
+    code: str  # e.g. "1534"
+    authority: str  # URI of the taxonomy, e.g. "https://iabtechlab.com/standards/ad-product-taxonomy"
+
+    def __post_init__(self) -> None:
+        if not self.code.strip():
+            raise ValueError("a category needs a code")
+        if not self.authority or any(c.isspace() for c in self.authority):
+            raise ValueError(f"a category authority must be a URI, got {self.authority!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class InlineAd:
     ad_id: str
     ad_system: str
@@ -72,7 +86,8 @@ class InlineAd:
     impressions: tuple[str, ...]
     errors: tuple[str, ...]  # URLs keep the raw [ERRORCODE] macro for the player to fill
     creative: LinearCreative
-    advertiser: str | None = None
+    advertiser: str | None = None  # its name: <Advertiser>, every version
+    category: Category | None = None  # <Category>, VAST 4.0+ (3.0 has no such element)
     description: str | None = None
     sequence: int | None = None  # position in an ad pod
 

@@ -6,6 +6,8 @@ emitted with the 4.2 layout. Per version:
 - 3.0: no namespace; Creative@AdID; at most one InLine Error (the first URL); no UniversalAdId.
 - 4.x: default namespace http://www.iab.com/VAST; Creative@adId; UniversalAdId with idRegistry
   (4.0 also idValue); AdServingId and MediaFile@fileSize from 4.1.
+- Advertiser in every version (after Description in 3.0, after AdTitle in 4.x); Category, with its
+  required authority, from 4.0 only (right after Advertiser, before Creatives): 3.0 has no such element.
 - Tracking events a version's schema does not know are renamed to their equivalent
   (fullscreen <-> playerExpand, exitFullscreen <-> playerCollapse) or else left out.
 
@@ -37,6 +39,7 @@ _TAG_NAMES = (
     "AdServingId",
     "AdTitle",
     "Advertiser",
+    "Category",
     "Description",
     "Creatives",
     "Creative",
@@ -130,6 +133,8 @@ def _inline_vast4(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -
     _text(inline, tags.AdTitle, ad.ad_title)
     if ad.advertiser:
         _text(inline, tags.Advertiser, ad.advertiser)
+    if ad.category is not None:
+        _text(inline, tags.Category, ad.category.code, {"authority": xml_safe(ad.category.authority)})
     creative = ad.creative
     creative_element = _creative(inline, creative, tags, "adId")
     linear = etree.SubElement(creative_element, tags.Linear)

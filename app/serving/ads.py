@@ -8,7 +8,7 @@ from app.serving.catalog import CampaignEntry, CreativeEntry
 from app.tracking.events import BEACON_EVENTS
 from app.tracking.signing import BeaconSigner, new_ad_serving_id
 from vast.macros import ERRORCODE
-from vast.model import InlineAd, LinearCreative, MediaFile, Tracking
+from vast.model import Category, InlineAd, LinearCreative, MediaFile, Tracking
 
 AD_SYSTEM = "CTV Ad Server"
 AD_SYSTEM_VERSION = "1.0"
@@ -66,14 +66,20 @@ def serve(
 
 def inline_ad(ad: ServedAd) -> InlineAd:
     creative = ad.creative
+    campaign = ad.campaign
+    # The skeletons of app.serving.documents are rendered from a stand-in campaign that may carry only an id
+    # and a name: no advertiser and no category is what it stands for then.
+    category = getattr(campaign, "category", None)
     return InlineAd(
-        ad_id=str(ad.campaign.id),
+        ad_id=str(campaign.id),
         ad_system=AD_SYSTEM,
         ad_system_version=AD_SYSTEM_VERSION,
-        ad_title=ad.campaign.name,
+        ad_title=campaign.name,
         ad_serving_id=ad.ad_serving_id,
         impressions=(ad.beacon("impression"),),
         errors=(ad.error_beacon(),),
+        advertiser=getattr(campaign, "advertiser_name", None),
+        category=Category(category, campaign.category_authority) if category else None,
         creative=LinearCreative(
             creative_id=str(creative.id),
             universal_ad_id=str(creative.id),

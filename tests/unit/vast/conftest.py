@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from vast.macros import CACHEBUSTING, ERRORCODE
-from vast.model import InlineAd, LinearCreative, MediaFile, Tracking
+from vast.model import Category, InlineAd, LinearCreative, MediaFile, Tracking
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
 
@@ -45,6 +45,7 @@ def _full_ad() -> InlineAd:
         errors=(f"https://t.example.com/err?code={ERRORCODE}", "https://3p.example.net/err"),
         creative=creative,
         advertiser="Example Brand",
+        category=Category("1534", "https://iabtechlab.com/standards/ad-product-taxonomy"),
         description="Thirty seconds of spring",
         sequence=1,
     )

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from vast import InlineAd, LinearCreative, MediaFile, Tracking, format_duration
+from vast import Category, InlineAd, LinearCreative, MediaFile, Tracking, format_duration
 
 MEDIA = (MediaFile("https://cdn.example.com/a.mp4", 1280, 720),)
 
@@ -73,10 +73,20 @@ def test_inline_ad_needs_an_impression():
 def test_inline_ad_optional_fields_default_to_none():
     creative = LinearCreative("c", "u", 15, MEDIA)
     ad = InlineAd("a", "sys", None, "title", "sid", ("https://t.example.com/i",), (), creative)
-    assert (ad.advertiser, ad.description, ad.sequence) == (None, None, None)
+    assert (ad.advertiser, ad.category, ad.description, ad.sequence) == (None, None, None, None)
     assert (creative.tracking, creative.click_through, creative.click_tracking, creative.ad_id) == (
         (),
         None,
         (),
         None,
     )
+
+
+def test_a_category_needs_a_code_and_a_uri_authority():
+    category = Category("1534", "https://iabtechlab.com/standards/ad-product-taxonomy")
+    assert hash(category) == hash(Category(category.code, category.authority))
+    with pytest.raises(ValueError, match="code"):
+        Category(" ", category.authority)
+    for authority in ("", "https://iab techlab.com"):
+        with pytest.raises(ValueError, match="authority"):
+            Category("1534", authority)

@@ -1,7 +1,7 @@
 import pytest
 from lxml import etree
 
-from vast import DEFAULT_VERSION, SUPPORTED_VERSIONS, LinearCreative, MediaFile, Tracking
+from vast import DEFAULT_VERSION, SUPPORTED_VERSIONS, Category, LinearCreative, MediaFile, Tracking
 from vast.render import VAST_NAMESPACE, render, render_ads, xml_safe
 from vast.validate import validate
 
@@ -47,6 +47,7 @@ def test_minimal_ad_is_schema_valid(make_ad, version):
     ad = make_ad(
         errors=(),
         advertiser=None,
+        category=None,
         description=None,
         sequence=None,
         ad_system_version=None,
@@ -101,14 +102,19 @@ def test_unknown_version_raises_naming_the_supported_ones(full_ad, version):
         render(None, version)
 
 
-INLINE_4_1 = "AdSystem Error Error Impression Impression AdServingId AdTitle Advertiser Creatives Description"
+INLINE_4_1 = (
+    "AdSystem Error Error Impression Impression AdServingId AdTitle Advertiser Category Creatives Description"
+)
 
 
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
         ("3.0", "AdSystem AdTitle Description Advertiser Error Impression Impression Creatives"),
-        ("4.0", "AdSystem Error Error Impression Impression AdTitle Advertiser Creatives Description"),
+        (
+            "4.0",
+            "AdSystem Error Error Impression Impression AdTitle Advertiser Category Creatives Description",
+        ),
         ("4.1", INLINE_4_1),
         ("4.2", INLINE_4_1),
         ("4.3", INLINE_4_1),
@@ -233,12 +239,51 @@ def test_optional_elements_are_omitted_when_empty(make_ad, version):
     ad = make_ad(
         errors=(),
         advertiser=None,
+        category=None,
         description="",
         creative_fields={"tracking": (), "click_through": None, "click_tracking": ()},
     )
     root = parse(render(ad, version))
-    assert not {"Error", "Advertiser", "Description"} & set(child_names(find(root, INLINE)))
+    assert not {"Error", "Advertiser", "Category", "Description"} & set(child_names(find(root, INLINE)))
     assert not {"TrackingEvents", "VideoClicks"} & set(child_names(find(root, LINEAR)))
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_the_advertiser_is_named_in_every_version(full_ad, version):
+    assert [e.text for e in find_all(parse(render(full_ad, version)), INLINE + "/Advertiser")] == [
+        "Example Brand"
+    ]
+
+
+@pytest.mark.parametrize("version", VERSIONS_4)
+@pytest.mark.parametrize(
+    ("code", "authority"),
+    [
+        ("1534", "https://iabtechlab.com/standards/ad-product-taxonomy"),
+        ("IAB22-1", "https://iabtechlab.com/standards/content-taxonomy"),
+    ],
+)
+def test_the_category_and_its_authority_from_4_0(make_ad, version, code, authority):
+    xml = render(make_ad(category=Category(code, authority)), version)
+    validate(xml, version)
+    categories = find_all(parse(xml), INLINE + "/Category")
+    assert [(c.text, dict(c.attrib)) for c in categories] == [(code, {"authority": authority})]
+
+
+def test_vast_3_has_no_category_element(full_ad):
+    xml = render(full_ad, "3.0")
+    validate(xml, "3.0")
+    assert find_all(parse(xml), INLINE + "/Category") == []
+    assert b"1534" not in xml
+
+
+@pytest.mark.parametrize("version", VERSIONS_4)
+def test_category_text_and_authority_are_escaped(make_ad, version):
+    category = Category('<"1534"> & ]]>', "https://example.com/taxonomy?a=1&b=2")
+    xml = render(make_ad(category=category), version)
+    validate(xml, version)
+    element = find(parse(xml), INLINE + "/Category")
+    assert (element.text, element.get("authority")) == (category.code, category.authority)
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
