@@ -67,9 +67,6 @@ def serve(
 def inline_ad(ad: ServedAd) -> InlineAd:
     creative = ad.creative
     campaign = ad.campaign
-    # The skeletons of app.serving.documents are rendered from a stand-in campaign that may carry only an id
-    # and a name: no advertiser and no category is what it stands for then.
-    category = getattr(campaign, "category", None)
     return InlineAd(
         ad_id=str(campaign.id),
         ad_system=AD_SYSTEM,
@@ -78,8 +75,8 @@ def inline_ad(ad: ServedAd) -> InlineAd:
         ad_serving_id=ad.ad_serving_id,
         impressions=(ad.beacon("impression"),),
         errors=(ad.error_beacon(),),
-        advertiser=getattr(campaign, "advertiser_name", None),
-        category=Category(category, campaign.category_authority) if category else None,
+        advertiser=campaign.advertiser_name,
+        category=Category(campaign.category, campaign.category_authority) if campaign.category else None,
         creative=LinearCreative(
             creative_id=str(creative.id),
             universal_ad_id=str(creative.id),

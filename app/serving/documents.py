@@ -1,10 +1,10 @@
 """The VAST document of a served ad, filled in from a skeleton rendered once per VAST version and ad shape.
 
 Rendering with lxml took about a quarter of a /vast request's CPU. A document depends on the ad's values
-(ids, title, URLs, token, media attributes) and on its shape (duration, codec, whether it has a
-click-through), of which there are few. The skeleton of a shape is rendered by the same `render`, with a
-mark in place of each value; a fill puts the values in. Values that XML would escape or alter take the whole
-render instead, so both ways give the same bytes.
+(ids, title, advertiser, category, URLs, token, media attributes) and on its shape (duration, codec, whether
+it has a click-through, an advertiser, a category and which taxonomy), of which there are few. The skeleton
+of a shape is rendered by the same `render`, with a mark in place of each value; a fill puts the values in.
+Values that XML would escape or alter take the whole render instead, so both ways give the same bytes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from types import SimpleNamespace
 from app.serving.ads import ServedAd, inline_ad
 from vast.render import SUPPORTED_VERSIONS, render
 
-SKELETONS_PER_WORKER = 256  # VAST versions x durations x codecs x with or without a click-through
+# VAST versions x durations x codecs x with or without a click-through, an advertiser, a category's taxonomy
+SKELETONS_PER_WORKER = 1024
 # What lxml writes exactly as given: printable ASCII without " & < > in text and attributes (the title,
 # ids and numbers); in the CDATA sections that hold URLs, "&" too (without ">" no "]]>" can end them).
 PLAIN_TEXT = re.compile(r"[ !#-%'-;=?-~]*")
@@ -25,6 +26,7 @@ MARKS = {  # what each mark stands for; plain, so lxml writes them as they are
     name: f"@@{name}@@"
     for name in (
         *("ad_id", "title", "ad_serving_id", "creative_id", "width", "height", "bitrate", "file_size"),
+        *("advertiser", "category"),
         *("beacon_base", "token", "media_url", "click_through"),
     )
 }
@@ -43,6 +45,8 @@ def vast_document(ad: ServedAd, version: str) -> bytes:
         "height": str(creative.height),
         "bitrate": str(creative.bitrate_kbps),
         "file_size": str(creative.file_size),
+        "advertiser": ad.campaign.advertiser_name or "",
+        "category": ad.campaign.category or "",
     }
     urls = {
         "beacon_base": ad.beacon_base,
@@ -52,7 +56,14 @@ def vast_document(ad: ServedAd, version: str) -> bytes:
     }
     if not (PLAIN_TEXT.fullmatch("".join(texts.values())) and PLAIN_URLS.fullmatch("".join(urls.values()))):
         return render(inline_ad(ad), version)
-    literals, names = _skeleton(version, creative.duration, creative.video_codec, bool(urls["click_through"]))
+    literals, names = _skeleton(
+        version,
+        creative.duration,
+        creative.video_codec,
+        bool(urls["click_through"]),
+        bool(texts["advertiser"]),
+        ad.campaign.category_authority if texts["category"] else None,
+    )
     values = texts | urls
     parts = [literals[0]]
     for name, literal in zip(names, literals[1:], strict=True):
@@ -86,7 +97,12 @@ def no_fill_document(version: str) -> bytes:
 
 @lru_cache(maxsize=SKELETONS_PER_WORKER)
 def _skeleton(
-    version: str, duration: float, video_codec: str, with_click_through: bool
+    version: str,
+    duration: float,
+    video_codec: str,
+    with_click_through: bool,
+    with_advertiser: bool,
+    category_authority: str | None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The document of this shape cut at its marks: the literal text around them, and the value each stands
     for (numbers too: render writes them with str(), so a mark takes their place)."""
@@ -103,7 +119,13 @@ def _skeleton(
     )
     ad = ServedAd(
         ad_serving_id=marks.ad_serving_id,
-        campaign=SimpleNamespace(id=marks.ad_id, name=marks.title),
+        campaign=SimpleNamespace(
+            id=marks.ad_id,
+            name=marks.title,
+            advertiser_name=marks.advertiser if with_advertiser else None,
+            category=marks.category if category_authority else None,
+            category_authority=category_authority,
+        ),
         creative=creative,
         media_url=marks.media_url,
         beacon_base=marks.beacon_base,

@@ -122,11 +122,14 @@ def test_any_url_gives_the_document_rendered_whole(click_through):
     duration=st.sampled_from([6.0, 15.0, 15.5, 30.0]),
     codec=st.sampled_from(["h264", "hevc", "vp9"]),
     no_click_through=st.booleans(),
+    advertiser=st.none() | st.text(min_size=1, max_size=30),
+    category=st.none() | st.sampled_from(["1534", "IAB22-1", "653"]),
 )
 def test_filled_skeleton_and_whole_render_agree(
-    name, click_through, host, version, duration, codec, no_click_through
+    name, click_through, host, version, duration, codec, no_click_through, advertiser, category
 ):
     campaign, creative = entries(name=name, click_through=None if no_click_through else click_through)
+    campaign = dataclasses.replace(campaign, advertiser_name=advertiser, category=category)
     creative = dataclasses.replace(creative, duration=duration, video_codec=codec)
     ad = served(campaign, creative, base_url=f"http://{host}")
     assert vast_document(ad, version) == render(inline_ad(ad), version)
@@ -137,3 +140,16 @@ def test_the_no_fill_document_is_the_empty_vast_of_its_version(version):
     document = no_fill_document(version)
     assert document == render(None, version)
     assert etree.fromstring(document).get("version") == version and len(etree.fromstring(document)) == 0
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+def test_advertiser_and_category_are_in_the_filled_document(version):
+    campaign, creative = entries()
+    branded = dataclasses.replace(campaign, advertiser_name="Cola Co", category="1534")
+    ad = served(branded, creative)
+    document = vast_document(ad, version)
+    assert document == render(inline_ad(ad), version)
+    validate(document, version)
+    root = etree.fromstring(document)
+    assert root.findtext(".//{*}Advertiser") == "Cola Co"
+    assert (root.findtext(".//{*}Category") == "1534") == (version != "3.0")
