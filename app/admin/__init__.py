@@ -5,7 +5,14 @@ A page session (a signed cookie) is not an API token, and a bearer token opens n
 
 from flask import Flask
 
-from app.admin import auth, campaigns, creatives, dashboard, preview  # noqa: F401 (their routes join bp)
+from app.admin import (  # noqa: F401 (their routes join bp)
+    advertisers,
+    auth,
+    campaigns,
+    creatives,
+    dashboard,
+    preview,
+)
 from app.admin.blueprint import bp, csrf
 from app.admin.session import PageSessionInterface
 

@@ -13,6 +13,7 @@ from app.admin.confirmation import delete_after_confirmation
 from app.admin.formatting import form_datetime
 from app.admin.forms import load_campaign_form, load_form, refusal
 from app.admin.navigation import local_page
+from app.advertisers import services as advertisers
 from app.campaigns import services as campaigns
 from app.campaigns.models import STATUSES
 from app.campaigns.schemas import CampaignListQuerySchema, StatusChangeSchema
@@ -49,7 +50,7 @@ def campaign_list():
 @bp.route("/campaigns/new", methods=["GET", "POST"])
 def campaign_new():
     if request.method == "GET":
-        return render_template("admin/campaigns/form.html", campaign=None, values={}, errors={})
+        return _form(None, {}, {})
     try:
         data = load_campaign_form(request.form)
         campaign = campaigns.create_campaign(get_session(), data, current_app.config["DEFAULT_CPM"])
@@ -64,9 +65,7 @@ def campaign_edit(campaign_id: uuid.UUID):
     db = get_session()
     campaign = campaigns.get_campaign(db, campaign_id)
     if request.method == "GET":
-        return render_template(
-            "admin/campaigns/form.html", campaign=campaign, values=_form_values(campaign), errors={}
-        )
+        return _form(campaign, _form_values(campaign), {})
     try:
         campaigns.update_campaign(db, campaign_id, load_campaign_form(request.form))
     except Invalid as exc:
@@ -85,12 +84,28 @@ def _form_values(campaign) -> dict:
         "cpm": f"{campaign.cpm}",
         "start_date": form_datetime(campaign.start_date),
         "end_date": form_datetime(campaign.end_date),
+        "advertiser_id": str(campaign.advertiser_id or ""),
+        "category": campaign.category or "",
+        "category_exclusive": "true" if campaign.category_exclusive else "",
     }
 
 
+def _form(campaign, values, errors: dict) -> str:
+    """The campaign form; its advertiser is chosen among every advertiser, by name."""
+    return render_template(
+        "admin/campaigns/form.html",
+        campaign=campaign,
+        values=values,
+        errors=errors,
+        advertiser_choices=[
+            (str(advertiser.id), f"{advertiser.name} ({advertiser.domain})")
+            for advertiser in advertisers.all_advertisers(get_session())
+        ],
+    )
+
+
 def _form_page(campaign, errors: dict, status: int):
-    page = render_template("admin/campaigns/form.html", campaign=campaign, values=request.form, errors=errors)
-    return page, status
+    return _form(campaign, request.form, errors), status
 
 
 @bp.post("/campaigns/<uuid:campaign_id>/status")

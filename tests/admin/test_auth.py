@@ -7,13 +7,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.advertisers.models import Advertiser
 from app.auth import services as auth_services
 from app.auth.models import AuthToken
 from app.db import utcnow
 from app.logs import JsonFormatter
 from tests.admin.conftest import csrf_token, log_in
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.factories import CampaignFactory
+from tests.factories import AdvertiserFactory, CampaignFactory
 
 OPEN_ENDPOINTS = {"admin.login", "admin.static"}
 SAMPLE_ID = "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc"
@@ -228,8 +229,12 @@ def test_a_page_session_is_not_an_api_token_and_a_token_opens_no_page(console, c
 
 def test_a_post_without_the_csrf_token_is_refused(console, session):
     campaign = CampaignFactory(status="draft")
+    advertiser = AdvertiserFactory(name="Kept")
     for path, data in (
         ("/admin/campaigns/new", {"name": "No token"}),
+        ("/admin/advertisers/new", {"name": "No token", "domain": "no-token.example"}),
+        (f"/admin/advertisers/{advertiser.id}/edit", {"name": "Changed", "domain": "changed.example"}),
+        (f"/admin/advertisers/{advertiser.id}/delete", {}),
         (f"/admin/campaigns/{campaign.id}/status", {"status": "active"}),
         (f"/admin/campaigns/{campaign.id}/delete", {}),
         ("/admin/logout", {}),
@@ -241,6 +246,11 @@ def test_a_post_without_the_csrf_token_is_refused(console, session):
         assert forged.status_code == 400, path
     session.refresh(campaign)
     assert campaign.status == "draft"
+    session.refresh(advertiser)
+    assert (advertiser.name, session.scalar(sa.select(sa.func.count()).select_from(Advertiser))) == (
+        "Kept",
+        1,
+    )
 
 
 def _admin_rules(app):
@@ -251,7 +261,9 @@ def test_every_console_page_needs_the_login(app, client, session):
     guarded = [rule for rule in _admin_rules(app) if rule.endpoint not in OPEN_ENDPOINTS]
     assert len(guarded) >= 13
     for rule in guarded:
-        path = rule.rule.replace("<uuid:campaign_id>", SAMPLE_ID).replace("<uuid:creative_id>", SAMPLE_ID)
+        path = rule.rule
+        for name in ("campaign_id", "creative_id", "advertiser_id"):
+            path = path.replace(f"<uuid:{name}>", SAMPLE_ID)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(path, method=method)
             assert response.status_code == 303, (method, path)
