@@ -9,7 +9,7 @@ from app.advertisers.models import Advertiser
 from app.campaigns.models import Campaign
 from tests.api.test_campaigns import campaign_body
 from tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory
-from tests.serving_helpers import refresh, runtime
+from tests.serving_helpers import get_vast, refresh, runtime
 
 URL = "/api/v1/advertisers"
 CAMPAIGNS = "/api/v1/campaigns"
@@ -325,3 +325,20 @@ def test_the_catalog_carries_the_advertiser_and_follows_its_changes(app, client,
     refresh(app)
     entry = runtime(app).catalog.current().catalog.campaigns[campaign.id]
     assert (entry.advertiser_name, entry.advertiser_domain) == ("Cola", "cola.example")
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0", "4.1", "4.2", "4.3"])
+def test_served_vast_names_the_advertiser_and_category(app, client, session, version):
+    advertiser = AdvertiserFactory(name="Cola Co", domain="cola.example.com")
+    campaign = CampaignFactory(status="active", advertiser=advertiser, category="IAB22-1")
+    CreativeFactory(campaign=campaign)
+    refresh(app)
+    document = get_vast(client, f"vast_version={version}", version=version)
+    assert document.xpath("string(//*[local-name()='Advertiser'])") == "Cola Co"
+    categories = document.xpath("//*[local-name()='Category']")
+    if version == "3.0":
+        assert categories == []  # the 3.0 schema has no Category
+    else:
+        assert [(c.text, c.get("authority")) for c in categories] == [
+            ("IAB22-1", "https://iabtechlab.com/standards/content-taxonomy")
+        ]
