@@ -11,7 +11,7 @@ from lxml import etree
 
 from app.serving.catalog import make_catalog
 from app.settings import PROJECT_ROOT
-from tests.factories import CampaignFactory, CreativeFactory
+from tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory
 from tests.serving_helpers import flush, node_parser, refresh, runtime
 from vast.macros import fill_macros
 from vast.validate import validate
@@ -223,3 +223,18 @@ def test_a_players_vast_parser_reads_the_pod_and_every_beacon_counts(client, app
         for ad in ads
     )
     assert impressions == len(ads) and fired >= len(ads) * 10
+
+
+def test_two_campaigns_of_one_advertiser_never_share_a_break(client, app, session):
+    cola, rival = AdvertiserFactory(domain="cola.example"), AdvertiserFactory(domain="rival.example")
+    for advertiser in (cola, cola, cola, rival):
+        campaign = CampaignFactory(status="active", advertiser_id=advertiser.id)
+        CreativeFactory(campaign=campaign, duration=30.0)
+    refresh(app)
+    for _ in range(10):
+        ads = ads_of(client.get("/vast?pod_max_dur=120&pod_max_ads=4"))
+        assert sorted(ad.findtext(".//{*}Advertiser") for ad in ads) == [cola.name, rival.name]
+    assert {
+        ad.findtext(".//{*}Advertiser")
+        for ad in ads_of(client.get("/vast?pod_max_dur=120&badv=cola.example"))
+    } == {rival.name}
