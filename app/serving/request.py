@@ -69,12 +69,14 @@ class AdRequestError(ValueError):
         self.details = details
 
 
-class _Unusable(Exception):
+class Unusable(Exception):
+    """A parameter's value cannot be used; `reason` says why (named in X-Ad-Request-Warnings)."""
+
     def __init__(self, reason: str):
         self.reason = reason
 
 
-def _echo(value: str) -> str:
+def echo(value: str) -> str:
     """A caller's value, short and header-safe, to name it in a warning."""
     shown = _UNSAFE_ECHO.sub("?", value[:_MAX_ECHO])
     return shown + "..." if len(value) > _MAX_ECHO else shown
@@ -85,9 +87,9 @@ def _seconds(low: float) -> Callable[[str], float]:
         try:
             value = float(raw)
         except ValueError:
-            raise _Unusable("not a number") from None
+            raise Unusable("not a number") from None
         if not low <= value <= MAX_SECONDS:  # NaN and infinities fail too
-            raise _Unusable(f"not within {low:g}-{MAX_SECONDS}")
+            raise Unusable(f"not within {low:g}-{MAX_SECONDS}")
         return value
 
     return parse
@@ -101,7 +103,7 @@ def _milliseconds(low: float) -> Callable[[str], float]:
         try:
             return seconds(str(float(raw) / 1000))
         except ValueError:
-            raise _Unusable("not a number") from None
+            raise Unusable("not a number") from None
 
     return parse
 
@@ -113,9 +115,9 @@ def _count(low: int, high: int) -> Callable[[str], int]:
         try:
             value = int(raw)
         except ValueError:
-            raise _Unusable("not a whole number") from None
+            raise Unusable("not a whole number") from None
         if value < low:
-            raise _Unusable(f"below {low}")
+            raise Unusable(f"below {low}")
         return min(value, high)
 
     return parse
@@ -137,7 +139,7 @@ def _list(item: re.Pattern) -> Callable[[str], frozenset[str]]:
             if item.fullmatch(value)
         )
         if not items:
-            raise _Unusable("no usable entry")
+            raise Unusable("no usable entry")
         return items
 
     return parse
@@ -146,7 +148,7 @@ def _list(item: re.Pattern) -> Callable[[str], frozenset[str]]:
 def _text(limit: int) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if len(raw) > limit:
-            raise _Unusable(f"longer than {limit} characters")
+            raise Unusable(f"longer than {limit} characters")
         return raw
 
     return parse
@@ -157,45 +159,45 @@ def _vast_version(raw: str) -> str:
         return raw
     if f"{raw}.0" in SUPPORTED_VERSIONS:  # "4" is 4.0, "3" is 3.0
         return f"{raw}.0"
-    raise _Unusable(f"unsupported {_echo(raw)}, using {DEFAULT_VERSION}")
+    raise Unusable(f"unsupported {echo(raw)}, using {DEFAULT_VERSION}")
 
 
 def _ifa_type(raw: str) -> str:
     value = raw.lower()
     if value not in _IFA_TYPES:
-        raise _Unusable("not a known IFA type")
+        raise Unusable("not a known IFA type")
     return value
 
 
 def _device_type(raw: str) -> str:
     if raw.lower() not in _DEVICE_TYPE_VALUES:
-        raise _Unusable("not an OpenRTB device type")
+        raise Unusable("not an OpenRTB device type")
     return raw
 
 
 def _ip(raw: str) -> str:
     address = canonical_ip(raw)
     if address is None:
-        raise _Unusable("not an IP address")
+        raise Unusable("not an IP address")
     return address
 
 
 def _us_privacy(raw: str) -> str:
     if not _US_PRIVACY.fullmatch(raw):
-        raise _Unusable("not a US Privacy string")
+        raise Unusable("not a US Privacy string")
     return raw
 
 
 def _gdpr(raw: str) -> int:
     value = raw.strip()
     if value not in ("0", "1"):
-        raise _Unusable("not 0 or 1")
+        raise Unusable("not 0 or 1")
     return int(value)
 
 
 def _gdpr_consent(raw: str) -> str:
     if not _TCF.fullmatch(raw):
-        raise _Unusable("not a TCF consent string")
+        raise Unusable("not a TCF consent string")
     return raw
 
 
@@ -237,18 +239,24 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "bcat": _list(_CATEGORY),
     "blocked_cats": _list(_CATEGORY),
 }
-_SESSION = ("session_id", "scor", "correlator")
+SESSION_NAMES = ("session_id", "scor", "correlator")
 # Each pod limit by its names, the first given wins.
-_POD_MAX_DUR = ("pod_max_dur", "pmxd", "avail_duration_secs", "avail_duration_ms")
-_POD_MIN_DUR = ("pod_min_dur", "pmnd")
-_POD_MAX_ADS = ("pod_max_ads", "pmad")
-POD_PARAMETERS = (*_POD_MAX_DUR, *_POD_MIN_DUR, *_POD_MAX_ADS, "pod_min_ads", "pod_buffet")
+POD_MAX_DURATION_NAMES = ("pod_max_dur", "pmxd", "avail_duration_secs", "avail_duration_ms")
+POD_MIN_DURATION_NAMES = ("pod_min_dur", "pmnd")
+POD_MAX_ADS_NAMES = ("pod_max_ads", "pmad")
+POD_PARAMETERS = (
+    *POD_MAX_DURATION_NAMES,
+    *POD_MIN_DURATION_NAMES,
+    *POD_MAX_ADS_NAMES,
+    "pod_min_ads",
+    "pod_buffet",
+)
 # The names an ignored value may be counted under (a metric label): never a caller's string.
 QUERY_PARAMETERS = tuple(_PARSERS)
 KNOWN_PARAMETERS = (*QUERY_PARAMETERS, DEVICE_IP_HEADER)
 
 
-def _unusable(raw: str) -> str | None:
+def unusable(raw: str) -> str | None:
     """Why `raw` is no value at all (empty, an unexpanded macro), or None."""
     if not raw or raw.isspace():
         return "empty"
@@ -305,11 +313,39 @@ class AdRequest:
         return _may_store(self.us_privacy, self.gdpr, self.gdpr_consent, self.privacy_unreadable)
 
     def warnings_header(self) -> str:
-        """The warnings as one header value: ASCII, `name: reason; ...`, at most MAX_WARNINGS_HEADER long."""
-        text = "; ".join(f"{name}: {reason}" for name, reason in self.warnings.items())
-        if len(text) > MAX_WARNINGS_HEADER:
-            text = text[: MAX_WARNINGS_HEADER - 5].rpartition("; ")[0] + "; ..."
-        return text
+        return warnings_header(self.warnings)
+
+
+def warnings_header(warnings: Mapping[str, str]) -> str:
+    """The warnings as one header value: ASCII, `name: reason; ...`, at most MAX_WARNINGS_HEADER long (cut
+    between entries where it can)."""
+    text = "; ".join(f"{name}: {reason}" for name, reason in warnings.items())
+    if len(text) > MAX_WARNINGS_HEADER:
+        head = text[: MAX_WARNINGS_HEADER - 5]
+        text = (head.rpartition("; ")[0] or head) + "; ..."
+    return text
+
+
+def read_parameters(
+    args: Mapping[str, str], parsers: Mapping[str, Callable[[str], object]]
+) -> tuple[dict[str, object], dict[str, str]]:
+    """(values, warnings): each parameter of `parsers` present in `args`, parsed, or why it was ignored
+    (empty, an unexpanded macro, unusable)."""
+    values: dict[str, object] = {}
+    warnings: dict[str, str] = {}
+    for name, raw in args.items():  # a MultiDict gives each name's first value
+        parse = parsers.get(name)
+        if parse is None:
+            continue
+        reason = unusable(raw)
+        if reason is None:
+            try:
+                values[name] = parse(raw)
+                continue
+            except Unusable as exc:
+                reason = exc.reason
+        warnings[name] = reason
+    return values, warnings
 
 
 def _may_store(us_privacy: str | None, gdpr: int | None, gdpr_consent: str | None, unreadable: bool) -> bool:
@@ -327,14 +363,14 @@ def may_store_personal_data(signals: Mapping[str, object]) -> bool:
     unreadable = False
     for name in PRIVACY_PARAMETERS:
         raw = signals.get(name)
-        reason = None if raw is None else _unusable(str(raw))
+        reason = None if raw is None else unusable(str(raw))
         if raw is None or reason == "empty":
             continue
         try:
             if reason is not None:
-                raise _Unusable(reason)
+                raise Unusable(reason)
             values[name] = _PARSERS[name](str(raw))
-        except _Unusable:
+        except Unusable:
             unreadable = True
     return _may_store(values.get("us_privacy"), values.get("gdpr"), values.get("gdpr_consent"), unreadable)
 
@@ -343,23 +379,10 @@ def parse_ad_request(
     args: Mapping[str, str], headers: Mapping[str, str], remote_addr: str | None
 ) -> AdRequest:
     """The request, leniently (see the module's docstring); AdRequestError only under `strict=1`."""
-    values: dict[str, object] = {}
-    warnings: dict[str, str] = {}
-    for name, raw in args.items():  # a MultiDict gives each name's first value
-        parse = _PARSERS.get(name)
-        if parse is None:
-            continue
-        reason = _unusable(raw)
-        if reason is None:
-            try:
-                values[name] = parse(raw)
-                continue
-            except _Unusable as exc:
-                reason = exc.reason
-        warnings[name] = reason
+    values, warnings = read_parameters(args, _PARSERS)
     header_ip = headers.get(DEVICE_IP_HEADER)
     if header_ip is not None and canonical_ip(header_ip) is None:
-        warnings[DEVICE_IP_HEADER] = _unusable(header_ip) or "not an IP address"
+        warnings[DEVICE_IP_HEADER] = unusable(header_ip) or "not an IP address"
 
     maximum = values.get("max_duration")
     alias = values.get("dur")
@@ -400,7 +423,7 @@ def parse_ad_request(
         fits_nothing=fits_nothing,
         privacy_unreadable=any(warnings.get(name, "empty") != "empty" for name in PRIVACY_PARAMETERS),
         pod=pod,
-        session_id=_first(values, _SESSION),
+        session_id=_first(values, SESSION_NAMES),
         blocked_domains=values.get("badv", frozenset()),
         blocked_categories=values.get("bcat", frozenset()) | values.get("blocked_cats", frozenset()),
     )
@@ -415,10 +438,10 @@ def _pod(values: Mapping[str, object], max_duration: float | None) -> PodLimits 
     longest a request may ask) bounds it."""
     if not any(name in values for name in POD_PARAMETERS):
         return None
-    max_ads = _first(values, _POD_MAX_ADS) or MAX_POD_ADS
+    max_ads = _first(values, POD_MAX_ADS_NAMES) or MAX_POD_ADS
     return PodLimits(
-        max_seconds=_first(values, _POD_MAX_DUR) or max_duration or MAX_SECONDS,
-        min_seconds=_first(values, _POD_MIN_DUR) or 0.0,
+        max_seconds=_first(values, POD_MAX_DURATION_NAMES) or max_duration or MAX_SECONDS,
+        min_seconds=_first(values, POD_MIN_DURATION_NAMES) or 0.0,
         max_ads=max_ads,
         min_ads=min(values.get("pod_min_ads", 1), max_ads),
         buffet=values.get("pod_buffet", 0),

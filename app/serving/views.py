@@ -6,6 +6,7 @@ import gzip
 import json
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, jsonify, request
@@ -19,7 +20,13 @@ from app.serving.device import device_ip, device_user_agent
 from app.serving.documents import no_fill_document, pod_document, vast_document
 from app.serving.pods import PodRequest, choose_one, choose_pod
 from app.serving.rate_limit import limit_sdk_client
-from app.serving.request import AdRequest, AdRequestError, may_store_personal_data, parse_ad_request
+from app.serving.request import (
+    AdRequest,
+    AdRequestError,
+    may_store_personal_data,
+    parse_ad_request,
+    warnings_header,
+)
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
 from app.serving.separation import excluded_keys, keys_of
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
@@ -86,6 +93,12 @@ GZIP_MIN_BYTES = 8 * 1024
 
 
 def _answer_vast(body: bytes, ad_request: AdRequest) -> Response:
+    return xml_answer(body, ad_request.warnings, ad_request.ignored)
+
+
+def xml_answer(body: bytes, warnings: Mapping[str, str], ignored: Iterable[str]) -> Response:
+    """A /vast or /vmap document: gzipped from GZIP_MIN_BYTES for callers that accept it, with what was
+    ignored named in X-Ad-Request-Warnings and counted by parameter."""
     headers = {"Cache-Control": "no-store"}
     if len(body) >= GZIP_MIN_BYTES:
         headers["Vary"] = "Accept-Encoding"
@@ -93,9 +106,9 @@ def _answer_vast(body: bytes, ad_request: AdRequest) -> Response:
             body = gzip.compress(body, compresslevel=1, mtime=0)
             headers["Content-Encoding"] = "gzip"
     response = Response(body, 200, content_type=XML, headers=headers)
-    if ad_request.warnings:
-        response.headers[WARNINGS_HEADER] = ad_request.warnings_header()
-        for name in ad_request.ignored:
+    if warnings:
+        response.headers[WARNINGS_HEADER] = warnings_header(warnings)
+        for name in ignored:
             ignored_parameter_series(name).inc()
     return response
 

@@ -9,28 +9,30 @@ The caller's other parameters are carried over to every break's tag, with the br
 
 from __future__ import annotations
 
-import gzip
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestURITooLarge
 
-from app.metrics import ignored_parameter_series
 from app.runtime import runtime, start_runtime
 from app.security import MAX_QUERY_BYTES
 from app.serving.request import (
     MAX_POD_ADS,
     MAX_SECONDS,
-    MAX_WARNINGS_HEADER,
+    POD_MAX_ADS_NAMES,
+    POD_MAX_DURATION_NAMES,
+    SESSION_NAMES,
     AdRequestError,
-    _echo,
-    _unusable,
+    Unusable,
+    echo,
+    read_parameters,
+    unusable,
 )
-from app.serving.views import GZIP_MIN_BYTES, WARNINGS_HEADER, XML, base_url
+from app.serving.views import base_url, xml_answer
 from vast import vmap
 
 bp = Blueprint("vmap", __name__)
@@ -58,17 +60,11 @@ VMAP_PARAMETERS = (
 )
 # Set per break (or for the stream) on every tag: the caller's values, under any of /vast's names for them,
 # are replaced.
-_POD_DURATION = ("pod_max_dur", "pmxd", "avail_duration_secs", "avail_duration_ms")
-_POD_ADS = ("pod_max_ads", "pmad")
-_SESSION = ("session_id", "scor", "correlator")
 # One ad SDKs got from POST /api/v1/ad-request: replayed in every break, so never carried over.
 _REQUEST_ID = "request_id"
-_NOT_CARRIED = frozenset((*VMAP_PARAMETERS, *_POD_DURATION, *_POD_ADS, *_SESSION, _REQUEST_ID))
-
-
-class _Unusable(Exception):
-    def __init__(self, reason: str):
-        self.reason = reason
+_NOT_CARRIED = frozenset(
+    (*VMAP_PARAMETERS, *POD_MAX_DURATION_NAMES, *POD_MAX_ADS_NAMES, *SESSION_NAMES, _REQUEST_ID)
+)
 
 
 @dataclass(slots=True)
@@ -95,13 +91,13 @@ def _seconds(low: float, high: float, *, above: bool = False) -> Callable[[str],
         try:
             value = float(raw)
         except ValueError:
-            raise _Unusable("not a number") from None
+            raise Unusable("not a number") from None
         if value != value:  # NaN
-            raise _Unusable("not a number")
+            raise Unusable("not a number")
         if value < low or (above and value == low):
-            raise _Unusable(f"not above {low:g}" if above else f"below {low:g}")
+            raise Unusable(f"not above {low:g}" if above else f"below {low:g}")
         if value > high:
-            raise _Unusable(f"above {high:g}")
+            raise Unusable(f"above {high:g}")
         return value
 
     return parse
@@ -113,22 +109,22 @@ def _switch(raw: str) -> bool:
         return True
     if value in ("0", "false"):
         return False
-    raise _Unusable("not 0 or 1, using 1")
+    raise Unusable("not 0 or 1, using 1")
 
 
 def _ads(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise _Unusable("not a whole number") from None
+        raise Unusable("not a whole number") from None
     if value < 1:
-        raise _Unusable("below 1")
+        raise Unusable("below 1")
     return min(value, MAX_POD_ADS)  # as /vast takes it
 
 
 def _session(raw: str) -> str:
     if len(raw) > 128:
-        raise _Unusable("longer than 128 characters")
+        raise Unusable("longer than 128 characters")
     return raw
 
 
@@ -151,20 +147,7 @@ _OFFSET = _seconds(0, MAX_CONTENT_SECONDS, above=True)
 
 def parse_vmap_request(args: MultiDict) -> VmapRequest:
     """The playlist's request, leniently (the module's docstring); AdRequestError only under `strict=1`."""
-    values: dict[str, object] = {}
-    warnings: dict[str, str] = {}
-    for name, parse in _PARSERS.items():
-        raw = args.get(name)
-        if raw is None:
-            continue
-        reason = _unusable(raw)
-        if reason is None:
-            try:
-                values[name] = parse(raw)
-                continue
-            except _Unusable as exc:
-                reason = exc.reason
-        warnings[name] = reason
+    values, warnings = read_parameters(args, _PARSERS)
 
     ask = VmapRequest(
         preroll=values.get("preroll", True),
@@ -172,15 +155,15 @@ def parse_vmap_request(args: MultiDict) -> VmapRequest:
         preroll_dur=values.get("preroll_dur", PREROLL_DUR),
         midroll_dur=values.get("break_dur", MIDROLL_DUR),
         postroll_dur=values.get("postroll_dur", POSTROLL_DUR),
-        pod_max_ads=_first(values, _POD_ADS) or POD_MAX_ADS,
-        session_id=_first(values, _SESSION) or uuid.uuid4().hex,
+        pod_max_ads=_first(values, POD_MAX_ADS_NAMES) or POD_MAX_ADS,
+        session_id=_first(values, SESSION_NAMES) or uuid.uuid4().hex,
         warnings=warnings,
     )
     room = MAX_BREAKS - ask.preroll - ask.postroll
     duration = values.get("duration")
     raw_midrolls = args.get("midrolls")
     if raw_midrolls is not None:
-        reason = _unusable(raw_midrolls)
+        reason = unusable(raw_midrolls)
         if reason is not None:
             warnings["midrolls"] = reason
         else:
@@ -195,7 +178,7 @@ def parse_vmap_request(args: MultiDict) -> VmapRequest:
         else:
             ask.midrolls = _every(every, duration, room, warnings)
 
-    for name in _POD_DURATION:
+    for name in POD_MAX_DURATION_NAMES:
         if name in args:
             warnings[name] = "set per break, by break_dur, preroll_dur and postroll_dur"
     if args.get(_REQUEST_ID) is not None:
@@ -219,19 +202,19 @@ def _listed_midrolls(raw: str, duration: float | None, room: int, warnings: dict
         if not item:
             continue
         try:
-            reason = _unusable(item)
+            reason = unusable(item)
             if reason is not None:
-                raise _Unusable(reason)
+                raise Unusable(reason)
             offset = _OFFSET(item)
             millis = round(offset * 1000)  # the offset as written, HH:MM:SS.mmm
             if millis == 0:
-                raise _Unusable("not above 0")
+                raise Unusable("not above 0")
             if duration is not None and millis >= round(duration * 1000):
-                raise _Unusable(f"not before the end at {_seconds_text(duration)}")
+                raise Unusable(f"not before the end at {_seconds_text(duration)}")
             if millis in kept:
-                raise _Unusable("duplicate")
-        except _Unusable as exc:
-            dropped.append(f"{_echo(item)} ({exc.reason})")
+                raise Unusable("duplicate")
+        except Unusable as exc:
+            dropped.append(f"{echo(item)} ({exc.reason})")
             continue
         kept[millis] = offset
     offsets = [kept[millis] for millis in sorted(kept)]
@@ -304,25 +287,4 @@ def vmap_playlist():
         ask = parse_vmap_request(request.args)
     except AdRequestError as exc:
         return jsonify({"error": str(exc), "details": exc.details}), 400
-    body = vmap.render(breaks(ask, base_url(runtime())))
-    headers = {"Cache-Control": "no-store"}
-    if len(body) >= GZIP_MIN_BYTES:
-        headers["Vary"] = "Accept-Encoding"
-        if request.accept_encodings["gzip"]:
-            body = gzip.compress(body, compresslevel=1, mtime=0)
-            headers["Content-Encoding"] = "gzip"
-    response = Response(body, 200, content_type=XML, headers=headers)
-    if ask.warnings:
-        response.headers[WARNINGS_HEADER] = warnings_header(ask.warnings)
-        for name in ask.warnings:
-            ignored_parameter_series(name).inc()
-    return response
-
-
-def warnings_header(warnings: Mapping[str, str]) -> str:
-    """`name: reason; ...`, ASCII, at most MAX_WARNINGS_HEADER long (as /vast writes it)."""
-    text = "; ".join(f"{name}: {reason}" for name, reason in warnings.items())
-    if len(text) > MAX_WARNINGS_HEADER:
-        head = text[: MAX_WARNINGS_HEADER - 5]
-        text = (head.rpartition("; ")[0] or head) + "; ..."
-    return text
+    return xml_answer(vmap.render(breaks(ask, base_url(runtime()))), ask.warnings, ask.warnings)
