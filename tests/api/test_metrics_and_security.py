@@ -73,6 +73,7 @@ def test_every_admin_route_refuses_a_request_without_valid_auth(app, client, ses
     sample = {
         "campaign_id": "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc",
         "creative_id": "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc",
+        "advertiser_id": "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc",
         "dead_id": "1",
     }
     checked = 0
