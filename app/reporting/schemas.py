@@ -115,6 +115,11 @@ class Last24hSchema(ma.Schema):
     fills = ma.fields.Integer(required=True)
     no_fills = ma.fields.Integer(required=True)
     fill_rate = ma.fields.Float(required=True)
+    pod_requests = ma.fields.Integer(required=True, metadata={"description": "Ad breaks requested as pods"})
+    ads_per_pod = ma.fields.Float(required=True, metadata={"description": "Ads in a pod, on average"})
+    break_fill_rate = ma.fields.Float(
+        required=True, metadata={"description": "Share of the requested break seconds filled with ads"}
+    )
     series = ma.fields.List(ma.fields.Nested(HourSchema), required=True)
 
 

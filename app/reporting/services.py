@@ -285,10 +285,13 @@ def dashboard(session: Session, *, now: datetime | None = None, top: int = 5) ->
         if point is not None:
             point[names[event]] += int(count)
             point["spend_units"] += int(spend)
+    pods = dict.fromkeys(("pod_requests", "pod_ads", "pod_requested_ms", "pod_filled_ms"), 0)
     for counts in session.scalars(sa.select(ServingCountHourly).where(ServingCountHourly.hour >= since)):
         point = hourly.get(_truncate(counts.hour, "hour"))
         if point is not None:
             point.update(requests=counts.requests, fills=counts.fills, no_fills=counts.no_fills)
+            for name in pods:
+                pods[name] += getattr(counts, name)
 
     series = [{**p, "spend": money_text(p.pop("spend_units"))} for p in hourly.values()]
     requests = sum(p["requests"] for p in series)
@@ -305,6 +308,9 @@ def dashboard(session: Session, *, now: datetime | None = None, top: int = 5) ->
             "fills": fills,
             "no_fills": sum(p["no_fills"] for p in series),
             "fill_rate": _ratio(fills, requests),
+            "pod_requests": pods["pod_requests"],
+            "ads_per_pod": _ratio(pods["pod_ads"], pods["pod_requests"]),
+            "break_fill_rate": _ratio(pods["pod_filled_ms"], pods["pod_requested_ms"]),
             "series": series,
         },
     }

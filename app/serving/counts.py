@@ -17,8 +17,11 @@ log = logging.getLogger(__name__)
 PUSH_SECONDS = 1.0
 
 
+COUNTED = ("requests", "fills", "no_fills", "pod_requests", "pod_ads", "pod_requested_ms", "pod_filled_ms")
+
+
 def _new_counts() -> defaultdict[int, dict[str, int]]:
-    return defaultdict(lambda: {"requests": 0, "fills": 0, "no_fills": 0})
+    return defaultdict(lambda: dict.fromkeys(COUNTED, 0))
 
 
 class ServingCounter:
@@ -35,6 +38,14 @@ class ServingCounter:
         totals = self._counts[int(self.clock() // 3600 * 3600)]
         totals["requests"] += 1
         totals["fills" if filled else "no_fills"] += 1
+
+    def count_pod(self, ads: int, requested_seconds: float, filled_seconds: float) -> None:
+        """An ad break, besides its count() as a request: its ads and the seconds asked and filled."""
+        totals = self._counts[int(self.clock() // 3600 * 3600)]
+        totals["pod_requests"] += 1
+        totals["pod_ads"] += ads
+        totals["pod_requested_ms"] += round(requested_seconds * 1000)
+        totals["pod_filled_ms"] += round(filled_seconds * 1000)
 
     def push(self) -> None:
         """Hand the totals so far to the store; kept for the next push if the store is unavailable."""

@@ -161,6 +161,7 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
         for position, c in enumerate(creatives, 1)
     ] + [serve(campaigns[c.campaign_id], c, rt.signer, base, private=private) for c in buffet]
     _count(rt, filled=bool(creatives))
+    rt.counter.count_pod(len(creatives), limits.max_seconds, sum(c.duration for c in creatives))
     for ad in ads:
         rt.catalog.note_served(ad.campaign.id)
     return pod_document(ads, ad_request.vast_version, sequenced=len(creatives))

@@ -67,7 +67,8 @@ class EventCountHourly(Base):
 
 
 class ServingCountHourly(Base):
-    """Ad requests, fills and no-fills per hour, counted by the serving workers without SQL."""
+    """Ad requests, fills and no-fills per hour, counted by the serving workers without SQL; of them, the ad
+    breaks (pods): their ads, and the milliseconds requested and filled."""
 
     __tablename__ = "serving_counts_hourly"
 
@@ -75,6 +76,10 @@ class ServingCountHourly(Base):
     requests: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     fills: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     no_fills: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    pod_requests: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    pod_ads: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    pod_requested_ms: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    pod_filled_ms: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
 
 class ProcessedBatch(Base):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign
 from app.creatives.models import Creative
+from app.serving.counts import COUNTED
 from app.serving.models import AdRequest
 from app.serving.money import units_to_currency
 from app.tracking.events import AD_REQUEST, SERVING_COUNTS, Event
@@ -208,7 +209,7 @@ def _add_serving_counts(session: Session, event: Event) -> None:
                 index_elements=["hour"],
                 set_={
                     name: getattr(ServingCountHourly, name) + getattr(statement.excluded, name)
-                    for name in ("requests", "fills", "no_fills")
+                    for name in COUNTED
                 },
             )
         )

@@ -53,3 +53,17 @@ def test_the_preview_warns_when_the_ad_server_cannot_serve_the_campaign(console,
     assert "This campaign is paused" in console.page(f"/admin/campaigns/{paused.id}/preview")
     empty = CampaignFactory(status="active")
     assert "no active creative" in console.page(f"/admin/campaigns/{empty.id}/preview")
+
+
+def test_the_dashboard_shows_ad_breaks(console, app, session):
+    for _ in range(2):
+        CreativeFactory(campaign=CampaignFactory(status="active"), duration=30.0)
+    refresh(app)
+    for _ in range(2):
+        console.client.get("/vast?pod_max_dur=90&pod_max_ads=4")  # 60 of 90 s filled
+    flush(app)
+    day = console.page("/admin/")
+    day = day[day.index("day-title") :]
+    assert "<dt>Ad breaks (pods)</dt>\n  <dd>2</dd>" in day
+    assert "<dt>Ads per pod</dt>\n  <dd>2.0</dd>" in day
+    assert "<dt>Break seconds filled</dt>\n  <dd>66.7 %</dd>" in day

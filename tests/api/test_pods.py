@@ -238,3 +238,18 @@ def test_two_campaigns_of_one_advertiser_never_share_a_break(client, app, sessio
         ad.findtext(".//{*}Advertiser")
         for ad in ads_of(client.get("/vast?pod_max_dur=120&badv=cola.example"))
     } == {rival.name}
+
+
+def test_the_dashboard_counts_pods_their_ads_and_the_break_seconds_filled(client, app, auth, session):
+    for duration in (30.0, 30.0, 45.0):
+        CreativeFactory(campaign=CampaignFactory(status="active"), duration=duration)
+    refresh(app)
+    pods = [ads_of(client.get("/vast?pod_max_dur=60&pod_max_ads=4")) for _ in range(3)]
+    ads_of(client.get("/vast?pod_max_dur=20"))  # nothing that short: a pod request unfilled
+    ads_of(client.get("/vast?max_duration=30"))  # a single ad is not a pod
+    flush(app)
+    last = client.get("/api/v1/dashboard", headers=auth).get_json()["last_24h"]
+    filled = sum(duration_of(ad) for pod in pods for ad in pod)
+    assert last["ad_requests"] == 5 and last["pod_requests"] == 4
+    assert last["ads_per_pod"] == pytest.approx(sum(len(pod) for pod in pods) / 4, abs=1e-6)
+    assert last["break_fill_rate"] == pytest.approx(filled / (3 * 60 + 20), abs=1e-6)
