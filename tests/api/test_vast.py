@@ -230,14 +230,15 @@ def test_serving_runs_no_sql(client, app, live):
     def count(_conn, _cursor, statement, *_args):
         statements.append(statement)
 
-    sa.event.listen(sa.Engine, "before_cursor_execute", count)
+    engine = app.extensions["database"].engine  # this app's: other apps of the process run their own loops
+    sa.event.listen(engine, "before_cursor_execute", count)
     try:
         for query in ("max_duration=30", "max_duration=5", "vast_version=3.0"):
             assert client.get(f"/vast?{query}").status_code == 200
         client.get("/healthz")  # the listener works: a request that does run SQL is seen
         client.get("/readyz")
     finally:
-        sa.event.remove(sa.Engine, "before_cursor_execute", count)
+        sa.event.remove(engine, "before_cursor_execute", count)
     assert statements == ["SELECT 1"]
 
 
