@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from app.creatives.storage import Storage
 from app.db import utcnow
 from app.serving.decision import EligibleIndex, build_index
 from app.serving.money import currency_to_units
+from app.serving.separation import SeparationKeys, separation_keys
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,11 @@ class CampaignEntry:
     advertiser_name: str | None = None
     category: str | None = None
     category_exclusive: bool = False
+    separation: SeparationKeys = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys = separation_keys(self.id, self.advertiser_domain, self.category, self.category_exclusive)
+        object.__setattr__(self, "separation", keys)  # once per load, not per request
 
     @property
     def category_authority(self) -> str | None:

@@ -103,9 +103,10 @@ def _draw_groups(
         else:
             target = len(groups)
             groups.append(fitting)
-        for key, at in list(group_of.items()):
-            if at in joined:
-                group_of[key] = target
+        if joined:
+            for key, at in list(group_of.items()):
+                if at in joined:
+                    group_of[key] = target
         group_of.update(dict.fromkeys(held, target))
         if len(drawn) == POOL_GROUPS:
             break

@@ -9,37 +9,61 @@ campaign of that advertiser or category, exclusive or not.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from app.serving.catalog import CampaignEntry
+if TYPE_CHECKING:
+    from app.serving.catalog import CampaignEntry
+
+
+@dataclass(frozen=True, slots=True)
+class SeparationKeys:
+    """A campaign's keys, worked out once when the catalog is loaded (app.serving.catalog.CampaignEntry)."""
+
+    keys: frozenset[str]  # what a stream remembers and a request's blocks name
+    held: frozenset[str]  # within one pod: the keys it holds...
+    conflicts: frozenset[str]  # ...and those it conflicts with
+
+
+def separation_keys(
+    campaign_id: uuid.UUID, advertiser_domain: str | None, category: str | None, exclusive: bool
+) -> SeparationKeys:
+    """An exclusive category conflicts, within a pod, with every campaign of that category, and a campaign
+    of a category with the exclusive ones of it."""
+    advertiser = f"adv:{advertiser_domain}" if advertiser_domain else f"campaign:{campaign_id}"
+    if not category:
+        alone = frozenset((advertiser,))
+        return SeparationKeys(alone, alone, alone)
+    category = category.lower()
+    if exclusive:
+        return SeparationKeys(
+            keys=frozenset((advertiser, f"cat:{category}")),
+            held=frozenset((advertiser, f"cat:{category}", f"anycat:{category}")),
+            conflicts=frozenset((advertiser, f"anycat:{category}")),
+        )
+    return SeparationKeys(
+        keys=frozenset((advertiser,)),
+        held=frozenset((advertiser, f"anycat:{category}")),
+        conflicts=frozenset((advertiser, f"cat:{category}")),
+    )
 
 
 def pod_keys(campaign: CampaignEntry) -> tuple[frozenset[str], frozenset[str]]:
-    """(keys it holds, keys it conflicts with) within one pod: an exclusive category conflicts with every
-    campaign of that category, and a campaign of a category with the exclusive ones of it."""
-    advertiser = next(key for key in keys_of(campaign) if not key.startswith("cat:"))
-    if not campaign.category:
-        return frozenset((advertiser,)), frozenset((advertiser,))
-    category = campaign.category.lower()
-    if campaign.category_exclusive:
-        held = (advertiser, f"cat:{category}", f"anycat:{category}")
-        return frozenset(held), frozenset((advertiser, f"anycat:{category}"))
-    return frozenset((advertiser, f"anycat:{category}")), frozenset((advertiser, f"cat:{category}"))
+    """(keys it holds, keys it conflicts with) within one pod."""
+    return campaign.separation.held, campaign.separation.conflicts
 
 
 def keys_of(campaign: CampaignEntry) -> frozenset[str]:
-    domain = campaign.advertiser_domain
-    advertiser = f"adv:{domain}" if domain else f"campaign:{campaign.id}"
-    if campaign.category and campaign.category_exclusive:
-        return frozenset((advertiser, f"cat:{campaign.category.lower()}"))
-    return frozenset((advertiser,))
+    return campaign.separation.keys
 
 
 def blocked(campaign: CampaignEntry, excluded: frozenset[str]) -> bool:
     """True when `excluded` (keys, as keys_of writes them) names the campaign's advertiser or category."""
     if not excluded:
         return False
-    if not keys_of(campaign).isdisjoint(excluded):
+    if not campaign.separation.keys.isdisjoint(excluded):
         return True
     return bool(campaign.category) and f"cat:{campaign.category.lower()}" in excluded
 
