@@ -1,5 +1,6 @@
 """Catalog sizes for the flat-decision check: thousands of active campaigns, inserted with SQL, each with one
-creative that is a real stored MP4 (a hard link to the demo creative's file, under a key of its own)."""
+creative that is a real stored MP4 (a hard link to the demo creative's file, under a key of its own). Their
+durations cycle through 15, 30 and 60 s (`DURATIONS`), so that an ad break is filled from a mix."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ NAME_PREFIX = "bench "  # then the campaign's number, 00001 on
 KEY_PREFIX = "creatives/bench-"  # then the number and .mp4: its creative's storage key
 # Large enough that the beacons the bench fires never exhaust a campaign (an exhausted one stops serving).
 BUDGET = 1_000_000_000
+# Campaign n's creative lasts DURATIONS[n % 3] seconds, as recorded (the file is the demo's 15 s MP4: the
+# decision and the document use the recorded duration only).
+DURATIONS = (15, 30, 60)
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,14 @@ def insert_campaigns(engine: sa.Engine, storage_dir: Path, demo: DemoAd, count: 
                 "INSERT INTO creatives (id, campaign_id, name, storage_key, duration, file_size, width,"
                 " height, bitrate, mime_type, video_codec, click_through_url, status, created_at)"
                 " SELECT gen_random_uuid(), c.id, d.name, :key_prefix || substr(c.name, :skip) || '.mp4',"
-                " d.duration, d.file_size, d.width, d.height, d.bitrate, d.mime_type,"
-                " d.video_codec, d.click_through_url, 'active', now()"
+                " (:durations)[substr(c.name, :skip)::int % 3 + 1], d.file_size, d.width, d.height,"
+                " d.bitrate, d.mime_type, d.video_codec, d.click_through_url, 'active', now()"
                 " FROM campaigns AS c, creatives AS d WHERE c.name LIKE :pattern AND d.id = :demo"
             ),
             {
                 "key_prefix": KEY_PREFIX,
                 "skip": len(NAME_PREFIX) + 1,
+                "durations": list(DURATIONS),
                 "pattern": NAME_PREFIX + "%",
                 "demo": demo.creative_id,
             },

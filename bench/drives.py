@@ -13,6 +13,11 @@ from bench.stack import SECRET_KEY
 from bench.tokens import impression_paths
 
 FILL, NO_FILL = "/vast?max_duration=30", "/vast?max_duration=5"  # the demo creative lasts 15 s
+# A 120 s break of four ads, from the catalog's 15, 30 and 60 s creatives (bench.campaigns.DURATIONS): with
+# at least four ads asked for, the best fill is 60 + 30 + 15 + 15. The reference builds as many ads.
+POD_ADS = 4
+POD = f"/vast?pod_max_dur=120&pod_min_ads={POD_ADS}&pod_max_ads={POD_ADS}"
+GZIP = {"Accept-Encoding": "gzip"}
 # Tokens written for one beacon run: more than either server answers, so that none is used twice.
 MAX_BEACONS_PER_SECOND = 8_000
 
@@ -34,6 +39,12 @@ class Drives:
 
     def vast_no_fill(self, base_url: str, seconds: float) -> Measurement:
         return self.wrk.saturate_lines(base_url, write_path(self._lines(), NO_FILL), seconds)
+
+    def vast_pod(self, base_url: str, seconds: float) -> Measurement:
+        return self.wrk.saturate_lines(base_url, write_path(self._lines(), POD), seconds)
+
+    def vast_pod_gzip(self, base_url: str, seconds: float) -> Measurement:
+        return self.wrk.saturate_lines(base_url, write_path(self._lines(), POD), seconds, headers=GZIP)
 
     def impressions(self, base_url: str, seconds: float) -> Measurement:
         tokens = impression_paths(SECRET_KEY, self.ad, round(MAX_BEACONS_PER_SECOND * seconds))

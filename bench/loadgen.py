@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +76,9 @@ class Wrk:
     def __init__(self, binary: str):
         self.binary = binary
 
-    def run(self, url: str, script: str, *args: str, seconds: float) -> Measurement:
+    def run(
+        self, url: str, script: str, *args: str, seconds: float, headers: Mapping[str, str] | None = None
+    ) -> Measurement:
         command = [
             self.binary,
             f"--threads={THREADS}",
@@ -84,6 +86,7 @@ class Wrk:
             f"--duration={round(seconds)}s",
             "--timeout=5s",
             f"--script={LUA_DIR / script}",
+            *(f"--header={name}: {value}" for name, value in (headers or {}).items()),
             url,
             "--",
             *args,
@@ -94,8 +97,10 @@ class Wrk:
             raise RuntimeError(f"wrk failed ({finished.returncode}): {finished.stderr or finished.stdout}")
         return Measurement.parse(finished.stdout)
 
-    def saturate_lines(self, base_url: str, lines: Path, seconds: float) -> Measurement:
-        return self.run(base_url, "lines.lua", str(lines), seconds=seconds)
+    def saturate_lines(
+        self, base_url: str, lines: Path, seconds: float, headers: Mapping[str, str] | None = None
+    ) -> Measurement:
+        return self.run(base_url, "lines.lua", str(lines), seconds=seconds, headers=headers)
 
     def paced_lines(self, base_url: str, lines: Path, rate: float, seconds: float) -> Measurement:
         return self.run(base_url, "paced.lua", str(lines), str(rate / THREADS), seconds=seconds)

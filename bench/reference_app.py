@@ -1,7 +1,8 @@
 """The bench's reference: the least a Flask app under gunicorn/gevent can do to answer like the ad server.
 
 Per request it builds, with lxml, a VAST 4.2 document of the ad server's shape and size (the same 20 URLs,
-a fresh id in each), answers beacons with a bare 204, and ad requests with JSON of the ad server's shape.
+a fresh id in each; with `pod_max_ads`, a pod of that many such ads, `sequence` 1..n), answers beacons with
+a bare 204, and ad requests with JSON of the ad server's shape.
 No decision, no validation, no signing, no storage: its speed is the floor the ad server is held against.
 """
 
@@ -53,10 +54,11 @@ class _Ad:
         return f"{self.base_url}/t/{event}?t={self.token}"
 
 
-def _vast(ad: _Ad | None) -> bytes:
+def _vast(ads: list[_Ad], pod: bool = False) -> bytes:
     root = etree.Element(_tag("VAST"), {"version": "4.2"}, nsmap={None: VAST_NAMESPACE})
-    if ad is not None:
-        inline = _child(_child(root, "Ad", id=CAMPAIGN_ID), "InLine")
+    for sequence, ad in enumerate(ads, start=1):
+        attributes = {"id": CAMPAIGN_ID, **({"sequence": str(sequence)} if pod else {})}
+        inline = _child(_child(root, "Ad", **attributes), "InLine")
         _child(inline, "AdSystem", "CTV Ad Server", cdata=False, version="1.0")
         _child(inline, "Error", ad.beacon("error") + "&code=[ERRORCODE]")
         _child(inline, "Impression", ad.beacon("impression"), id="imp-1")
@@ -94,8 +96,12 @@ def _base_url() -> str:
 
 @app.get("/vast")
 def vast():
-    fills = float(request.args.get("max_duration", 3600)) >= CREATIVE_SECONDS
-    body = _vast(_Ad(_base_url()) if fills else None)
+    pod_ads = int(request.args.get("pod_max_ads", 0))
+    if pod_ads:
+        body = _vast([_Ad(_base_url()) for _ in range(pod_ads)], pod=True)
+    else:
+        fills = float(request.args.get("max_duration", 3600)) >= CREATIVE_SECONDS
+        body = _vast([_Ad(_base_url())] if fills else [])
     return Response(body, 200, content_type="application/xml; charset=utf-8")
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from bench import campaigns
-from bench.drives import FILL, Drives
+from bench.drives import FILL, GZIP, POD, Drives
 from bench.loadgen import Measurement, Wrk
 from bench.machine import NOISY_SHARE, OthersMeter, background_load, cpu_seconds, describe_machine, rss_mb
 from bench.results import Comparison, FixedRate, Run
@@ -97,11 +97,22 @@ class Bench:
             with urllib.request.urlopen(server.base_url + FILL, timeout=5) as response:
                 body = response.read()
             self.run.documents[name] = f"{len(body):,} bytes, {body.count(b'<![CDATA[')} URLs"
+            with urllib.request.urlopen(server.base_url + POD, timeout=5) as response:
+                body = response.read()
+            self.run.pod_documents[name] = (
+                f"{body.count(b'<Ad ')} ads, {len(body):,} bytes, {body.count(b'<![CDATA[')} URLs"
+            )
+        gzipped = urllib.request.Request(self.stack.app.base_url + POD, headers=GZIP)
+        with urllib.request.urlopen(gzipped, timeout=5) as response:
+            self.run.pod_documents["app, gzip"] = (
+                f"{len(response.read()):,} bytes ({response.headers.get('Content-Encoding')})"
+            )
 
     def _saturate(self, drives: Drives) -> None:
         scenarios: list[tuple[str, Callable[[str, float], Measurement]]] = [
             ("/vast (fill)", drives.vast_fill),
             ("/vast (no fill)", drives.vast_no_fill),
+            ("/vast (pod)", drives.vast_pod),
             ("/t/impression", drives.impressions),
             ("POST /api/v1/ad-request", drives.ad_requests),
         ]
@@ -147,14 +158,20 @@ class Bench:
                 self.run.fixed_rates.append(FixedRate(label, basis, rate, app, reference))
 
     def _catalog_sizes(self, drives: Drives) -> None:
+        """/vast and the pod request at each size; at the smallest, the pod with gzip too (its CPU cost)."""
         for number in range(self.settings.rounds):
             for size in CATALOG_SIZES:  # the largest last: its workers' memory is read after
                 self.stack.settle()
                 self.stack.serve_campaigns(size)
-                drives.vast_fill(self.stack.app.base_url, WARMUP_SECONDS)
-                measured = measure(self.stack.app, drives.vast_fill, self.settings.seconds)
-                self.run.catalog_sizes.setdefault(size, []).append(measured)
-                say(f"{size:,} campaigns round {number + 1}: {measured.rate:,.0f} req/s")
+                kinds = [("/vast", drives.vast_fill, self.run.catalog_sizes)]
+                kinds.append(("pod", drives.vast_pod, self.run.pod_catalog_sizes))
+                if size == CATALOG_SIZES[0]:
+                    kinds.append(("pod, gzip", drives.vast_pod_gzip, self.run.pod_gzip))
+                for kind, drive, results in kinds:
+                    drive(self.stack.app.base_url, WARMUP_SECONDS)
+                    measured = measure(self.stack.app, drive, self.settings.seconds)
+                    results.setdefault(size, []).append(measured)
+                    say(f"{size:,} campaigns, {kind}, round {number + 1}: {measured.rate:,.0f} req/s")
 
 
 def measure(server: AppServer, drive: Callable[..., Measurement], seconds: float) -> Measurement:

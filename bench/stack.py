@@ -80,6 +80,8 @@ class BenchStack:
                 "REDIS_KEY_PREFIX": REDIS_KEY_PREFIX,
                 "STORAGE_DIR": str(self.storage_dir),
                 "EVENT_FLUSHER": EVENT_FLUSHER,
+                # wrk is one client address: the per-client limit would measure 429s, not ad requests.
+                "SDK_RATE_LIMIT": "1000000 per minute",
             },
             workers=self.workers,
             log=self.directory / "app.log",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.drives import POD
 from bench.loadgen import CONNECTIONS, THREADS, Measurement
 from bench.results import Run, Summary
 
@@ -60,12 +61,30 @@ def fixed_rate_table(run: Run) -> list[str]:
 
 
 def catalog_table(run: Run) -> list[str]:
-    header = ["active campaigns", "/vast req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req", "spread"]
+    header = ["active campaigns", "request", "req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req", "spread"]
     rows = []
-    for size, rounds in sorted(run.catalog_sizes.items()):
-        summary = Summary.of(rounds)
-        rows.append([f"{size:,}", *_cells(summary), _cpu(summary), f"{summary.spread:.2f}"])
+    kinds = (
+        ("/vast (fill)", run.catalog_sizes),
+        ("pod", run.pod_catalog_sizes),
+        ("pod, gzip", run.pod_gzip),
+    )
+    for size in sorted(run.catalog_sizes):
+        for kind, by_size in kinds:
+            if size in by_size:
+                summary = Summary.of(by_size[size])
+                rows.append([f"{size:,}", kind, *_cells(summary), _cpu(summary), f"{summary.spread:.2f}"])
     return _grid(header, rows)
+
+
+def gzip_cost(run: Run) -> str:
+    """What answering the pod gzipped costs the workers, per request, at the smallest catalog."""
+    size = min(run.pod_gzip)
+    plain, gzipped = Summary.of(run.pod_catalog_sizes[size]), Summary.of(run.pod_gzip[size])
+    return (
+        f"pod gzip: {run.pod_documents['app']} plain, {run.pod_documents['app, gzip']};"
+        f" {gzipped.cpu_ms - plain.cpu_ms:+.2f} CPU ms/req"
+        f" ({gzipped.cpu_ms:.2f} gzipped, {plain.cpu_ms:.2f} plain)"
+    )
 
 
 def printout(run: Run) -> str:
@@ -82,6 +101,8 @@ def printout(run: Run) -> str:
         f" others' share of the CPU during the run: {run.others_share:.0%}"
         + ("  (NOISY: others were using the machine)" if run.noisy else ""),
         f"VAST fill document: app {run.documents['app']}; reference {run.documents['reference']}",
+        f"VAST pod document ({POD}): app {run.pod_documents['app']};"
+        f" reference {run.pod_documents['reference']}",
         "",
         "Throughput at saturation: medians of the rounds; CPU ms/req = the workers' CPU per answer;"
         " by CPU = the ratio the CPU per answer predicts (steadier than req/s on a shared machine);"
@@ -96,8 +117,9 @@ def printout(run: Run) -> str:
         "Latency at a fixed offered rate: half the reference's capacity (the target), and half the app's",
         *fixed_rate_table(run),
         "",
-        "/vast (fill) by catalog size",
+        "/vast (fill) and the pod request by catalog size",
         *catalog_table(run),
+        gzip_cost(run),
         "",
         f"catalog rebuild at {work['campaigns']:,} campaigns: load_catalog {work['load_ms']:.0f} ms"
         f" + stored spend {work['spend_ms']:.0f} ms + build_index {work['index_ms']:.0f} ms;"
