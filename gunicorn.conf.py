@@ -1,6 +1,7 @@
 """gunicorn settings for production and `make run`; every knob can be set from the environment."""
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -9,11 +10,18 @@ from pathlib import Path
 import gevent
 from gunicorn.workers.ggevent import GeventWorker
 
-# Prometheus counters of all workers are added up from files here; set before any worker imports the client.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / "adserver-prometheus"))
-
 # All interfaces inside a container; `make run` passes HOST=127.0.0.1.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+
+# What belongs to one instance is named after its address, so that two on one host (`make run` beside a
+# test server, two checkouts) never share it: Prometheus counters of all its workers, added up from files in
+# PROMETHEUS_MULTIPROC_DIR (set before any worker imports the client), and gunicorn's control socket.
+INSTANCE = "adserver-" + re.sub(r"[^0-9A-Za-z]+", "_", bind).strip("_")
+INSTANCE_METRICS_DIR = str(Path(tempfile.gettempdir()) / f"{INSTANCE}-prometheus")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", INSTANCE_METRICS_DIR)
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or str(
+    Path(tempfile.gettempdir()) / f"{INSTANCE}.ctl"
+)
 
 
 class DeadlineGeventWorker(GeventWorker):
@@ -105,6 +113,13 @@ def on_starting(server):
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
+
+
+def on_exit(server):
+    """The counters' files go with the instance (its next start would wipe them anyway); a directory given
+    in the environment is left to whoever gave it."""
+    if os.environ["PROMETHEUS_MULTIPROC_DIR"] == INSTANCE_METRICS_DIR:
+        shutil.rmtree(INSTANCE_METRICS_DIR, ignore_errors=True)
 
 
 def child_exit(server, worker):

@@ -173,7 +173,7 @@ class AppServer:
 
     def __init__(
         self,
-        env: dict[str, str],
+        env: dict[str, str | None],
         *,
         workers: int = 2,
         log: Path | None = None,
@@ -182,7 +182,7 @@ class AppServer:
         self.command = command  # gunicorn's arguments
         self.port = free_port()
         self.workers = workers
-        self.env = {
+        environment = {
             **os.environ,
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
@@ -192,6 +192,8 @@ class AppServer:
             "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="adserver-metrics-"),
             **env,
         }
+        # A None in `env` unsets the variable (gunicorn.conf.py's own default then applies).
+        self.env = {name: value for name, value in environment.items() if value is not None}
         self.log_path = log or Path(tempfile.mkstemp(prefix="adserver-", suffix=".log")[1])
         self.process: subprocess.Popen | None = None
         self.helpers: list[subprocess.Popen] = []  # processes beside the web server (an external flusher)
@@ -225,7 +227,8 @@ class AppServer:
         return process
 
     def start(self, timeout: float = 30.0) -> AppServer:
-        Path(self.env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+        if "PROMETHEUS_MULTIPROC_DIR" in self.env:
+            Path(self.env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), *self.command],
@@ -273,4 +276,5 @@ class AppServer:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait(10)
         self.helpers = []
-        shutil.rmtree(self.env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+        if "PROMETHEUS_MULTIPROC_DIR" in self.env:
+            shutil.rmtree(self.env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

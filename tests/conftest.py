@@ -239,8 +239,8 @@ def embedded_server(make_settings, sqlite_template, tmp_path):
     with one active 15 s creative; `embedded_server(**env)` starts it with more settings."""
     servers = []
 
-    def start(**env: str) -> AppServer:
-        database = tmp_path / "db.sqlite"
+    def start(**env: str | None) -> AppServer:
+        database = tmp_path / f"db-{len(servers)}.sqlite"  # each server a database of its own
         shutil.copy(sqlite_template, database)
         app = create_app(make_settings(database_url=f"sqlite:///{database}"))
         with app.app_context():
@@ -257,7 +257,7 @@ def embedded_server(make_settings, sqlite_template, tmp_path):
                 **env,
             },
             workers=1,
-            log=tmp_path / "gunicorn.log",
+            log=tmp_path / f"gunicorn-{len(servers)}.log",
         )
         servers.append(server.start())
         return server
