@@ -2,8 +2,9 @@
 
 Both run on loopback under gunicorn with gevent workers (the same number); wrk drives them in turn, round
 after round, at saturation; then, for latency, at a fixed offered rate of half the reference's capacity (and
-of half the app's); then the ad server alone with 10, 1,000 and 10,000 active campaigns. Prints the table
-and the targets, and writes the whole record to bench/results/.
+of half the app's); then the ad server alone with 10, 1,000 and 10,000 active campaigns, for /vast and for a
+pod request (an ad break of four ads, bench.drives.POD), which the saturation runs also compare with the
+reference's pod. Prints the table and the targets, and writes the whole record to bench/results/.
 
 Settings: BENCH_WORKERS (2), BENCH_ROUNDS (3), BENCH_SECONDS (10 per wrk run).
 """
