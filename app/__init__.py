@@ -24,6 +24,7 @@ from app.reporting.views import blp as reporting_blp
 from app.runtime import Runtime
 from app.runtime import init_app as init_runtime
 from app.serving import cors, rate_limit
+from app.serving.diagnosis_views import blp as delivery_blp
 from app.serving.views import bp as serving_bp
 from app.serving.views import sdk as sdk_blp
 from app.serving.vmap_views import bp as vmap_bp
@@ -38,6 +39,7 @@ API_BLUEPRINTS = (
     campaigns_blp,
     creatives_blp,
     reporting_blp,
+    delivery_blp,
     dead_letters_blp,
     sdk_blp,
 )

@@ -11,6 +11,7 @@ from app.admin import (  # noqa: F401 (their routes join bp)
     campaigns,
     creatives,
     dashboard,
+    delivery,
     preview,
 )
 from app.admin.blueprint import bp, csrf

@@ -23,6 +23,7 @@ from app.db import get_session, utcnow
 from app.exceptions import Conflict, Invalid
 from app.reporting import services as reporting
 from app.runtime import runtime
+from app.serving.diagnosis_views import campaign_delivery
 from app.serving.views import base_url
 
 # The campaign page's counters, also polled by the preview while the ad plays.
@@ -168,6 +169,7 @@ def campaign_page(
             ),
         },
         creatives=listed,
+        delivery=campaign_delivery(campaign.id),
         uploaded=request.args.get("uploaded"),
         upload_errors=upload_errors or {},
         upload_values=upload_values or {},

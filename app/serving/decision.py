@@ -35,6 +35,7 @@ class EligibleIndex:
     cumulative: list[float] = field(default_factory=list)  # ineligible creatives weigh 0
     spend: dict[uuid.UUID, int] = field(default_factory=dict)
     pending: dict[uuid.UUID, int] = field(default_factory=dict)
+    at: float = 0.0  # when it was weighed (epoch seconds)
 
     def choose(
         self, min_duration: float, max_duration: float, rng: random.Random = random
@@ -52,6 +53,14 @@ class EligibleIndex:
             position = bisect_left(self.cumulative, self.cumulative[high - 1], low, high)
         return self.creatives[position]
 
+    def weights(self) -> dict[uuid.UUID, float]:
+        """Each creative's pacing weight (0 for one that does not compete), by creative id."""
+        previous = 0.0
+        weights = {}
+        for creative, cumulative in zip(self.creatives, self.cumulative, strict=True):
+            weights[creative.id], previous = cumulative - previous, cumulative
+        return weights
+
     def would_exhaust(self, campaign: CampaignEntry, pending_units: int) -> bool:
         return self.spend.get(campaign.id, 0) + pending_units >= campaign.budget_units
 
@@ -60,6 +69,27 @@ def remaining_units(
     campaign: CampaignEntry, spend: dict[uuid.UUID, int], pending: dict[uuid.UUID, int]
 ) -> int:
     return campaign.budget_units - spend.get(campaign.id, 0) - pending.get(campaign.id, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """Why a campaign does not compete: the rule (`flight`, `budget`) and what it found, in words."""
+
+    rule: str
+    detail: str
+
+
+def held_back(
+    campaign: CampaignEntry, now: float, spend: dict[uuid.UUID, int], pending: dict[uuid.UUID, int]
+) -> HeldBack | None:
+    """The first rule that keeps the campaign out of every decision at `now`, or None when it competes."""
+    if now < campaign.start_ts:
+        return HeldBack("flight", "its flight has not started")
+    if now >= campaign.end_ts:
+        return HeldBack("flight", "its flight has ended")
+    if remaining_units(campaign, spend, pending) <= 0:
+        return HeldBack("budget", "its budget is spent (with the ads served since the last spend reading)")
+    return None
 
 
 def build_index(
@@ -72,9 +102,9 @@ def build_index(
     pending = pending or {}
     weights: dict[uuid.UUID, float] = {}
     for campaign in catalog.campaigns.values():
-        remaining = remaining_units(campaign, spend, pending)
-        if campaign.start_ts <= now < campaign.end_ts and remaining > 0:
+        if held_back(campaign, now, spend, pending) is None:
             time_left = max(campaign.end_ts - now, MIN_REMAINING_SECONDS)
+            remaining = remaining_units(campaign, spend, pending)
             weights[campaign.id] = remaining / time_left / len(campaign.creatives)
     return EligibleIndex(
         durations=catalog.durations,
@@ -82,4 +112,5 @@ def build_index(
         cumulative=list(accumulate(weights.get(creative.campaign_id, 0.0) for creative in catalog.ordered)),
         spend=dict(spend),
         pending=dict(pending),
+        at=now,
     )

@@ -308,6 +308,14 @@ class AdRequest:
     blocked_domains: frozenset[str] = frozenset()
     blocked_categories: frozenset[str] = frozenset()
 
+    def duration_window(self, tolerance: float) -> tuple[float, float]:
+        """The seconds an ad of this request may last, [low, high]: the request's min_duration and
+        max_duration (widened by `tolerance`, DURATION_TOLERANCE_SECONDS), and in a pod the break's length."""
+        high = self.max_duration + tolerance
+        if self.pod is not None:
+            high = min(high, self.pod.max_seconds + tolerance)
+        return self.min_duration, high
+
     @property
     def may_store_personal_data(self) -> bool:
         return _may_store(self.us_privacy, self.gdpr, self.gdpr_consent, self.privacy_unreadable)

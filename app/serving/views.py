@@ -127,7 +127,7 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     limits = ad_request.pod
     state = rt.catalog.current()
     excluded = _excluded(rt, ad_request)
-    ad_max = ad_request.max_duration + rt.duration_tolerance_seconds
+    low, high = ad_request.duration_window(rt.duration_tolerance_seconds)
     creatives = choose_pod(
         state.index,
         state.catalog,
@@ -136,8 +136,8 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
             min_seconds=limits.min_seconds,
             max_ads=limits.max_ads,
             min_ads=limits.min_ads,
-            ad_min_seconds=ad_request.min_duration,
-            ad_max_seconds=ad_max,
+            ad_min_seconds=low,
+            ad_max_seconds=high,
         ),
         excluded=excluded,
     )
@@ -149,7 +149,6 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     for _ in range(limits.buffet * 4):  # a few draws each: the same creative is never offered twice
         if len(buffet) == limits.buffet:
             break
-        low, high = ad_request.min_duration, min(ad_max, limits.max_seconds)
         creative = choose_one(state.index, state.catalog, low, high, excluded=excluded | shown)
         if creative is not None and creative.id not in taken:
             taken.add(creative.id)
