@@ -8,13 +8,20 @@ import random
 import uuid
 
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app.campaigns.caps import MAX_WINDOW_SECONDS, FrequencyCap, caps_of, form_lines, parse_lines
-from app.serving.caps import DeviceKeys, cap_count, capped_keys, rules_by_field
+from app.serving.caps import DeviceKeys, FrequencyCaps, cap_count, capped_keys, rules_by_field
 from app.serving.catalog import make_catalog
 from app.serving.decision import build_index
 from app.serving.pods import PodRequest, choose_one, choose_pod
+from app.serving.streams import StreamMemory
+from app.tracking.events import RedisEventStore, StoreUnavailable
 from app.tracking.frequency import CapCount, MemoryHistories
+from app.tracking.signing import BeaconSigner, InvalidBeacon, new_ad_serving_id
+from harness.servers import free_port
 from tests.unit.serving.test_pods import NOW, catalog_of
 
 KEYS = DeviceKeys("test-secret-key-that-is-long-enough-0123456789")
@@ -208,3 +215,31 @@ def test_the_console_writes_one_rule_a_line():
     assert (
         parse_lines("3 a day") == 'Line 1 ("3 a day") is not a rule such as "3 per day" or "5 per 2 hours".'
     )
+
+
+def test_the_device_key_travels_signed_in_the_beacon_token():
+    signer = BeaconSigner("test-secret-key-that-is-long-enough-0123456789", 3600)
+    device = key(ifa=IFA)
+    token = signer.sign(new_ad_serving_id(), uuid.uuid4(), uuid.uuid4(), 10**9, True, 20, device)
+    assert len(token) < 160 and signer.verify(token).device == device
+    assert (
+        signer.verify(signer.sign(new_ad_serving_id(), uuid.uuid4(), uuid.uuid4(), 1, False)).device is None
+    )
+    other = key(ifa="0f0f0f0f-8246-4ba4-ae5b-76104861e7dc")
+    with pytest.raises(InvalidBeacon):  # another device's key spliced in
+        signer.verify(token.replace(device, other))
+    with pytest.raises(InvalidBeacon):  # not a device key
+        signer.verify(signer.sign(new_ad_serving_id(), uuid.uuid4(), uuid.uuid4(), 1, False, 0, "short"))
+
+
+def test_when_redis_does_not_answer_an_ad_beats_a_cap(caplog):
+    closed = redis.Redis(port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    caps = FrequencyCaps("test-secret-key-that-is-long-enough-0123456789", closed, "test:", None)
+    streams = StreamMemory(closed, "test:stream:", window_seconds=600)
+    assert caps.read(streams, "stream-1", "device") == (frozenset(), {})
+    assert "Redis did not answer" in caplog.text
+    store = RedisEventStore(closed, "test:", dedupe_seconds=60)
+    with pytest.raises(StoreUnavailable):  # the SDK route answers 503: retry
+        caps.answer_and_history(store, "r-1", "device")
+    memory = FrequencyCaps("test-secret-key-that-is-long-enough-0123456789", None, "test:", None)
+    assert memory.read(StreamMemory(None, "s:", 600), None, "device") == (frozenset(), {})
