@@ -324,3 +324,34 @@ def test_a_device_key_is_never_stored_in_clear(client, app, session, settings, r
     assert all(IFA not in k and "203.0.113.7" not in k for k in keys)
     assert all(len(k.rpartition(":")[2]) == 22 for k in keys)
     assert uuid.UUID(next(iter(redis_server.hgetall(keys[0]))).decode()[2:])
+
+
+def test_the_delivery_diagnosis_names_the_cap_for_the_capped_device_only(client, app, session, auth):
+    by_campaign = capped(session, app, rule(1, "day"))
+    by_advertiser = capped(
+        session, app, advertiser=AdvertiserFactory(domain="cola.example", frequency_caps=[rule(1, "day")])
+    )
+    free = capped(session, app)
+    seen: set[str | None] = set()
+    for _ in range(60):
+        seen.add(watch(client, f"ifa={IFA}"))
+        if {str(by_campaign.id), str(by_advertiser.id)} <= seen:
+            break
+
+    def verdicts(query: str) -> dict[str, tuple[str, str]]:
+        response = client.post("/api/v1/delivery/diagnosis", json={"url": f"/vast?{query}"}, headers=auth)
+        assert response.status_code == 200, response.get_json()
+        return {c["campaign_id"]: (c["rule"], c["detail"]) for c in response.get_json()["campaigns"]}
+
+    capped_device = verdicts(f"max_duration=30&ifa={IFA}")
+    assert capped_device[str(by_campaign.id)] == (
+        "cap",
+        "the device reached the frequency cap of its campaign",
+    )
+    assert capped_device[str(by_advertiser.id)] == (
+        "cap",
+        "the device reached the frequency cap of its advertiser cola.example",
+    )
+    assert capped_device[str(free.id)][0] == "competes"
+    other_device = verdicts("max_duration=30&ifa=0f0f0f0f-8246-4ba4-ae5b-76104861e7dc")
+    assert {rule for rule, _ in other_device.values()} == {"competes"}
