@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from app.creatives.storage import Storage
 from app.db import Database
 from app.metrics import FALLBACK_WRITES
+from app.serving.caps import FrequencyCaps
 from app.serving.catalog import Catalog, CatalogService, load_catalog
 from app.serving.counts import ServingCounter
 from app.serving.streams import StreamMemory
@@ -61,6 +62,12 @@ class Runtime:
         self.counter = ServingCounter(self.store)
         self.streams = StreamMemory(
             redis_client, f"{settings.redis_key_prefix}stream:", settings.separation_window_seconds
+        )
+        self.caps = FrequencyCaps(
+            settings.secret_key,
+            redis_client,
+            settings.redis_key_prefix,
+            None if redis_client is not None else self.store.histories,
         )
         self.flusher = (
             Flusher(self.store, database.sessions) if settings.event_flusher == "inprocess" else None

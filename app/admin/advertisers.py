@@ -8,9 +8,10 @@ from flask import flash, redirect, render_template, request, url_for
 
 from app.admin.blueprint import bp
 from app.admin.confirmation import delete_after_confirmation
-from app.admin.forms import load_form
+from app.admin.forms import load_form, load_with_caps
 from app.advertisers import services as advertisers
 from app.advertisers.schemas import AdvertiserInputSchema, AdvertiserListQuerySchema
+from app.campaigns.caps import form_lines
 from app.db import get_session
 from app.exceptions import Conflict, Invalid
 
@@ -32,7 +33,7 @@ def advertiser_new():
     if request.method == "GET":
         return render_template("admin/advertisers/form.html", advertiser=None, values={}, errors={})
     try:
-        data = load_form(AdvertiserInputSchema(), request.form, "Invalid advertiser")
+        data = load_with_caps(AdvertiserInputSchema(), request.form, "Invalid advertiser")
         advertiser = advertisers.create_advertiser(get_session(), data)
     except (Invalid, Conflict) as exc:
         return _form_page(None, exc)
@@ -45,10 +46,14 @@ def advertiser_edit(advertiser_id: uuid.UUID):
     db = get_session()
     advertiser = advertisers.get_advertiser(db, advertiser_id)
     if request.method == "GET":
-        values = {"name": advertiser.name, "domain": advertiser.domain}
+        values = {
+            "name": advertiser.name,
+            "domain": advertiser.domain,
+            "frequency_caps": form_lines(advertiser.frequency_caps),
+        }
         return render_template("admin/advertisers/form.html", advertiser=advertiser, values=values, errors={})
     try:
-        data = load_form(AdvertiserInputSchema(), request.form, "Invalid advertiser")
+        data = load_with_caps(AdvertiserInputSchema(), request.form, "Invalid advertiser")
         advertisers.update_advertiser(db, advertiser_id, data)
     except (Invalid, Conflict) as exc:
         return _form_page(advertiser, exc)

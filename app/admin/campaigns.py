@@ -15,6 +15,7 @@ from app.admin.forms import load_campaign_form, load_form, refusal
 from app.admin.navigation import local_page
 from app.advertisers import services as advertisers
 from app.campaigns import services as campaigns
+from app.campaigns.caps import form_lines
 from app.campaigns.models import STATUSES
 from app.campaigns.schemas import CampaignListQuerySchema, StatusChangeSchema
 from app.creatives import services as creatives
@@ -88,6 +89,7 @@ def _form_values(campaign) -> dict:
         "advertiser_id": str(campaign.advertiser_id or ""),
         "category": campaign.category or "",
         "category_exclusive": "true" if campaign.category_exclusive else "",
+        "frequency_caps": form_lines(campaign.frequency_caps),
     }
 
 

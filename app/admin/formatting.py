@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from flask import Blueprint
 
+from app.campaigns.caps import caps_of
+
 DATETIME_FORM_FORMAT = "%Y-%m-%dT%H:%M:%S"  # what <input type="datetime-local" step="1"> shows and sends
 
 
@@ -48,6 +50,11 @@ def seconds(duration: float) -> str:
     return f"{duration:.1f} s"
 
 
+def frequency_caps(stored: list[dict] | None) -> str:
+    """A campaign's or advertiser's frequency caps in words: `1 per hour, 3 per day`, or `none`."""
+    return ", ".join(rule.describe() for rule in caps_of(stored)) or "none"
+
+
 def register(bp: Blueprint) -> None:
-    for function in (utc, money, percent, file_size, seconds):
+    for function in (utc, money, percent, file_size, seconds, frequency_caps):
         bp.add_app_template_filter(function)

@@ -7,6 +7,7 @@ from datetime import datetime
 import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
+from app.campaigns.caps import parse_lines
 from app.campaigns.schemas import CampaignInputSchema
 from app.errors import flatten_messages
 from app.exceptions import Invalid, ServiceError
@@ -41,7 +42,29 @@ def load_campaign_form(form: MultiDict) -> dict:
         if _naive_iso(values.get(name, "")):
             values[name] = values[name] + "Z"
     values["category_exclusive"] = "true" if values.get("category_exclusive") else "false"
-    return load_form(CampaignInputSchema(), values, "Invalid campaign")
+    return load_with_caps(CampaignInputSchema(), values, "Invalid campaign")
+
+
+def load_with_caps(schema: ma.Schema, form: MultiDict, message: str) -> dict:
+    """load_form for a form with a frequency caps textarea: one rule a line (app.campaigns.caps.parse_lines),
+    an empty one for none; a refused rule is named by its number, beside the textarea."""
+    values = MultiDict(form)
+    if "frequency_caps" in values:
+        rules = parse_lines(values["frequency_caps"])
+        if isinstance(rules, str):
+            raise Invalid(message, {"frequency_caps": rules})
+        values["frequency_caps"] = rules
+    try:
+        return load_form(schema, values, message)
+    except Invalid as exc:
+        details: dict[str, str] = {}
+        for name, text in exc.details.items():
+            if name.startswith("frequency_caps."):
+                number = name.split(".")[1]
+                text = f"Rule {int(number) + 1}: {text}" if number.isdigit() else text
+                name = "frequency_caps"
+            details[name] = f"{details[name]} {text}" if name in details else text
+        raise Invalid(message, details) from None
 
 
 def _naive_iso(value: str) -> bool:

@@ -14,5 +14,7 @@ class Advertiser(UUIDPrimaryKey, Base):
 
     name: Mapped[str] = mapped_column(sa.String(255))
     domain: Mapped[str] = mapped_column(sa.String(253), unique=True)
+    # Frequency caps over all its campaigns (app.campaigns.caps): a list of rules, in the API's shape.
+    frequency_caps: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

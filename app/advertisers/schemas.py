@@ -7,6 +7,7 @@ import re
 import marshmallow as ma
 
 from app.advertisers.domains import MAX_LENGTH, normalise_domain
+from app.campaigns.caps import AdvertiserFrequencyCapSchema, frequency_caps_field
 from app.web import PageQuerySchema, UTCDateTime
 
 # Nothing a name is printed with (VAST, the console) can show: control characters, lone surrogates.
@@ -43,6 +44,7 @@ class AdvertiserInputSchema(ma.Schema):
         metadata={"description": "Shown to viewers' players as VAST <Advertiser>", "example": "Brand Inc."},
     )
     domain = Domain(required=True)
+    frequency_caps = frequency_caps_field(AdvertiserFrequencyCapSchema, "advertiser, over all its campaigns")
 
     @ma.validates("name")
     def name_printable(self, value: str, **_) -> None:
@@ -56,6 +58,9 @@ class AdvertiserSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
     name = ma.fields.String(required=True)
     domain = ma.fields.String(required=True, metadata={"example": "brand.example.com"})
+    frequency_caps = frequency_caps_field(
+        AdvertiserFrequencyCapSchema, "advertiser, over all its campaigns", required=True
+    )
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 

@@ -14,7 +14,9 @@ from app.exceptions import Conflict, NotFound
 
 def create_advertiser(session: Session, data: dict) -> Advertiser:
     _domain_free(session, data["domain"])
-    advertiser = Advertiser(name=data["name"].strip(), domain=data["domain"])
+    advertiser = Advertiser(
+        name=data["name"].strip(), domain=data["domain"], frequency_caps=data.get("frequency_caps", [])
+    )
     session.add(advertiser)
     _commit(session, data["domain"])
     return advertiser

@@ -35,6 +35,8 @@ class Campaign(UUIDPrimaryKey, Base):
     category: Mapped[str | None] = mapped_column(sa.String(16))
     # Two ads of one exclusive category are never in one ad break.
     category_exclusive: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # Frequency caps (app.campaigns.caps): a list of rules, in the API's shape.
+    frequency_caps: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import marshmallow as ma
 
+from app.campaigns.caps import FrequencyCapSchema, frequency_caps_field
 from app.campaigns.categories import INVALID as INVALID_CATEGORY
 from app.campaigns.categories import MAX_LENGTH as CATEGORY_LENGTH
 from app.campaigns.categories import normalise_category
@@ -78,6 +79,7 @@ class CampaignInputSchema(ma.Schema):
             "category). Default false."
         }
     )
+    frequency_caps = frequency_caps_field(FrequencyCapSchema, "campaign")
 
     @ma.validates("name")
     def name_not_blank(self, value: str, **_) -> None:
@@ -104,6 +106,7 @@ class CampaignSchema(ma.Schema):
     advertiser_domain = ma.fields.String(required=True, allow_none=True)
     category = ma.fields.String(required=True, allow_none=True)
     category_exclusive = ma.fields.Boolean(required=True)
+    frequency_caps = frequency_caps_field(FrequencyCapSchema, "campaign", required=True)
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 

@@ -36,6 +36,7 @@ def create_campaign(session: Session, data: dict, default_cpm: Decimal) -> Campa
         advertiser=_advertiser(session, data.get("advertiser_id")),
         category=data.get("category"),
         category_exclusive=data.get("category_exclusive", False),
+        frequency_caps=data.get("frequency_caps", []),
     )
     session.add(campaign)
     session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.serving.caps import is_capped
 from app.serving.catalog import CampaignEntry, CreativeEntry
 from app.tracking.events import BEACON_EVENTS
 from app.tracking.signing import BeaconSigner, new_ad_serving_id
@@ -49,7 +50,10 @@ def serve(
     private: bool,
     ad_serving_id: str | None = None,
     pod_position: int = 0,
+    device: str | None = None,
 ) -> ServedAd:
+    """The ad as served; its token carries `device` (a frequency-cap device key) when the campaign or its
+    advertiser is capped, for the impression to be counted against it."""
     ad_serving_id = ad_serving_id or new_ad_serving_id()
     media_url = creative.media_url if "://" in creative.media_url else base_url + creative.media_url
     return ServedAd(
@@ -59,7 +63,13 @@ def serve(
         media_url=media_url,
         beacon_base=f"{base_url}/t/",
         token=signer.sign(
-            ad_serving_id, campaign.id, creative.id, campaign.cost_units, private, pod_position
+            ad_serving_id,
+            campaign.id,
+            creative.id,
+            campaign.cost_units,
+            private,
+            pod_position,
+            device if is_capped(campaign) else None,
         ),
     )
 

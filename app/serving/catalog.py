@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.advertisers.models import Advertiser
+from app.campaigns.caps import FrequencyCap, caps_of
 from app.campaigns.categories import category_authority
 from app.campaigns.models import Campaign
 from app.creatives.models import Creative
@@ -68,6 +69,10 @@ class CampaignEntry:
     advertiser_name: str | None = None
     category: str | None = None
     category_exclusive: bool = False
+    # Frequency caps (app.serving.caps): the campaign's rules, and its advertiser's over all its campaigns.
+    frequency_caps: tuple[FrequencyCap, ...] = ()
+    advertiser_id: uuid.UUID | None = None
+    advertiser_frequency_caps: tuple[FrequencyCap, ...] = ()
     separation: SeparationKeys = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -125,6 +130,9 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
             Campaign.end_date,
             Campaign.category,
             Campaign.category_exclusive,
+            Campaign.frequency_caps,
+            Advertiser.id.label("advertiser_id"),
+            Advertiser.frequency_caps.label("advertiser_frequency_caps"),
             Advertiser.name.label("advertiser_name"),
             Advertiser.domain.label("advertiser_domain"),
             Creative.id.label("creative_id"),
@@ -173,6 +181,9 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
             advertiser_name=row.advertiser_name,
             category=row.category,
             category_exclusive=row.category_exclusive,
+            frequency_caps=caps_of(row.frequency_caps),
+            advertiser_id=row.advertiser_id,
+            advertiser_frequency_caps=caps_of(row.advertiser_frequency_caps),
         )
         for row in campaign_rows.values()
     }

@@ -6,7 +6,8 @@ the index of the last tick), so the answer cannot disagree with what `/vast` wou
 1. `flight`, `budget`: app.serving.decision.held_back, as build_index applies it at each tick;
 2. `duration`: no creative lasts within the request's window (AdRequest.duration_window);
 3. `blocked`: the request's own `badv` / `bcat` (app.serving.separation.blocked);
-4. `separation`: its stream (`session_id`) showed the advertiser or exclusive category within the window.
+4. `cap`: the device reached the campaign's or its advertiser's frequency cap (app.serving.caps);
+5. `separation`: its stream (`session_id`) showed the advertiser or exclusive category within the window.
 Campaigns that remain compete with their pacing weight; `share` is the chance a single-ad request draws
 each of them (weight over the total of those that compete).
 """
@@ -43,17 +44,20 @@ def diagnose(
     blocks: frozenset[str],
     shown: frozenset[str],
     tolerance: float = 0.0,
+    capped: frozenset[str] = frozenset(),
 ) -> list[Verdict]:
     """Every campaign of `state`'s catalog, competing ones first (by share), then the others by name.
 
     `blocks`: the separation keys of the request's badv/bcat; `shown`: those its stream showed (both as
-    app.serving.separation.excluded_keys writes them); `tolerance`: DURATION_TOLERANCE_SECONDS."""
+    app.serving.separation.excluded_keys writes them); `tolerance`: DURATION_TOLERANCE_SECONDS; `capped`:
+    the keys of the campaigns and advertisers whose frequency cap the device reached
+    (app.serving.caps.capped_keys)."""
     catalog, index = state.catalog, state.index
     weights = index.weights()
     low, high = ad_request.duration_window(tolerance)
     verdicts: list[Verdict] = []
     for campaign in catalog.campaigns.values():
-        reason = _excluded_by(campaign, index, low, high, blocks, shown)
+        reason = _excluded_by(campaign, index, low, high, blocks, shown, capped)
         if reason is not None:
             verdicts.append(Verdict(campaign.id, campaign.name, *reason))
             continue
@@ -74,6 +78,7 @@ def _excluded_by(
     high: float,
     blocks: frozenset[str],
     shown: frozenset[str],
+    capped: frozenset[str],
 ) -> tuple[str, str] | None:
     held = held_back(campaign, index.at, index.spend, index.pending)
     if held is not None:
@@ -84,6 +89,8 @@ def _excluded_by(
         return "duration", f"no creative lasts {low:g}-{high:g} s (its creatives: {seconds} s)"
     if blocked(campaign, blocks):
         return "blocked", "the request's badv/bcat names its " + _named(campaign, blocks)
+    if blocked(campaign, capped):
+        return "cap", "the device reached the frequency cap of its " + _named(campaign, capped)
     if blocked(campaign, shown):
         return "separation", "the stream (session_id) recently showed its " + _named(campaign, shown)
     return None

@@ -3,6 +3,7 @@ the serving code itself (app.serving.diagnosis) on this worker's catalog."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from app.campaigns.models import Campaign
 from app.creatives.models import Creative
 from app.db import get_session, utcnow
 from app.runtime import runtime
+from app.serving.caps import capped_keys
 from app.serving.diagnosis import Verdict, diagnose
 from app.serving.request import AdRequest, parse_ad_request
 from app.serving.separation import excluded_keys
@@ -65,7 +67,7 @@ class CampaignVerdictSchema(ma.Schema):
     rule = ma.fields.String(
         metadata={
             "description": "The first rule that excluded the campaign, in the decision's order: `status`, "
-            "`creatives`, `catalog`, `flight`, `budget`, `duration`, `blocked`, `separation`; or "
+            "`creatives`, `catalog`, `flight`, `budget`, `duration`, `blocked`, `cap`, `separation`; or "
             "`competes`."
         }
     )
@@ -116,13 +118,15 @@ def explain(ad_request: AdRequest) -> dict:
     database with the reason they are not in it."""
     rt = runtime()
     state = rt.catalog.current()
-    shown = rt.streams.recent(ad_request.session_id) if ad_request.session_id else frozenset()
+    device = rt.caps.device_of(state.catalog, ad_request)
+    shown, history = rt.caps.read(rt.streams, ad_request.session_id, device)
     verdicts = diagnose(
         state,
         ad_request,
         blocks=excluded_keys(ad_request.blocked_domains, ad_request.blocked_categories),
         shown=excluded_keys(shown=shown),
         tolerance=rt.duration_tolerance_seconds,
+        capped=capped_keys(state.catalog, history, time.time()),
     )
     verdicts += _outside_the_catalog(set(state.catalog.campaigns))
     low, high = ad_request.duration_window(rt.duration_tolerance_seconds)

@@ -188,7 +188,7 @@ def _us_privacy(raw: str) -> str:
     return raw
 
 
-def _gdpr(raw: str) -> int:
+def _zero_or_one(raw: str) -> int:
     value = raw.strip()
     if value not in ("0", "1"):
         raise Unusable("not 0 or 1")
@@ -208,13 +208,16 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "vast_version": _vast_version,
     "ifa": _text(128),
     "ifa_type": _ifa_type,
+    # Limit ad tracking (OpenRTB device.lmt; `is_lmt` as SSAI macros name it): 1, the IFA is not used.
+    "lmt": _zero_or_one,
+    "is_lmt": _zero_or_one,
     "app_bundle": _text(255),
     "app_name": _text(255),
     "device_type": _device_type,
     "ip": _ip,
     "ua": _text(1024),
     "us_privacy": _us_privacy,
-    "gdpr": _gdpr,
+    "gdpr": _zero_or_one,
     "gdpr_consent": _gdpr_consent,
     "cb": _text(128),
     "request_id": _text(128),
@@ -307,6 +310,7 @@ class AdRequest:
     session_id: str | None = None
     blocked_domains: frozenset[str] = frozenset()
     blocked_categories: frozenset[str] = frozenset()
+    lmt: int | None = None
 
     def duration_window(self, tolerance: float) -> tuple[float, float]:
         """The seconds an ad of this request may last, [low, high]: the request's min_duration and
@@ -434,6 +438,7 @@ def parse_ad_request(
         session_id=_first(values, SESSION_NAMES),
         blocked_domains=values.get("badv", frozenset()),
         blocked_categories=values.get("bcat", frozenset()) | values.get("blocked_cats", frozenset()),
+        lmt=_first(values, ("lmt", "is_lmt")),
     )
 
 

@@ -21,6 +21,18 @@ class AdRequestBodySchema(ma.Schema):
     us_privacy = ma.fields.Raw(allow_none=True, metadata={"description": "IAB US Privacy string, e.g. 1YNN"})
     gdpr = ma.fields.Raw(allow_none=True, metadata={"description": "1 when GDPR applies, else 0"})
     gdpr_consent = ma.fields.Raw(allow_none=True, metadata={"description": "IAB TCF consent string"})
+    # The device, for frequency caps (app.serving.caps): without a usable IFA, IP and user agent stand in.
+    ifa = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=128),
+        metadata={"description": "Identifier for advertising (IFA); not used with lmt 1 or all zeros"},
+    )
+    lmt = ma.fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=ma.validate.OneOf((0, 1)),
+        metadata={"description": "Limit ad tracking (OpenRTB device.lmt): 1, the IFA is not used"},
+    )
 
 
 TrackingUrlsSchema = ma.Schema.from_dict(

@@ -60,10 +60,11 @@ def keys_of(campaign: CampaignEntry) -> frozenset[str]:
 
 
 def blocked(campaign: CampaignEntry, excluded: frozenset[str]) -> bool:
-    """True when `excluded` (keys, as keys_of writes them) names the campaign's advertiser or category."""
+    """True when `excluded` (keys, as keys_of writes them) names the campaign's advertiser or category, or
+    the campaign itself (`campaign:<id>`, e.g. its frequency cap is reached: app.serving.caps)."""
     if not excluded:
         return False
-    if not campaign.separation.keys.isdisjoint(excluded):
+    if not campaign.separation.keys.isdisjoint(excluded) or f"campaign:{campaign.id}" in excluded:
         return True
     return bool(campaign.category) and f"cat:{campaign.category.lower()}" in excluded
 

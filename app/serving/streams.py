@@ -2,7 +2,8 @@
 
 An ad request that names its stream (`session_id`, or Google's `scor` / `correlator`) is not given an
 advertiser (or an exclusive category) the same stream showed within `SEPARATION_WINDOW_SECONDS`. The read is
-one Redis round trip (HGETALL of the stream's hash), or none in the embedded default; what a request shows is
+one Redis round trip (HGETALL of the stream's hash, pipelined with the device's frequency-cap history:
+app.serving.caps), or none in the embedded default; what a request shows is
 written by a background loop every `FLUSH_SECONDS`, off the request path (breaks of one stream are minutes
 apart).
 """
@@ -44,18 +45,23 @@ class StreamMemory:
     def recent(self, session_id: str) -> frozenset[str]:
         """The keys this stream showed within the window; empty when the store cannot say (an ad beats
         separation when Redis is down)."""
-        key = _stream_key(session_id)
-        oldest = time.time() - self.window_seconds
         if self.client is None:
             with self._lock:
-                shown = dict(self._local.get(key, {}))
-        else:
-            try:
-                shown = {_text(k): float(v) for k, v in self.client.hgetall(self.prefix + key).items()}
-            except redis.RedisError:
-                log.warning("stream separation unavailable: Redis did not answer", exc_info=True)
-                return frozenset()
-        return frozenset(name for name, at in shown.items() if at >= oldest)
+                return self.shown_within(self._local.get(_stream_key(session_id), {}))
+        try:
+            return self.shown_within(self.client.hgetall(self.key(session_id)))
+        except redis.RedisError:
+            log.warning("stream separation unavailable: Redis did not answer", exc_info=True)
+            return frozenset()
+
+    def key(self, session_id: str) -> str:
+        """The stream's Redis hash, for a caller that reads it in a pipeline of its own."""
+        return self.prefix + _stream_key(session_id)
+
+    def shown_within(self, shown: dict) -> frozenset[str]:
+        """The keys of a stream's hash (as HGETALL returns it) shown within the window."""
+        oldest = time.time() - self.window_seconds
+        return frozenset(_text(name) for name, at in shown.items() if float(at) >= oldest)
 
     def remember(self, session_id: str, keys: set[str]) -> None:
         if not keys:

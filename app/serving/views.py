@@ -16,6 +16,7 @@ from app.errors import ErrorSchema
 from app.metrics import decision_series, ignored_parameter_series
 from app.runtime import Runtime, runtime, start_runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
+from app.serving.caps import capped_keys
 from app.serving.device import device_ip, device_user_agent
 from app.serving.documents import no_fill_document, pod_document, vast_document
 from app.serving.pods import PodRequest, choose_one, choose_pod
@@ -74,12 +75,14 @@ def vast():
     elif ad_request.pod is not None:
         return _answer_vast(pod_answer(rt, ad_request), ad_request)
     else:
+        device = rt.caps.device_of(rt.catalog.current().catalog, ad_request)
         ad = decide(
             rt,
             ad_request.min_duration,
             ad_request.max_duration,
             private=not ad_request.may_store_personal_data,
-            excluded=_excluded(rt, ad_request),
+            excluded=_excluded(rt, ad_request, device),
+            device=device,
         )
         if ad is not None and ad_request.session_id:
             rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
@@ -113,20 +116,23 @@ def xml_answer(body: bytes, warnings: Mapping[str, str], ignored: Iterable[str])
     return response
 
 
-def _excluded(rt: Runtime, ad_request: AdRequest) -> frozenset[str]:
-    """Separation keys the request excludes (app.serving.separation); its stream's read is the request's
-    one Redis round trip."""
-    shown = rt.streams.recent(ad_request.session_id) if ad_request.session_id else ()
-    if not (shown or ad_request.blocked_domains or ad_request.blocked_categories):
+def _excluded(rt: Runtime, ad_request: AdRequest, device: str | None) -> frozenset[str]:
+    """Separation keys the request excludes (app.serving.separation), with the campaigns and advertisers
+    whose frequency cap the device reached (app.serving.caps): its stream's and its device's reads are the
+    request's one Redis round trip."""
+    shown, history = rt.caps.read(rt.streams, ad_request.session_id, device)
+    capped = capped_keys(rt.catalog.current().catalog, history, time.time())
+    if not (shown or capped or ad_request.blocked_domains or ad_request.blocked_categories):
         return frozenset()
-    return excluded_keys(ad_request.blocked_domains, ad_request.blocked_categories, shown)
+    return excluded_keys(ad_request.blocked_domains, ad_request.blocked_categories, shown | capped)
 
 
 def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     """The break as a pod (app.serving.pods), then its buffet: standalone ads not already in the pod."""
     limits = ad_request.pod
     state = rt.catalog.current()
-    excluded = _excluded(rt, ad_request)
+    device = rt.caps.device_of(state.catalog, ad_request)
+    excluded = _excluded(rt, ad_request, device)
     low, high = ad_request.duration_window(rt.duration_tolerance_seconds)
     creatives = choose_pod(
         state.index,
@@ -156,9 +162,9 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     private = not ad_request.may_store_personal_data
     campaigns, base = state.catalog.campaigns, base_url(rt)
     ads = [
-        serve(campaigns[c.campaign_id], c, rt.signer, base, private=private, pod_position=position)
-        for position, c in enumerate(creatives, 1)
-    ] + [serve(campaigns[c.campaign_id], c, rt.signer, base, private=private) for c in buffet]
+        serve(campaigns[c.campaign_id], c, rt.signer, base, private=private, pod_position=pos, device=device)
+        for pos, c in enumerate(creatives, 1)
+    ] + [serve(campaigns[c.campaign_id], c, rt.signer, base, private=private, device=device) for c in buffet]
     _count(rt, filled=bool(creatives))
     rt.counter.count_pod(len(creatives), limits.max_seconds, sum(c.duration for c in creatives))
     for ad in ads:
@@ -178,9 +184,10 @@ def decide(
     *,
     private: bool,
     excluded: frozenset[str] = frozenset(),
+    device: str | None = None,
 ) -> ServedAd | None:
     """Choose an ad and count the decision (fill or no-fill, and the pacing of its campaign)."""
-    ad = choose(rt, min_duration, max_duration, private=private, excluded=excluded)
+    ad = choose(rt, min_duration, max_duration, private=private, excluded=excluded, device=device)
     count_decision(rt, ad)
     return ad
 
@@ -192,16 +199,17 @@ def choose(
     *,
     private: bool,
     excluded: frozenset[str] = frozenset(),
+    device: str | None = None,
 ) -> ServedAd | None:
-    """The ad for a request, without counting it: a decision that may not be used counts nothing."""
+    """The ad for a request, without counting it: a decision that may not be used counts nothing. `device`
+    is its frequency-cap device key (app.serving.caps), for the ad's beacons."""
     state = rt.catalog.current()
     high = max_duration + rt.duration_tolerance_seconds
     creative = choose_one(state.index, state.catalog, min_duration, high, excluded=excluded)
     if creative is None:
         return None
-    return serve(
-        state.catalog.campaigns[creative.campaign_id], creative, rt.signer, base_url(rt), private=private
-    )
+    campaign = state.catalog.campaigns[creative.campaign_id]
+    return serve(campaign, creative, rt.signer, base_url(rt), private=private, device=device)
 
 
 def count_decision(rt: Runtime, ad: ServedAd | None) -> None:
@@ -223,12 +231,22 @@ def ad_request(body):
     rt = runtime()
     refuse_when_unsafe(rt)
     request_id = body["request_id"]
+    private = not may_store_personal_data(body)
+    catalog = rt.catalog.current().catalog
+    device = rt.caps.device(
+        catalog,
+        ifa=body.get("ifa"),
+        lmt=body.get("lmt"),
+        ip=device_ip(request.headers, request.remote_addr),
+        user_agent=device_user_agent(request.headers),
+        may_store=not private,
+    )
     try:
-        stored = rt.store.answer(request_id)
+        stored, history = rt.caps.answer_and_history(rt.store, request_id, device)
         if stored is None:
-            private = not may_store_personal_data(body)
-            ad = choose(rt, 0.0, body["duration"], private=private)
-            envelope = _answer(rt, request_id, ad, private)
+            excluded = capped_keys(catalog, history, time.time())
+            ad = choose(rt, 0.0, body["duration"], private=private, excluded=excluded, device=device)
+            envelope = _answer(rt, request_id, ad, private, device)
             stored = rt.store.remember_answer(request_id, json.dumps(envelope), rt.answer_ttl_seconds)
             if stored is None:  # ours is the answer: count the decision and record the request, once
                 count_decision(rt, ad)
@@ -246,7 +264,7 @@ def refuse_when_unsafe(rt: Runtime) -> None:
         raise ServiceUnavailable("The event store is misconfigured; retry later")
 
 
-def _answer(rt: Runtime, request_id: str, ad: ServedAd | None, private: bool) -> dict:
+def _answer(rt: Runtime, request_id: str, ad: ServedAd | None, private: bool, device: str | None) -> dict:
     if ad is None:
         return {"response": None, "private": private}
     creative = ad.creative
@@ -266,6 +284,7 @@ def _answer(rt: Runtime, request_id: str, ad: ServedAd | None, private: bool) ->
         },
         "cost_units": ad.campaign.cost_units,
         "private": private,  # no personal data for its request, impression and beacons
+        "device": device,  # its frequency-cap device key (app.serving.caps), a keyed hash
     }
 
 
@@ -307,5 +326,11 @@ def replay(rt: Runtime, request_id: str, *, private: bool) -> ServedAd | None:
     if campaign is None or creative is None:
         return None  # no longer servable
     return serve(
-        campaign, creative, rt.signer, base_url(rt), private=private, ad_serving_id=response["ad_serving_id"]
+        campaign,
+        creative,
+        rt.signer,
+        base_url(rt),
+        private=private,
+        ad_serving_id=response["ad_serving_id"],
+        device=envelope.get("device"),
     )

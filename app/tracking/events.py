@@ -1,7 +1,8 @@
 """Where counted events go: the one module that knows.
 
 The beacon path calls `EventStore.record()`: with Redis, one atomic round trip dedupes the event (once per ad
-serving id and event name), adds it to a stream and adds an impression's cost to its campaign's live spend.
+serving id and event name), adds it to a stream, adds an impression's cost to its campaign's live spend and
+the impression to its device's frequency-cap history (app.tracking.frequency).
 The flusher (`app.tracking.flusher`) reads the stream into the database and acknowledges only what it stored.
 Without Redis (the embedded default) an in-process store keeps the same semantics for a single worker.
 """
@@ -24,6 +25,7 @@ from typing import Protocol
 import redis
 
 from app.tracking import normalise
+from app.tracking.frequency import RECORD_LUA, CapCount, MemoryHistories, history_key
 from vast.events import ALL_EVENTS
 
 log = logging.getLogger(__name__)
@@ -136,8 +138,9 @@ def _text(value) -> str:
 
 
 class EventStore(Protocol):
-    def record(self, event: Event) -> bool:
-        """True if counted now, False if already counted (a retry); raises StoreUnavailable."""
+    def record(self, event: Event, cap: CapCount | None = None) -> bool:
+        """True if counted now, False if already counted (a retry); raises StoreUnavailable. A new
+        impression with `cap` is added to its device's frequency-cap history in the same step."""
 
     def spend(self, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]: ...
 
@@ -157,15 +160,18 @@ class EventStore(Protocol):
     def answer(self, request_id: str) -> str | None: ...
 
 
-# KEYS: 1 seen-hash of the ad, 2 stream, 3 campaign spend. ARGV: 1 event key (Event.key), 2 dedupe TTL,
-# 3 cost units, 4 the encoded event.
-_RECORD_SCRIPT = """
+# KEYS: 1 seen-hash of the ad, 2 stream, 3 campaign spend, 4 (optional) the device's cap history. ARGV: 1
+# event key (Event.key), 2 dedupe TTL, 3 cost units, 4 the encoded event, then CapCount.script_args.
+_RECORD_SCRIPT = (
+    """
 if redis.call('HSETNX', KEYS[1], ARGV[1], '1') == 0 then return 0 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[4])
 if tonumber(ARGV[3]) > 0 then redis.call('INCRBY', KEYS[3], ARGV[3]) end
-return 1
 """
+    + RECORD_LUA
+    + "return 1\n"
+)
 
 _SEED_SPEND_SCRIPT = """
 for i, key in ipairs(KEYS) do
@@ -190,12 +196,14 @@ class RedisEventStore:
     def _spend_key(self, campaign_id) -> str:
         return f"{self.prefix}spend:{campaign_id}"
 
-    def record(self, event: Event) -> bool:
+    def record(self, event: Event, cap: CapCount | None = None) -> bool:
         keys = [f"{self.prefix}seen:{event.ad_serving_id}", self.stream, self._spend_key(event.campaign_id)]
+        args = [event.key, self.dedupe_seconds, event.cost_units, event.encode()]
+        if cap is not None and event.name == "impression":
+            keys.append(history_key(self.prefix, cap.device))
+            args += cap.script_args(event.occurred_at)
         try:
-            counted = self._record(
-                keys=keys, args=[event.key, self.dedupe_seconds, event.cost_units, event.encode()]
-            )
+            counted = self._record(keys=keys, args=args)
             if counted and self.wait_replicas:
                 # A failover must not lose what we acknowledged: wait for the replicas to have it.
                 acked = self.client.wait(self.wait_replicas, 1000)
@@ -265,7 +273,7 @@ class RedisEventStore:
         return int(self.client.xlen(self.stream))
 
     def remember_answer(self, request_id: str, answer: str, ttl_seconds: int) -> str | None:
-        key = f"{self.prefix}answer:{request_id}"
+        key = self.answer_key(request_id)
         try:
             if self.client.set(key, answer, nx=True, ex=ttl_seconds):
                 return None
@@ -276,10 +284,13 @@ class RedisEventStore:
 
     def answer(self, request_id: str) -> str | None:
         try:
-            value = self.client.get(f"{self.prefix}answer:{request_id}")
+            value = self.client.get(self.answer_key(request_id))
         except redis.RedisError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return _text(value) if value is not None else None
+
+    def answer_key(self, request_id: str) -> str:
+        return f"{self.prefix}answer:{request_id}"
 
 
 CLAIM_IDLE_MS = 15_000
@@ -304,8 +315,9 @@ class MemoryEventStore:
         self._answers: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._answer_bytes = 0
         self._sequence = 0
+        self.histories = MemoryHistories()
 
-    def record(self, event: Event) -> bool:
+    def record(self, event: Event, cap: CapCount | None = None) -> bool:
         now = time.monotonic()
         key = (event.ad_serving_id, event.key)
         with self._lock:
@@ -320,6 +332,8 @@ class MemoryEventStore:
                 self._spend[str(event.campaign_id)] = (
                     self._spend.get(str(event.campaign_id), 0) + event.cost_units
                 )
+            if cap is not None and event.name == "impression":
+                self.histories.add(cap, event.occurred_at)
         return True
 
     def _forget_old(self, now: float) -> None:

@@ -4,7 +4,9 @@ another campaign or creative, or fired long after the ad was served.
 A token is `<ad serving id>~<campaign>~<creative>~<cost>~<flags>.<timestamp>.<HMAC-SHA256>` (itsdangerous),
 UUIDs in 22-character base64url, the impression's cost in money units (base 36; billed at the price of the
 moment the ad was served), flags `p` when no personal data may be stored followed by the ad's position in
-its pod (1-20; none for a single ad): short enough for the twenty URLs of a VAST document.
+its pod (1-20; none for a single ad), then, when the request had one, `~<device key>` (22 characters, the
+keyed hash frequency caps count the impression by, app.serving.caps): short enough for the twenty URLs of a
+VAST document.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class BeaconClaims:
     private: bool
     issued_at: datetime
     pod_position: int = 0  # 1..k within a pod, 0 for a single ad
+    device: str | None = None  # the frequency-cap device key (app.serving.caps), when the request had one
 
 
 def _compact(value: uuid.UUID) -> str:
@@ -81,10 +84,13 @@ class BeaconSigner:
         cost_units: int,
         private: bool,
         pod_position: int = 0,
+        device: str | None = None,
     ) -> str:
         cost = base36(cost_units)
         flags = ("p" if private else "") + (str(pod_position) if pod_position else "")
         payload = f"{ad_serving_id}~{_compact(campaign_id)}~{_compact(creative_id)}~{cost}~{flags}"
+        if device:
+            payload += f"~{device}"
         return self.signer.sign(payload).decode()
 
     def verify(self, token: str) -> BeaconClaims:
@@ -99,7 +105,7 @@ class BeaconSigner:
         if not -self.clock_skew_seconds <= age <= self.max_age_seconds + self.clock_skew_seconds:
             raise InvalidBeacon("expired token" if age > 0 else "token issued in the future")
         parts = payload.decode().split("~")
-        if len(parts) != 5 or len(parts[0]) != 22:
+        if len(parts) not in (5, 6) or any(len(part) != 22 for part in parts[:1] + parts[5:]):
             raise InvalidBeacon("malformed token")
         flags = parts[4]
         position = flags.removeprefix("p")
@@ -111,4 +117,5 @@ class BeaconSigner:
             private=flags.startswith("p"),
             issued_at=issued_at,  # itsdangerous gives it in UTC, timezone-aware
             pod_position=int(position) if position.isdigit() else 0,
+            device=parts[5] if len(parts) == 6 else None,
         )

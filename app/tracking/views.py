@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, jsonify, request
@@ -16,10 +17,12 @@ from werkzeug.exceptions import Conflict, NotFound, ServiceUnavailable
 from app.errors import ErrorSchema
 from app.metrics import beacon_series
 from app.runtime import Runtime, runtime, start_runtime
+from app.serving.caps import cap_count
 from app.serving.device import device_ip, device_user_agent
 from app.serving.schemas import ImpressionBodySchema, ImpressionResultSchema
 from app.serving.views import sdk
 from app.tracking.events import BEACON_EVENTS, Event, StoreUnavailable
+from app.tracking.frequency import CapCount
 from app.tracking.recording import record_durably
 from app.tracking.signing import InvalidBeacon
 from app.web import json_body
@@ -52,6 +55,7 @@ def beacon(event: str):
     if request.method == "HEAD":
         return _pixel(_NOT_COUNTED)
     private = claims.private
+    now = time.time()
     counted = _record(
         rt,
         Event(
@@ -59,7 +63,7 @@ def beacon(event: str):
             ad_serving_id=claims.ad_serving_id,
             campaign_id=claims.campaign_id,
             creative_id=claims.creative_id,
-            occurred_at=time.time(),
+            occurred_at=now,
             cost_units=claims.cost_units,
             pod_position=claims.pod_position,
             error_code=request.args.get("code"),
@@ -67,6 +71,7 @@ def beacon(event: str):
             ip=None if private else device_ip(request.headers, request.remote_addr),
             user_agent=None if private else device_user_agent(request.headers),
         ),
+        _cap_count(rt, event, claims.campaign_id, claims.device, now),
     )
     beacon_series(event, "counted" if counted else "duplicate").inc()
     return _pixel(_HEADERS[counted])
@@ -79,11 +84,18 @@ def _pixel(headers: dict[str, str]) -> Response:
     return Response(status=204, headers=headers)
 
 
-def _record(rt: Runtime, event: Event) -> bool:
+def _cap_count(rt: Runtime, event: str, campaign_id: uuid.UUID, device: str | None, now: float):
+    """An impression's addition to its device's frequency-cap history (app.serving.caps), if any."""
+    if event != "impression":
+        return None
+    return cap_count(rt.catalog.current().catalog, campaign_id, device, now)
+
+
+def _record(rt: Runtime, event: Event, cap: CapCount | None = None) -> bool:
     if rt.redis_safety.refuses():  # it could lose or double count what we acknowledge (logged, metered)
         raise ServiceUnavailable("The event store is misconfigured; retry later")
     try:
-        return record_durably(rt.store, rt.sessions, event, on_fallback=rt.count_fallback)
+        return record_durably(rt.store, rt.sessions, event, on_fallback=rt.count_fallback, cap=cap)
     except Exception:
         # Not acknowledged: the player (or SSAI server) retries later, and the retry is counted once.
         raise ServiceUnavailable("The beacon could not be stored; retry") from None
@@ -110,6 +122,7 @@ def impression(body):
     if not ad:
         raise Conflict("No ad was served for this request_id")
     private = envelope.get("private", False)  # the SDK request's privacy signals
+    now = time.time()
     counted = _record(
         rt,
         Event(
@@ -117,10 +130,11 @@ def impression(body):
             ad_serving_id=ad["ad_serving_id"],
             campaign_id=ad["campaign_id"],
             creative_id=ad["creative_id"],
-            occurred_at=time.time(),
+            occurred_at=now,
             cost_units=envelope["cost_units"],
             ip=None if private else device_ip(request.headers, request.remote_addr),
             user_agent=None if private else device_user_agent(request.headers),
         ),
+        _cap_count(rt, "impression", uuid.UUID(ad["campaign_id"]), envelope.get("device"), now),
     )
     return {"request_id": body["request_id"], "counted": counted}

@@ -177,7 +177,7 @@ def test_when_the_store_is_down_beacons_go_to_the_database(client, app, auth, li
     rt = runtime(app)
     urls = ad_urls(get_vast(client))
 
-    def down(_event):
+    def down(*_args):
         raise StoreUnavailable("connection refused")
 
     rt.store.record = down
