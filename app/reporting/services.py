@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import STATUSES, Campaign
+from app.campaigns.pacing import pacing_status
 from app.campaigns.services import get_campaign
 from app.exceptions import Invalid
 from app.serving.money import currency_to_units, units_to_currency
@@ -313,4 +314,22 @@ def dashboard(session: Session, *, now: datetime | None = None, top: int = 5) ->
             "break_fill_rate": _ratio(pods["pod_filled_ms"], pods["pod_requested_ms"]),
             "series": series,
         },
+    }
+
+
+def delivery(session: Session, campaign_id: uuid.UUID, *, now: datetime | None = None) -> dict:
+    """Delivered against the pacing line to date, in impressions and money, and the projected end
+    (app.campaigns.pacing)."""
+    campaign = get_campaign(session, campaign_id)
+    status = pacing_status(session, campaign, now)
+    return {
+        "campaign_id": campaign.id,
+        "pacing": status.pacing,
+        "goal_impressions": round(status.goal_impressions),
+        "delivered_impressions": status.delivered_impressions,
+        "expected_impressions": status.expected_impressions,
+        "delivered_spend": money_text(status.delivered_units),
+        "expected_spend": money_text(status.expected_units),
+        "index": status.index,
+        "projected_end": status.projected_end,
     }
