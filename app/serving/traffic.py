@@ -2,10 +2,10 @@
 server's own serving counts (`serving_counts_hourly`, flushed by app.serving.counts.ServingCounter).
 
 Ad servers forecast the supply a campaign can reach and pace its goal along that forecast rather than the
-clock (Agarwal et al., "Budget Pacing for Targeted Online Advertisements at LinkedIn", KDD 2014, §3: the
-allocation plan follows the forecast traffic of each time slot; Lee, Jalali and Dasdan, "Real Time Bid
-Optimization with Smooth Budget Delivery in Online Advertising", ADKDD 2013, §3.1: the budget schedule
-follows the request volume). CTV traffic repeats weekly (prime time, weekends), so the forecast of an hour is
+clock (Agarwal, Ghosh, Wei and You, "Budget Pacing for Targeted Online Advertisements at LinkedIn", KDD
+2014: the allocation plan follows the forecast traffic of each time slot; Lee, Jalali and Dasdan, "Real Time
+Bid Optimization with Smooth Budget Delivery in Online Advertising", ADKDD 2013: the budget schedule follows
+the request volume). CTV traffic repeats weekly (prime time, weekends), so the forecast of an hour is
 the mean of the same hour of the week over the last `LEARN_WEEKS` weeks, in UTC.
 
 Read once per catalog load (app.runtime), never per request.
