@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 
 import redis
 from flask import Flask, current_app
@@ -24,9 +25,10 @@ from app.serving.traffic import read_forecast
 from app.serving.version import DatabaseVersion, RedisVersion, track_catalog_changes
 from app.settings import Settings
 from app.tracking.events import EventStore, MemoryEventStore, RedisEventStore
-from app.tracking.flusher import Flusher, spend_by_campaign
+from app.tracking.flusher import Flusher
 from app.tracking.redis_safety import RedisSafety
 from app.tracking.signing import BeaconSigner
+from app.tracking.stored_delivery import stored_delivery
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +91,18 @@ class Runtime:
     def _load_catalog(self, version: int) -> Catalog:
         with self.sessions() as session:
             catalog = load_catalog(session, self.storage, version)
-            stored_spend = spend_by_campaign(session, list(catalog.campaigns))
+            now = time.time()
+            stored = stored_delivery(session, list(catalog.campaigns), now)
             # What pacing follows: the traffic learned from the serving counts, read with the catalog.
             catalog = dataclasses.replace(
                 catalog, traffic=read_forecast(session), over_delivery=self.over_delivery
             )
         try:
-            self.store.seed_spend(stored_spend)  # live spend never below what the database holds
+            # Live spend and delivery never below what the database holds.
+            self.store.seed_spend(
+                {campaign_id: figures.spend_units for campaign_id, figures in stored.items()}
+            )
+            self.store.seed_delivery(stored, now)
         except Exception:  # the store being down must not stop the catalog; ranking keeps the last spend
             log.warning("live spend could not be seeded from the database", exc_info=True)
         return catalog

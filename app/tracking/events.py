@@ -152,6 +152,9 @@ class EventStore(Protocol):
     def delivery(self, campaign_ids: list[uuid.UUID], now: float) -> dict[uuid.UUID, Delivered]:
         """Live impressions, and spend and impressions of `now`'s UTC day (spend_units left 0: see spend)."""
 
+    def seed_delivery(self, delivered: dict[uuid.UUID, Delivered], now: float) -> None:
+        """Raise live impressions and `now`'s day figures to at least these (database) values."""
+
     def read_batch(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, Event | Undecodable]]:
         """Up to `count` entries not yet acknowledged, waiting up to `block_ms` for one."""
 
@@ -189,6 +192,17 @@ def _impression_day(event: Event) -> str:
     return day_key(event.occurred_at) if event.name == "impression" and event.campaign_id else ""
 
 
+# KEYS: campaign delivery hashes. ARGV: triples of (field, value) pairs flattened, per key: 6 values each.
+_SEED_DELIVERY_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  for j = 0, 2 do
+    local field, value = ARGV[(i - 1) * 6 + j * 2 + 1], tonumber(ARGV[(i - 1) * 6 + j * 2 + 2])
+    if tonumber(redis.call('HGET', key, field) or '0') < value then redis.call('HSET', key, field, value) end
+  end
+end
+return 1
+"""
+
 _SEED_SPEND_SCRIPT = """
 for i, key in ipairs(KEYS) do
   local current = tonumber(redis.call('GET', key) or '0')
@@ -207,6 +221,7 @@ class RedisEventStore:
         self.wait_replicas = wait_replicas
         self._record = client.register_script(_RECORD_SCRIPT)
         self._seed = client.register_script(_SEED_SPEND_SCRIPT)
+        self._seed_delivery = client.register_script(_SEED_DELIVERY_SCRIPT)
         self._group_ready = False
 
     def _spend_key(self, campaign_id) -> str:
@@ -250,6 +265,15 @@ class RedisEventStore:
     def seed_spend(self, spend: dict[uuid.UUID, int]) -> None:
         if spend:
             self._seed(keys=[self._spend_key(c) for c in spend], args=list(spend.values()))
+
+    def seed_delivery(self, delivered: dict[uuid.UUID, Delivered], now: float) -> None:
+        if delivered:
+            day = day_key(now)
+            args = []
+            for figures in delivered.values():
+                args += ["impressions", figures.impressions, f"impressions:{day}", figures.day_impressions]
+                args += [f"spend:{day}", figures.day_spend_units]
+            self._seed_delivery(keys=[self._delivery_key(c) for c in delivered], args=args)
 
     def delivery(self, campaign_ids: list[uuid.UUID], now: float) -> dict[uuid.UUID, Delivered]:
         day = day_key(now)
@@ -399,6 +423,18 @@ class MemoryEventStore:
                 for c in campaign_ids
                 if str(c) in self._impressions
             }
+
+    def seed_delivery(self, delivered: dict[uuid.UUID, Delivered], now: float) -> None:
+        day = day_key(now)
+        with self._lock:
+            for campaign_id, figures in delivered.items():
+                campaign = str(campaign_id)
+                self._impressions[campaign] = max(self._impressions.get(campaign, 0), figures.impressions)
+                units, impressions = self._day.get((campaign, day), (0, 0))
+                self._day[campaign, day] = (
+                    max(units, figures.day_spend_units),
+                    max(impressions, figures.day_impressions),
+                )
 
     def seed_spend(self, spend: dict[uuid.UUID, int]) -> None:
         with self._lock:

@@ -8,10 +8,13 @@ import pytest
 import sqlalchemy as sa
 
 from app.campaigns.models import Campaign
+from app.db import utcnow
 from app.reporting import services as reporting
+from app.serving.pacing import Delivered
 from app.tracking.models import EventCountHourly, ServingCountHourly
 from tests.api.test_campaigns import URL, campaign_body
-from tests.factories import CampaignFactory
+from tests.factories import CampaignFactory, CreativeFactory
+from tests.serving_helpers import refresh, runtime
 
 MONDAY = datetime(2026, 11, 30, tzinfo=UTC)
 
@@ -159,3 +162,28 @@ def test_delivery_without_traffic_follows_the_clock_and_projects_nothing_before_
     assert 0 < body["expected_impressions"] < 10_000 and body["index"] == 0
     assert body["projected_end"] is None
     assert client.get(f"{URL}/{campaign.id}/delivery").status_code == 401
+
+
+def test_a_catalog_load_seeds_live_delivery_from_the_database(app, session):
+    campaign = CampaignFactory(status="active", impression_goal=100)
+    CreativeFactory(campaign=campaign)
+    this_hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    for hour, count in ((this_hour, 7), (this_hour - timedelta(days=2), 30)):
+        session.add(
+            EventCountHourly(
+                hour=hour,
+                campaign_id=campaign.id,
+                creative_id=campaign.id,
+                event="impression",
+                error_code="",
+                count=count,
+                spend_units=count * 100_000,
+            )
+        )
+    session.commit()
+    refresh(app)  # the campaign is new: the catalog loads, and seeds the live counters
+    rt = runtime(app)
+    now = utcnow().timestamp()
+    assert rt.store.delivery([campaign.id], now) == {campaign.id: Delivered(0, 37, 700_000, 7)}
+    assert rt.store.spend([campaign.id]) == {campaign.id: 3_700_000}
+    assert rt.catalog.current().index.delivery[campaign.id].impressions == 37

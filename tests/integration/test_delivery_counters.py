@@ -43,3 +43,13 @@ def test_impressions_count_in_total_and_on_their_utc_day_once(store):
     assert store.delivery([campaign], MONDAY + 86400) == {campaign: Delivered(0, 2, 0, 0)}
     assert store.spend([campaign]) == {campaign: 3500}  # the spend of the same step
     assert store.delivery([], MONDAY) == {}
+
+
+def test_seeding_raises_live_delivery_to_what_is_stored_and_never_lowers_it(store):
+    campaign = uuid.uuid4()
+    store.record(impression(campaign, "a-1", MONDAY + 60))
+    store.seed_delivery({campaign: Delivered(0, 5, 4000, 4)}, MONDAY + 120)
+    assert store.delivery([campaign], MONDAY + 120) == {campaign: Delivered(0, 5, 4000, 4)}
+    store.seed_delivery({campaign: Delivered(0, 1, 0, 0)}, MONDAY + 120)
+    assert store.delivery([campaign], MONDAY + 120) == {campaign: Delivered(0, 5, 4000, 4)}
+    store.seed_delivery({}, MONDAY)
