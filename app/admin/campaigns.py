@@ -167,7 +167,7 @@ def campaign_page(
         transitions=campaigns.allowed_transitions(campaign),
         accepts_changes=campaigns.accepts_changes(campaign),
         stats=flight,
-        delivery=reporting.delivery(db, campaign_id, now=now),
+        pacing=reporting.pacing(db, campaign_id, now=now),
         charts={
             "hours": charts.campaign_hours(last_day["series"]),
             "funnel": charts.quartile_funnel(flight),

@@ -131,7 +131,7 @@ class DashboardSchema(ma.Schema):
     freshness = ma.fields.Nested(FreshnessSchema, required=True)
 
 
-class DeliverySchema(ma.Schema):
+class PacingLineSchema(ma.Schema):
     """A campaign against its pacing line (README "Pacing"): delivered, and what the line expects by now."""
 
     campaign_id = ma.fields.UUID(required=True)

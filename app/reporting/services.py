@@ -317,7 +317,7 @@ def dashboard(session: Session, *, now: datetime | None = None, top: int = 5) ->
     }
 
 
-def delivery(session: Session, campaign_id: uuid.UUID, *, now: datetime | None = None) -> dict:
+def pacing(session: Session, campaign_id: uuid.UUID, *, now: datetime | None = None) -> dict:
     """Delivered against the pacing line to date, in impressions and money, and the projected end
     (app.campaigns.pacing)."""
     campaign = get_campaign(session, campaign_id)

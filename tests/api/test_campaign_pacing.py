@@ -101,8 +101,8 @@ def test_the_pacing_fields_and_the_delivery_are_in_openapi(client):
             schemas[name]["properties"]
         )
     assert schemas["CampaignInput"]["properties"]["pacing"]["enum"] == ["even", "asap", "frontloaded"]
-    assert "/api/v1/campaigns/{campaign_id}/delivery" in spec["paths"]
-    assert "projected_end" in schemas["Delivery"]["properties"]
+    assert "/api/v1/campaigns/{campaign_id}/pacing" in spec["paths"]
+    assert "projected_end" in schemas["PacingLine"]["properties"]
 
 
 def learned_traffic(session, until: datetime) -> None:
@@ -138,7 +138,7 @@ def test_delivery_against_the_line_along_the_learned_traffic_and_the_projected_e
             )
         )
     session.commit()
-    delivery = reporting.delivery(session, campaign.id, now=noon)
+    delivery = reporting.pacing(session, campaign.id, now=noon)
     assert delivery["goal_impressions"] == 24_000
     assert (delivery["expected_impressions"], delivery["expected_spend"]) == (
         8000,
@@ -155,13 +155,13 @@ def test_delivery_without_traffic_follows_the_clock_and_projects_nothing_before_
     client, auth, session
 ):
     campaign = CampaignFactory(budget_total=Decimal("100.00"), pacing="frontloaded")
-    response = client.get(f"{URL}/{campaign.id}/delivery", headers=auth)
+    response = client.get(f"{URL}/{campaign.id}/pacing", headers=auth)
     assert response.status_code == 200
     body = response.get_json()
     assert body["pacing"] == "frontloaded" and body["delivered_impressions"] == 0
     assert 0 < body["expected_impressions"] < 10_000 and body["index"] == 0
     assert body["projected_end"] is None
-    assert client.get(f"{URL}/{campaign.id}/delivery").status_code == 401
+    assert client.get(f"{URL}/{campaign.id}/pacing").status_code == 401
 
 
 def test_a_catalog_load_seeds_live_delivery_from_the_database(app, session):

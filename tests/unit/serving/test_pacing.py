@@ -5,20 +5,23 @@ import random
 from datetime import UTC, datetime
 
 import pytest
+from werkzeug.datastructures import Headers
 
-from app.serving.catalog import CatalogService
-from app.serving.decision import build_index
+from app.serving.catalog import CatalogService, ServingState
+from app.serving.decision import build_index, held_back
+from app.serving.diagnosis import COMPETES, diagnose
 from app.serving.pacing import (
     CATCH_UP_SECONDS,
     Delivered,
     Goals,
     day_key,
-    exhausted,
     goal_impressions,
+    goal_reached,
     line_share,
     participation,
     traffic_share,
 )
+from app.serving.request import parse_ad_request
 from app.serving.traffic import TrafficForecast
 from tests.unit.serving.test_decision import campaign, catalog
 
@@ -81,11 +84,26 @@ def test_on_the_line_a_campaign_takes_its_share_of_the_coming_traffic():
     assert CATCH_UP_SECONDS == HOUR
 
 
-def test_outside_the_flight_or_past_a_goal_nothing():
-    assert rate(now=MONDAY - 1) == 0 and rate(now=MONDAY + 86400) == 0
-    assert rate(delivered=Delivered(spend_units=24_000_000)) == 0
+def test_outside_the_flight_past_a_goal_or_ahead_of_its_line_a_campaign_is_held_back_and_says_why():
+    day = campaign(budget=24_000_000, start=MONDAY, end=MONDAY + 86400)  # 24,000 impressions at 1000
+    asap = dataclasses.replace(day, pacing="asap")
+    assert held_back(day, MONDAY - 1, {}, {}).rule == "flight"
+    assert held_back(day, MONDAY + 86400, {}, {}).detail == "its flight has ended"
+    spent = held_back(asap, MONDAY, {day.id: 23_000_000}, {day.id: 1_000_000})  # with what was just served
+    assert (spent.rule, spent.detail) == (
+        "budget",
+        "its goal is reached (budget or impression goal) (with the ads served since the last reading)",
+    )
+    today = dataclasses.replace(day, daily_impression_cap=10)
+    assert "daily goal" in held_back(today, MONDAY, {}, {}, {day.id: Delivered(day_impressions=10)}).detail
+    ahead = held_back(day, MONDAY + HOUR, {day.id: 5_000_000}, {}, traffic=FLAT)
+    assert (ahead.rule, ahead.detail) == (
+        "pacing",
+        "it is ahead of its pacing line: it waits for the traffic to catch up",
+    )
+    assert held_back(day, MONDAY + HOUR, {day.id: 1_000_000}, {}, traffic=FLAT) is None
+    assert held_back(asap, MONDAY + HOUR, {day.id: 5_000_000}, {}, traffic=FLAT) is None
     assert rate(pacing="asap") == 1.0
-    assert rate(pacing="asap", delivered=Delivered(impressions=24_000, spend_units=24_000_000)) == 0
 
 
 def test_a_daily_goal_spreads_what_is_left_of_it_over_the_rest_of_the_day():
@@ -96,18 +114,20 @@ def test_a_daily_goal_spreads_what_is_left_of_it_over_the_rest_of_the_day():
     ) == pytest.approx(1000 / 12_000)
     money = Goals(1000, 240_000_000, daily_budget_units=3_000_000)  # 3,000 impressions a day
     assert rate(goals=money) == pytest.approx(3000 / 24_000)
-    assert rate(pacing="asap", goals=money, delivered=Delivered(day_spend_units=3_000_000)) == 0
+    assert goal_reached(money, Delivered(day_spend_units=3_000_000), 0.0) is not None  # asap stops there
 
 
 def test_the_hard_stop_allows_the_over_delivery_and_no_more():
     goals = Goals(1000, 1_000_000, impression_goal=800, daily_impression_cap=500)
-    assert not exhausted(goals, Delivered(impressions=799), 0.0)
-    assert exhausted(goals, Delivered(impressions=800), 0.0)
-    assert not exhausted(goals, Delivered(impressions=839), 0.05) and exhausted(
-        goals, Delivered(impressions=840), 0.05
+    assert goal_reached(goals, Delivered(impressions=799), 0.0) is None
+    assert (
+        goal_reached(goals, Delivered(impressions=800), 0.0)
+        == "its goal is reached (budget or impression goal)"
     )
-    assert exhausted(goals, Delivered(day_impressions=500), 0.0)
-    assert not exhausted(goals, Delivered(day_impressions=500), 0.01)
+    assert goal_reached(goals, Delivered(impressions=839), 0.05) is None
+    assert goal_reached(goals, Delivered(impressions=840), 0.05) is not None
+    assert goal_reached(goals, Delivered(day_impressions=500), 0.0).startswith("its daily goal is reached")
+    assert goal_reached(goals, Delivered(day_impressions=500), 0.01) is None
 
 
 def test_days_are_utc():
@@ -175,3 +195,18 @@ def test_serving_the_last_impressions_of_a_goal_stops_the_campaign_before_the_ne
     assert service.current().index.choose(0, 3600) is not None
     service.note_served(capped.id)  # 1 counted + 2 served: the goal
     assert service.current().index.choose(0, 3600) is None
+
+
+def test_the_diagnosis_names_the_pacing_rule_as_serving_applies_it():
+    ahead = campaign(budget=24_000_000, start=MONDAY, end=MONDAY + 86400)
+    behind = campaign(budget=24_000_000, start=MONDAY, end=MONDAY + 86400)
+    paced = dataclasses.replace(catalog(ahead, behind), traffic=FLAT)
+    state = ServingState(paced, build_index(paced, MONDAY + HOUR, {ahead.id: 5_000_000, behind.id: 0}))
+    verdicts = diagnose(
+        state,
+        parse_ad_request({"max_duration": "30"}, Headers(), "198.51.100.1"),
+        blocks=frozenset(),
+        shown=frozenset(),
+    )
+    rules = {verdict.campaign_id: verdict.rule for verdict in verdicts}
+    assert rules == {ahead.id: "pacing", behind.id: COMPETES}
