@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign
 from app.exceptions import Invalid
 from app.serving.money import currency_to_units
-from app.serving.pacing import Delivered, Goals, line_share, traffic_share
+from app.serving.pacing import MIN_REQUESTS, Delivered, Goals, line_share, traffic_share
 from app.serving.traffic import TrafficForecast, read_forecast
 from app.tracking.models import EventCountHourly
 
@@ -116,8 +116,10 @@ def _delivered(session: Session, campaign: Campaign, recent_from: datetime) -> t
 
 
 def _opportunities(forecast: TrafficForecast | None, start: float, end: float) -> float:
-    """Forecast requests in [start, end), or seconds without a forecast."""
-    return forecast.requests_between(start, end) if forecast is not None else end - start
+    """Forecast requests in [start, end) (at least MIN_REQUESTS), or seconds without a forecast."""
+    if forecast is None:
+        return end - start
+    return max(forecast.requests_between(start, end), MIN_REQUESTS)
 
 
 def _reach(forecast: TrafficForecast | None, now: float, opportunities: float) -> datetime | None:
