@@ -78,8 +78,8 @@ def pacing_status(session: Session, campaign: Campaign, now: datetime | None = N
     goals = goals_of(campaign)
     forecast = read_forecast(session, now)
     total, recent = _delivered(session, campaign, now - RECENT)
-    start, end, at = campaign.start_date.timestamp(), campaign.end_date.timestamp(), now.timestamp()
-    line = line_share(campaign.pacing, traffic_share(forecast, start, end, at))  # asap: measured as even
+    start, at = campaign.start_date.timestamp(), now.timestamp()
+    line = line_at(campaign, forecast, at)
     expected = round(goals.total * line)
     done = goals.done(total)
     recent_done = goals.done(recent)
@@ -94,10 +94,21 @@ def pacing_status(session: Session, campaign: Campaign, now: datetime | None = N
         delivered_impressions=total.impressions,
         delivered_units=total.spend_units,
         expected_impressions=expected,
-        expected_units=min(expected * goals.cost_units, goals.budget_units),
+        expected_units=expected_units(goals, line),
         index=round(done / (goals.total * line), 4) if line > 0 else None,
         projected_end=projected,
     )
+
+
+def line_at(campaign: Campaign, forecast: TrafficForecast | None, at: float) -> float:
+    """The share of the goal the pacing line expects by `at` (epoch seconds); asap is measured as even."""
+    start, end = campaign.start_date.timestamp(), campaign.end_date.timestamp()
+    return line_share(campaign.pacing, traffic_share(forecast, start, end, at))
+
+
+def expected_units(goals: Goals, line: float) -> int:
+    """The money the line expects at this share of the goal, never above the budget."""
+    return min(round(goals.total * line) * goals.cost_units, goals.budget_units)
 
 
 def _delivered(session: Session, campaign: Campaign, recent_from: datetime) -> tuple[Delivered, Delivered]:

@@ -187,3 +187,18 @@ def test_a_catalog_load_seeds_live_delivery_from_the_database(app, session):
     assert rt.store.delivery([campaign.id], now) == {campaign.id: Delivered(0, 37, 700_000, 7)}
     assert rt.store.spend([campaign.id]) == {campaign.id: 3_700_000}
     assert rt.catalog.current().index.delivery[campaign.id].impressions == 37
+
+
+def test_the_spend_curve_follows_the_pacing_line_along_the_traffic(session):
+    noon = MONDAY + timedelta(hours=12)
+    learned_traffic(session, noon)
+    # From Monday noon to Tuesday noon: the evening brings 24,000 of the flight's 36,000 requests.
+    campaign = CampaignFactory(
+        budget_total=Decimal("36.00"), cpm=Decimal("10"), start_date=noon, end_date=noon + timedelta(days=1)
+    )
+    session.commit()
+    curve = reporting.spend_curve(session, campaign.id, now=noon)
+    assert [(point["day"], point["pacing_line"]) for point in curve] == [
+        (MONDAY, "24.00"),  # two thirds by Tuesday 00:00 (half of the time)
+        (MONDAY + timedelta(days=1), "36.00"),
+    ]
