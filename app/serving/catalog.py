@@ -81,20 +81,19 @@ class CampaignEntry:
     daily_budget_units: int | None = None
     daily_impression_cap: int | None = None
     separation: SeparationKeys = field(init=False, repr=False, compare=False)
+    goals: Goals = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         keys = separation_keys(self.id, self.advertiser_domain, self.category, self.category_exclusive)
         object.__setattr__(self, "separation", keys)  # once per load, not per request
-
-    @property
-    def goals(self) -> Goals:
-        return Goals(
+        goals = Goals(
             self.cost_units,
             self.budget_units,
             self.impression_goal,
             self.daily_budget_units,
             self.daily_impression_cap,
         )
+        object.__setattr__(self, "goals", goals)  # once per load, not per tick
 
     @property
     def category_authority(self) -> str | None:

@@ -81,11 +81,17 @@ def _delivered(
     pending_units: int,
 ) -> Delivered:
     """Live delivery with what was served since it was read (pending money units, at the campaign's cost)."""
-    live = delivery.get(campaign.id, Delivered())
-    counted = Delivered(
-        spend.get(campaign.id, 0), live.impressions, live.day_spend_units, live.day_impressions
+    live = delivery.get(campaign.id, NOTHING)
+    impressions = pending_units // campaign.cost_units
+    return Delivered(
+        spend.get(campaign.id, 0) + pending_units,
+        live.impressions + impressions,
+        live.day_spend_units + pending_units,
+        live.day_impressions + impressions,
     )
-    return counted.plus(pending_units // campaign.cost_units, pending_units)
+
+
+NOTHING = Delivered()
 
 
 @dataclass(frozen=True, slots=True)

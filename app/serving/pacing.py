@@ -30,7 +30,7 @@ daily goal, times 1 + the over-delivery allowance (OVER_DELIVERY_PERCENT, defaul
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -51,15 +51,6 @@ class Delivered:
     impressions: int = 0
     day_spend_units: int = 0
     day_impressions: int = 0
-
-    def plus(self, impressions: int, units: int) -> Delivered:
-        """With ads served but not yet counted (both to date and today)."""
-        return Delivered(
-            self.spend_units + units,
-            self.impressions + impressions,
-            self.day_spend_units + units,
-            self.day_impressions + impressions,
-        )
 
 
 def day_key(timestamp: float) -> str:
@@ -99,13 +90,17 @@ class Goals:
     daily_budget_units: int | None = None
     daily_impression_cap: int | None = None
 
-    @property
-    def total(self) -> float:
-        return goal_impressions(self.cost_units, self.budget_units, self.impression_goal)
+    total: float = field(init=False)  # the goal in impressions
+    daily: float = field(init=False)  # the daily goal in impressions, inf for none
 
-    @property
-    def daily(self) -> float:
-        return goal_impressions(self.cost_units, self.daily_budget_units or 0, self.daily_impression_cap)
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "total", goal_impressions(self.cost_units, self.budget_units, self.impression_goal))
+        set_(
+            self,
+            "daily",
+            goal_impressions(self.cost_units, self.daily_budget_units or 0, self.daily_impression_cap),
+        )
 
     def done(self, delivered: Delivered) -> float:
         return _done(
@@ -125,10 +120,11 @@ class Goals:
 def traffic_share(forecast: TrafficForecast | None, start: float, end: float, at: float) -> float:
     """The share (0..1) of the flight [start, end) passed at `at`: of its forecast requests, or time."""
     at = min(max(at, start), end)
-    if forecast is not None:
-        total = forecast.requests_between(start, end)
+    if forecast is not None:  # cumulative counts, not requests_between: each tick asks for 10,000s of these
+        first = forecast.cumulative(start)
+        total = forecast.cumulative(end) - first
         if total > 0:
-            return forecast.requests_between(start, at) / total
+            return (forecast.cumulative(at) - first) / total
     return (at - start) / (end - start)
 
 
@@ -177,4 +173,4 @@ def participation(
 def _opportunities(forecast: TrafficForecast | None, start: float, end: float) -> float:
     if forecast is None:
         return max(end - start, 1.0)
-    return max(forecast.requests_between(start, end), MIN_REQUESTS)
+    return max(forecast.cumulative(end) - forecast.cumulative(start), MIN_REQUESTS)

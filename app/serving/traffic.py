@@ -26,6 +26,7 @@ from app.tracking.models import ServingCountHourly
 
 HOURS_PER_WEEK = 168
 LEARN_WEEKS = 4
+MAX_KNOWN = 100_000  # moments remembered by a forecast (a few MB); forgotten all at once past it
 # 1970-01-01 (epoch hour 0) was a Thursday: 72 hours after the Monday 00:00 that starts hour-of-week 0.
 _EPOCH_HOUR_OF_WEEK = 72
 
@@ -41,6 +42,8 @@ class TrafficForecast:
 
     per_hour: tuple[float, ...]
     _before: tuple[float, ...] = field(init=False, repr=False, compare=False)  # prefix sums, 169
+    # Each tick asks for the same moments for every campaign (flight starts and ends, now, an hour ahead).
+    _known: dict[float, float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.per_hour) != HOURS_PER_WEEK or min(self.per_hour) < 0:
@@ -50,6 +53,14 @@ class TrafficForecast:
     def cumulative(self, timestamp: float) -> float:
         """Requests expected from a fixed origin (a Monday 00:00 UTC) to `timestamp` (seconds since epoch);
         within an hour traffic is taken as uniform."""
+        known = self._known.get(timestamp)
+        if known is None:
+            if len(self._known) >= MAX_KNOWN:
+                self._known.clear()
+            known = self._known[timestamp] = self._cumulative(timestamp)
+        return known
+
+    def _cumulative(self, timestamp: float) -> float:
         hours = timestamp / 3600 + _EPOCH_HOUR_OF_WEEK
         hour = math.floor(hours)
         weeks, slot = divmod(hour, HOURS_PER_WEEK)
