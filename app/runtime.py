@@ -6,8 +6,10 @@ counts, in-process flusher). gunicorn's `post_worker_init` calls it; otherwise t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import time
 
 import redis
 from flask import Flask, current_app
@@ -19,12 +21,14 @@ from app.serving.caps import FrequencyCaps
 from app.serving.catalog import Catalog, CatalogService, load_catalog
 from app.serving.counts import ServingCounter
 from app.serving.streams import StreamMemory
+from app.serving.traffic import read_forecast
 from app.serving.version import DatabaseVersion, RedisVersion, track_catalog_changes
 from app.settings import Settings
 from app.tracking.events import EventStore, MemoryEventStore, RedisEventStore
-from app.tracking.flusher import Flusher, spend_by_campaign
+from app.tracking.flusher import Flusher
 from app.tracking.redis_safety import RedisSafety
 from app.tracking.signing import BeaconSigner
+from app.tracking.stored_delivery import stored_delivery
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +60,13 @@ class Runtime:
             settings.secret_key, settings.beacon_ttl_seconds, settings.beacon_clock_skew_seconds
         )
         self.duration_tolerance_seconds = settings.duration_tolerance_seconds
+        self.over_delivery = settings.over_delivery_percent / 100
         self.catalog = CatalogService(
-            self._load_catalog, version.read, self.store.spend, workers=settings.workers
+            self._load_catalog,
+            version.read,
+            self.store.spend,
+            read_delivery=self.store.delivery,
+            workers=settings.workers,
         )
         self.counter = ServingCounter(self.store)
         self.streams = StreamMemory(
@@ -82,9 +91,18 @@ class Runtime:
     def _load_catalog(self, version: int) -> Catalog:
         with self.sessions() as session:
             catalog = load_catalog(session, self.storage, version)
-            stored_spend = spend_by_campaign(session, list(catalog.campaigns))
+            now = time.time()
+            stored = stored_delivery(session, list(catalog.campaigns), now)
+            # What pacing follows: the traffic learned from the serving counts, read with the catalog.
+            catalog = dataclasses.replace(
+                catalog, traffic=read_forecast(session), over_delivery=self.over_delivery
+            )
         try:
-            self.store.seed_spend(stored_spend)  # live spend never below what the database holds
+            # Live spend and delivery never below what the database holds.
+            self.store.seed_spend(
+                {campaign_id: figures.spend_units for campaign_id, figures in stored.items()}
+            )
+            self.store.seed_delivery(stored, now)
         except Exception:  # the store being down must not stop the catalog; ranking keeps the last spend
             log.warning("live spend could not be seeded from the database", exc_info=True)
         return catalog

@@ -178,6 +178,14 @@ class Settings:
             "category shown is not shown again for this long.",
         },
     )
+    over_delivery_percent: float = field(
+        default=0.0,
+        metadata={
+            "env": "OVER_DELIVERY_PERCENT",
+            "help": "How far past its goal (budget, impression goal, daily goals) pacing may let a campaign "
+            "deliver, in percent: 0 stops it exactly at its goal.",
+        },
+    )
     redis_wait_replicas: int = field(
         default=0,
         metadata={
@@ -227,6 +235,8 @@ class Settings:
             raise SettingsError("BEACON_CLOCK_SKEW_SECONDS must be between 0 and 3600")
         if not 0 <= self.duration_tolerance_seconds <= 1:
             raise SettingsError("DURATION_TOLERANCE_SECONDS must be between 0 and 1")
+        if not 0 <= self.over_delivery_percent <= 100:
+            raise SettingsError("OVER_DELIVERY_PERCENT must be between 0 and 100")
         if self.default_cpm <= 0:
             raise SettingsError("DEFAULT_CPM must be greater than 0")
 

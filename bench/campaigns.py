@@ -18,7 +18,8 @@ from app.db import Database
 from app.serving.catalog import load_catalog
 from app.serving.decision import build_index
 from app.serving.money import currency_to_units
-from app.tracking.flusher import complete_finished_campaigns, spend_by_campaign
+from app.tracking.flusher import complete_finished_campaigns
+from app.tracking.stored_delivery import stored_delivery
 
 NAME_PREFIX = "bench "  # then the campaign's number, 00001 on
 KEY_PREFIX = "creatives/bench-"  # then the number and .mp4: its creative's storage key
@@ -126,8 +127,9 @@ def time_catalog_work(database_url: sa.URL, storage_dir: Path, repeats: int = 3)
         for _ in range(repeats):
             with database.sessions() as session:
                 catalog = timed("load", load_catalog, session, storage, 0)
-                stored = timed("spend", spend_by_campaign, session, list(catalog.campaigns))
-                timed("index", build_index, catalog, time.time(), stored)
+                stored = timed("spend", stored_delivery, session, list(catalog.campaigns), time.time())
+                spend = {campaign_id: figures.spend_units for campaign_id, figures in stored.items()}
+                timed("index", build_index, catalog, time.time(), spend, {}, stored)
                 timed("housekeeping", complete_finished_campaigns, session)
                 session.rollback()  # nothing has finished; keep it so regardless
     finally:

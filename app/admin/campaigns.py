@@ -90,6 +90,10 @@ def _form_values(campaign) -> dict:
         "category": campaign.category or "",
         "category_exclusive": "true" if campaign.category_exclusive else "",
         "frequency_caps": form_lines(campaign.frequency_caps),
+        "pacing": "" if campaign.pacing == "even" else campaign.pacing,
+        "impression_goal": str(campaign.impression_goal or ""),
+        "daily_budget": f"{campaign.daily_budget}" if campaign.daily_budget else "",
+        "daily_impression_cap": str(campaign.daily_impression_cap or ""),
     }
 
 
@@ -163,6 +167,7 @@ def campaign_page(
         transitions=campaigns.allowed_transitions(campaign),
         accepts_changes=campaigns.accepts_changes(campaign),
         stats=flight,
+        pacing=reporting.pacing(db, campaign_id, now=now),
         charts={
             "hours": charts.campaign_hours(last_day["series"]),
             "funnel": charts.quartile_funnel(flight),

@@ -59,10 +59,10 @@ def spend_against_budget(curve: list[dict], budget_total: Decimal) -> dict:
         "series": [
             {"label": "Spend to date", "kind": "line", "data": [_amount(p["spend_to_date"]) for p in curve]},
             {
-                "label": "Even pacing",
+                "label": "Pacing line",
                 "kind": "line",
                 "dashed": True,
-                "data": [_amount(p["even_pace"]) for p in curve],
+                "data": [_amount(p["pacing_line"]) for p in curve],
             },
             {"label": "Budget", "kind": "line", "dashed": True, "data": [float(budget_total)] * len(curve)},
         ],

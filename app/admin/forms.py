@@ -36,12 +36,14 @@ def load_form(schema: ma.Schema, form: MultiDict, message: str) -> dict:
 
 def load_campaign_form(form: MultiDict) -> dict:
     """The dates come from <input type="datetime-local">, without a timezone: the form says they are UTC.
-    An unticked checkbox is not sent at all: category_exclusive is false unless it is there."""
+    An unticked checkbox is not sent at all: category_exclusive is false unless it is there. The pacing
+    menu's first choice (empty) is even."""
     values = MultiDict(form)
     for name in CAMPAIGN_DATES:
         if _naive_iso(values.get(name, "")):
             values[name] = values[name] + "Z"
     values["category_exclusive"] = "true" if values.get("category_exclusive") else "false"
+    values["pacing"] = values.get("pacing") or "even"
     return load_with_caps(CampaignInputSchema(), values, "Invalid campaign")
 
 

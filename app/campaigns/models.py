@@ -9,6 +9,7 @@ from app.advertisers.models import Advertiser
 from app.db import Base, Money, UTCDateTime, UUIDPrimaryKey, utcnow
 
 STATUSES = ("draft", "active", "paused", "completed")
+PACINGS = ("even", "asap", "frontloaded")  # app.serving.pacing
 
 
 class Campaign(UUIDPrimaryKey, Base):
@@ -18,6 +19,10 @@ class Campaign(UUIDPrimaryKey, Base):
         sa.CheckConstraint("budget_total > 0", name="budget_positive"),
         sa.CheckConstraint("cpm > 0", name="cpm_positive"),
         sa.CheckConstraint("end_date > start_date", name="end_after_start"),
+        sa.CheckConstraint(f"pacing IN {PACINGS!r}", name="pacing_valid"),
+        sa.CheckConstraint("impression_goal > 0", name="impression_goal_positive"),
+        sa.CheckConstraint("daily_budget > 0", name="daily_budget_positive"),
+        sa.CheckConstraint("daily_impression_cap > 0", name="daily_impression_cap_positive"),
     )
 
     name: Mapped[str] = mapped_column(sa.String(255))
@@ -37,6 +42,12 @@ class Campaign(UUIDPrimaryKey, Base):
     category_exclusive: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # Frequency caps (app.campaigns.caps): a list of rules, in the API's shape.
     frequency_caps: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    # Pacing (app.serving.pacing): how the goal is spread over the flight, and the optional goals beside the
+    # budget (null: none): a total impression goal, a daily budget and a daily impression cap (UTC days).
+    pacing: Mapped[str] = mapped_column(sa.String(16), default="even", server_default="even")
+    impression_goal: Mapped[int | None] = mapped_column(sa.BigInteger)
+    daily_budget: Mapped[Decimal | None] = mapped_column(Money(14, 2))
+    daily_impression_cap: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -11,11 +11,12 @@ from app.campaigns.caps import FrequencyCapSchema, frequency_caps_field
 from app.campaigns.categories import INVALID as INVALID_CATEGORY
 from app.campaigns.categories import MAX_LENGTH as CATEGORY_LENGTH
 from app.campaigns.categories import normalise_category
-from app.campaigns.models import STATUSES
+from app.campaigns.models import PACINGS, STATUSES
 from app.web import PageQuerySchema, UTCDateTime
 
 MAX_BUDGET = Decimal("999999999999.99")  # NUMERIC(14, 2)
 MAX_CPM = Decimal("99999999.9999")  # NUMERIC(12, 4)
+MAX_IMPRESSIONS = 10**15  # BIGINT, with room for sums
 
 
 def _money(places: int, maximum: Decimal, **kwargs) -> ma.fields.Decimal:
@@ -62,6 +63,18 @@ class Category(ma.fields.String):
             raise ma.ValidationError(str(exc)) from None
 
 
+class Impressions(ma.fields.Integer):
+    """Impressions, 1 to MAX_IMPRESSIONS: a JSON integer or a string of digits, never 1.5 cut to 1."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=ma.validate.Range(min=1, max=MAX_IMPRESSIONS), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        if isinstance(value, float) and not value.is_integer():
+            raise ma.ValidationError("Must be a whole number.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class CampaignInputSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=10_000))
@@ -80,6 +93,31 @@ class CampaignInputSchema(ma.Schema):
         }
     )
     frequency_caps = frequency_caps_field(FrequencyCapSchema, "campaign")
+
+    # Pacing (app.serving.pacing), documented in the README's "Pacing".
+    pacing = ma.fields.String(
+        validate=ma.validate.OneOf(PACINGS),
+        metadata={
+            "description": "How the goal is spread over the flight, along the traffic the server forecasts: "
+            "`even` (default), `frontloaded` (150 % of even at the start, 50 % at the end) or `asap`."
+        },
+    )
+    impression_goal = Impressions(
+        allow_none=True,
+        metadata={
+            "description": "Impressions to deliver over the flight (besides the budget); null for none"
+        },
+    )
+    daily_budget = _money(
+        2,
+        MAX_BUDGET,
+        allow_none=True,
+        metadata={"description": "Most spent per UTC day; null for no daily limit", "example": "250.00"},
+    )
+    daily_impression_cap = Impressions(
+        allow_none=True,
+        metadata={"description": "Most impressions per UTC day; null for no daily limit"},
+    )
 
     @ma.validates("name")
     def name_not_blank(self, value: str, **_) -> None:
@@ -107,6 +145,10 @@ class CampaignSchema(ma.Schema):
     category = ma.fields.String(required=True, allow_none=True)
     category_exclusive = ma.fields.Boolean(required=True)
     frequency_caps = frequency_caps_field(FrequencyCapSchema, "campaign", required=True)
+    pacing = ma.fields.String(required=True, validate=ma.validate.OneOf(PACINGS))
+    impression_goal = ma.fields.Integer(required=True, allow_none=True)
+    daily_budget = ma.fields.Decimal(places=2, as_string=True, required=True, allow_none=True)
+    daily_impression_cap = ma.fields.Integer(required=True, allow_none=True)
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.advertisers.models import Advertiser
 from app.campaigns.models import STATUSES, Campaign
+from app.campaigns.pacing import check_goals
 from app.creatives.models import Creative
 from app.creatives.storage import Storage, remove_objects
 from app.db import utcnow
@@ -37,6 +38,13 @@ def create_campaign(session: Session, data: dict, default_cpm: Decimal) -> Campa
         category=data.get("category"),
         category_exclusive=data.get("category_exclusive", False),
         frequency_caps=data.get("frequency_caps", []),
+        pacing=data.get("pacing", "even"),
+        impression_goal=data.get("impression_goal"),
+        daily_budget=data.get("daily_budget"),
+        daily_impression_cap=data.get("daily_impression_cap"),
+    )
+    check_goals(
+        campaign.budget_total, campaign.daily_budget, campaign.impression_goal, campaign.daily_impression_cap
     )
     session.add(campaign)
     session.commit()
@@ -84,6 +92,12 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
     end = changes.get("end_date", campaign.end_date)
     if end <= start:
         raise Invalid("Invalid campaign", {"end_date": "Must be after start_date."})
+    check_goals(
+        *(
+            changes.get(name, getattr(campaign, name))
+            for name in ("budget_total", "daily_budget", "impression_goal", "daily_impression_cap")
+        )
+    )
     for field, value in changes.items():
         if field == "name":
             value = value.strip()

@@ -129,3 +129,30 @@ class DashboardSchema(ma.Schema):
     top_campaigns = ma.fields.List(ma.fields.Nested(TopCampaignSchema), required=True)
     last_24h = ma.fields.Nested(Last24hSchema, required=True)
     freshness = ma.fields.Nested(FreshnessSchema, required=True)
+
+
+class PacingLineSchema(ma.Schema):
+    """A campaign against its pacing line (README "Pacing"): delivered, and what the line expects by now."""
+
+    campaign_id = ma.fields.UUID(required=True)
+    pacing = ma.fields.String(required=True, metadata={"description": "even, asap or frontloaded"})
+    goal_impressions = ma.fields.Integer(
+        required=True, metadata={"description": "The budget at the CPM, or the impression goal if smaller"}
+    )
+    delivered_impressions = ma.fields.Integer(required=True)
+    expected_impressions = ma.fields.Integer(
+        required=True, metadata={"description": "The pacing line now: the goal along the forecast traffic"}
+    )
+    delivered_spend = Money(required=True)
+    expected_spend = Money(required=True)
+    index = ma.fields.Float(
+        required=True, allow_none=True, metadata={"description": "Delivered / expected; 1 is on the line"}
+    )
+    projected_end = UTCDateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "When the goal will be reached at the rate of the last 24 hours (null: none "
+            "delivered in them, the goal already reached, or more than a year away)"
+        },
+    )

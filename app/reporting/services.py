@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import STATUSES, Campaign
+from app.campaigns.pacing import expected_units, goals_of, line_at, pacing_status
 from app.campaigns.services import get_campaign
 from app.exceptions import Invalid
 from app.serving.money import currency_to_units, units_to_currency
+from app.serving.traffic import read_forecast
 from app.tracking.models import EventCountHourly, ServingCountHourly
 
 TOTALS = ("impressions", "completes", "completion_rate", "clicks", "ctr", "spend")  # of the dashboard
@@ -189,27 +191,27 @@ def campaign_figures(
 
 
 def spend_curve(session: Session, campaign_id: uuid.UUID, *, now: datetime | None = None) -> list[dict]:
-    """Spend to date at the end of each day of the flight (None for days to come), against the even pace:
-    the budget spread evenly over the flight."""
+    """Spend to date at the end of each day of the flight (None for days to come), against the pacing line:
+    the goal along the traffic the server forecasts (app.campaigns.pacing), in money."""
     campaign = get_campaign(session, campaign_id)
     now = now or datetime.now(UTC)
     end = min(campaign.end_date, campaign.start_date + timedelta(days=MAX_POINTS))
     daily = campaign_stats(
         session, campaign_id, start=campaign.start_date, end=end, granularity="day", now=now
     )
-    flight = Decimal((campaign.end_date - campaign.start_date).total_seconds())
+    forecast = read_forecast(session, now)
+    goals = goals_of(campaign)
     spent_units = 0
     points = []
     for point in daily["series"]:
         day = point["period_start"]
         spent_units += currency_to_units(Decimal(point["spend"]))
-        elapsed = (min(day + timedelta(days=1), campaign.end_date) - campaign.start_date).total_seconds()
-        even_pace = campaign.budget_total * min(Decimal(elapsed) / flight, Decimal(1))
+        line = line_at(campaign, forecast, (day + timedelta(days=1)).timestamp())
         points.append(
             {
                 "day": day,
                 "spend_to_date": money_text(spent_units) if day <= now else None,
-                "even_pace": f"{even_pace.quantize(Decimal('0.01'))}",
+                "pacing_line": money_text(expected_units(goals, line)),
             }
         )
     return points
@@ -313,4 +315,22 @@ def dashboard(session: Session, *, now: datetime | None = None, top: int = 5) ->
             "break_fill_rate": _ratio(pods["pod_filled_ms"], pods["pod_requested_ms"]),
             "series": series,
         },
+    }
+
+
+def pacing(session: Session, campaign_id: uuid.UUID, *, now: datetime | None = None) -> dict:
+    """Delivered against the pacing line to date, in impressions and money, and the projected end
+    (app.campaigns.pacing)."""
+    campaign = get_campaign(session, campaign_id)
+    status = pacing_status(session, campaign, now)
+    return {
+        "campaign_id": campaign.id,
+        "pacing": status.pacing,
+        "goal_impressions": round(status.goal_impressions),
+        "delivered_impressions": status.delivered_impressions,
+        "expected_impressions": status.expected_impressions,
+        "delivered_spend": money_text(status.delivered_units),
+        "expected_spend": money_text(status.expected_units),
+        "index": status.index,
+        "projected_end": status.projected_end,
     }

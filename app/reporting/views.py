@@ -4,7 +4,7 @@ from app.auth.guard import require_admin
 from app.db import get_session
 from app.errors import ErrorSchema
 from app.reporting import services
-from app.reporting.schemas import CampaignStatsSchema, DashboardSchema, StatsQuerySchema
+from app.reporting.schemas import CampaignStatsSchema, DashboardSchema, PacingLineSchema, StatsQuerySchema
 from app.runtime import runtime
 from app.web import Blueprint
 
@@ -37,6 +37,14 @@ def campaign_stats(query, campaign_id: uuid.UUID):
         granularity=query["granularity"],
     )
     return stats | {"freshness": _freshness([campaign_id])}
+
+
+@blp.get("/campaigns/<uuid:campaign_id>/pacing")
+@blp.response(200, PacingLineSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
+def campaign_pacing(campaign_id: uuid.UUID):
+    """Delivered vs expected to date along the pacing line (impressions and money), and the projected end."""
+    return services.pacing(get_session(), campaign_id)
 
 
 @blp.get("/dashboard")

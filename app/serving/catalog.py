@@ -29,7 +29,9 @@ from app.creatives.storage import Storage
 from app.db import utcnow
 from app.serving.decision import EligibleIndex, build_index
 from app.serving.money import currency_to_units
+from app.serving.pacing import Delivered, Goals
 from app.serving.separation import SeparationKeys, separation_keys
+from app.serving.traffic import TrafficForecast
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +75,25 @@ class CampaignEntry:
     frequency_caps: tuple[FrequencyCap, ...] = ()
     advertiser_id: uuid.UUID | None = None
     advertiser_frequency_caps: tuple[FrequencyCap, ...] = ()
+    # Pacing (app.serving.pacing): even | asap | frontloaded, and the optional goals beside the budget.
+    pacing: str = "even"
+    impression_goal: int | None = None
+    daily_budget_units: int | None = None
+    daily_impression_cap: int | None = None
     separation: SeparationKeys = field(init=False, repr=False, compare=False)
+    goals: Goals = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         keys = separation_keys(self.id, self.advertiser_domain, self.category, self.category_exclusive)
         object.__setattr__(self, "separation", keys)  # once per load, not per request
+        goals = Goals(
+            self.cost_units,
+            self.budget_units,
+            self.impression_goal,
+            self.daily_budget_units,
+            self.daily_impression_cap,
+        )
+        object.__setattr__(self, "goals", goals)  # once per load, not per tick
 
     @property
     def category_authority(self) -> str | None:
@@ -94,6 +110,9 @@ class Catalog:
     # Every creative sorted by duration (seconds, as measured), once per load: each tick only re-weighs.
     durations: tuple[float, ...]
     ordered: tuple[CreativeEntry, ...]
+    # What pacing follows (app.serving.pacing): the learned traffic (None: none yet), the allowance.
+    traffic: TrafficForecast | None = None
+    over_delivery: float = 0.0
 
 
 def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, CampaignEntry]) -> Catalog:
@@ -133,6 +152,10 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
             Campaign.frequency_caps,
             Advertiser.id.label("advertiser_id"),
             Advertiser.frequency_caps.label("advertiser_frequency_caps"),
+            Campaign.pacing,
+            Campaign.impression_goal,
+            Campaign.daily_budget,
+            Campaign.daily_impression_cap,
             Advertiser.name.label("advertiser_name"),
             Advertiser.domain.label("advertiser_domain"),
             Creative.id.label("creative_id"),
@@ -184,6 +207,10 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
             frequency_caps=caps_of(row.frequency_caps),
             advertiser_id=row.advertiser_id,
             advertiser_frequency_caps=caps_of(row.advertiser_frequency_caps),
+            pacing=row.pacing,
+            impression_goal=row.impression_goal,
+            daily_budget_units=currency_to_units(row.daily_budget) if row.daily_budget else None,
+            daily_impression_cap=row.daily_impression_cap,
         )
         for row in campaign_rows.values()
     }
@@ -205,6 +232,7 @@ class CatalogService:
         read_version: Callable[[], int],
         read_spend: Callable[[list[uuid.UUID]], dict[uuid.UUID, int]],
         *,
+        read_delivery: Callable[[list[uuid.UUID], float], dict[uuid.UUID, Delivered]] | None = None,
         workers: int = 1,
         tick_seconds: float = TICK_SECONDS,
         rebuild_seconds: float = REBUILD_SECONDS,
@@ -213,6 +241,7 @@ class CatalogService:
         self._load = load
         self._read_version = read_version
         self._read_spend = read_spend
+        self._read_delivery = read_delivery
         self.workers = workers
         self.tick_seconds = tick_seconds
         self.rebuild_seconds = rebuild_seconds
@@ -264,12 +293,18 @@ class CatalogService:
         except Exception:
             log.warning("live spend unreadable; ranking with the last known spend", exc_info=True)
             spend = self.state.index.spend
+        delivery = self.state.index.delivery
+        if self._read_delivery is not None:
+            try:
+                delivery = self._read_delivery(list(catalog.campaigns), self._clock())
+            except Exception:
+                log.warning("live delivery unreadable; pacing with the last known delivery", exc_info=True)
         pending = {
             campaign_id: self._pending_units(catalog.campaigns[campaign_id])
             for campaign_id in self._served_since_tick
             if campaign_id in catalog.campaigns
         }
-        self.state = ServingState(catalog, build_index(catalog, self._clock(), spend, pending))
+        self.state = ServingState(catalog, build_index(catalog, self._clock(), spend, pending, delivery))
 
     def start(self) -> None:
         with self._lock:

@@ -3,7 +3,8 @@ the decision's own rules, in the decision's order, with the first rule that excl
 
 The rules are the ones serving applies, called the same way on the same in-memory state (the catalog and
 the index of the last tick), so the answer cannot disagree with what `/vast` would do:
-1. `flight`, `budget`: app.serving.decision.held_back, as build_index applies it at each tick;
+1. `flight`, `budget`, `pacing`: app.serving.decision.held_back, as build_index applies it at each tick
+   (`budget`: a goal or today's goal reached; `pacing`: ahead of its pacing line, app.serving.pacing);
 2. `duration`: no creative lasts within the request's window (AdRequest.duration_window);
 3. `blocked`: the request's own `badv` / `bcat` (app.serving.separation.blocked);
 4. `cap`: the device reached the campaign's or its advertiser's frequency cap (app.serving.caps);
@@ -80,7 +81,9 @@ def _excluded_by(
     shown: frozenset[str],
     capped: frozenset[str],
 ) -> tuple[str, str] | None:
-    held = held_back(campaign, index.at, index.spend, index.pending)
+    held = held_back(
+        campaign, index.at, index.spend, index.pending, index.delivery, index.traffic, index.over_delivery
+    )
     if held is not None:
         return held.rule, held.detail
     durations = sorted({c.duration for c in campaign.creatives})

@@ -1,8 +1,9 @@
 """Where counted events go: the one module that knows.
 
 The beacon path calls `EventStore.record()`: with Redis, one atomic round trip dedupes the event (once per ad
-serving id and event name), adds it to a stream, adds an impression's cost to its campaign's live spend and
-the impression to its device's frequency-cap history (app.tracking.frequency).
+serving id and event name), adds it to a stream, adds an impression's cost to its campaign's live spend, the
+impression to its campaign's live delivery (in total, and the spend and impressions of its UTC day: pacing's
+daily goals, app.serving.pacing) and to its device's frequency-cap history (app.tracking.frequency).
 The flusher (`app.tracking.flusher`) reads the stream into the database and acknowledges only what it stored.
 Without Redis (the embedded default) an in-process store keeps the same semantics for a single worker.
 """
@@ -24,6 +25,7 @@ from typing import Protocol
 
 import redis
 
+from app.serving.pacing import Delivered, day_key
 from app.tracking import normalise
 from app.tracking.frequency import RECORD_LUA, CapCount, MemoryHistories, history_key
 from vast.events import ALL_EVENTS
@@ -147,6 +149,12 @@ class EventStore(Protocol):
     def seed_spend(self, spend: dict[uuid.UUID, int]) -> None:
         """Raise live spend to at least these (database) values, e.g. after a Redis restart."""
 
+    def delivery(self, campaign_ids: list[uuid.UUID], now: float) -> dict[uuid.UUID, Delivered]:
+        """Live impressions, and spend and impressions of `now`'s UTC day (spend_units left 0: see spend)."""
+
+    def seed_delivery(self, delivered: dict[uuid.UUID, Delivered], now: float) -> None:
+        """Raise live impressions and `now`'s day figures to at least these (database) values."""
+
     def read_batch(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, Event | Undecodable]]:
         """Up to `count` entries not yet acknowledged, waiting up to `block_ms` for one."""
 
@@ -160,18 +168,40 @@ class EventStore(Protocol):
     def answer(self, request_id: str) -> str | None: ...
 
 
-# KEYS: 1 seen-hash of the ad, 2 stream, 3 campaign spend, 4 (optional) the device's cap history. ARGV: 1
-# event key (Event.key), 2 dedupe TTL, 3 cost units, 4 the encoded event, then CapCount.script_args.
+# KEYS: 1 seen-hash of the ad, 2 stream, 3 campaign spend, 4 campaign delivery hash, 5 (optional) the device's
+# cap history. ARGV: 1 event key (Event.key), 2 dedupe TTL, 3 cost units, 4 the encoded event, 5 the
+# impression's UTC day ('' for other events), then CapCount.script_args.
 _RECORD_SCRIPT = (
     """
 if redis.call('HSETNX', KEYS[1], ARGV[1], '1') == 0 then return 0 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[4])
 if tonumber(ARGV[3]) > 0 then redis.call('INCRBY', KEYS[3], ARGV[3]) end
+if ARGV[5] ~= '' then
+  redis.call('HINCRBY', KEYS[4], 'impressions', 1)
+  redis.call('HINCRBY', KEYS[4], 'impressions:' .. ARGV[5], 1)
+  redis.call('HINCRBY', KEYS[4], 'spend:' .. ARGV[5], ARGV[3])
+end
 """
     + RECORD_LUA
     + "return 1\n"
 )
+
+
+def _impression_day(event: Event) -> str:
+    return day_key(event.occurred_at) if event.name == "impression" and event.campaign_id else ""
+
+
+# KEYS: campaign delivery hashes. ARGV: triples of (field, value) pairs flattened, per key: 6 values each.
+_SEED_DELIVERY_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  for j = 0, 2 do
+    local field, value = ARGV[(i - 1) * 6 + j * 2 + 1], tonumber(ARGV[(i - 1) * 6 + j * 2 + 2])
+    if tonumber(redis.call('HGET', key, field) or '0') < value then redis.call('HSET', key, field, value) end
+  end
+end
+return 1
+"""
 
 _SEED_SPEND_SCRIPT = """
 for i, key in ipairs(KEYS) do
@@ -191,14 +221,23 @@ class RedisEventStore:
         self.wait_replicas = wait_replicas
         self._record = client.register_script(_RECORD_SCRIPT)
         self._seed = client.register_script(_SEED_SPEND_SCRIPT)
+        self._seed_delivery = client.register_script(_SEED_DELIVERY_SCRIPT)
         self._group_ready = False
 
     def _spend_key(self, campaign_id) -> str:
         return f"{self.prefix}spend:{campaign_id}"
 
+    def _delivery_key(self, campaign_id) -> str:
+        return f"{self.prefix}delivery:{campaign_id}"
+
     def record(self, event: Event, cap: CapCount | None = None) -> bool:
-        keys = [f"{self.prefix}seen:{event.ad_serving_id}", self.stream, self._spend_key(event.campaign_id)]
-        args = [event.key, self.dedupe_seconds, event.cost_units, event.encode()]
+        keys = [
+            f"{self.prefix}seen:{event.ad_serving_id}",
+            self.stream,
+            self._spend_key(event.campaign_id),
+            self._delivery_key(event.campaign_id),
+        ]
+        args = [event.key, self.dedupe_seconds, event.cost_units, event.encode(), _impression_day(event)]
         if cap is not None and event.name == "impression":
             keys.append(history_key(self.prefix, cap.device))
             args += cap.script_args(event.occurred_at)
@@ -226,6 +265,30 @@ class RedisEventStore:
     def seed_spend(self, spend: dict[uuid.UUID, int]) -> None:
         if spend:
             self._seed(keys=[self._spend_key(c) for c in spend], args=list(spend.values()))
+
+    def seed_delivery(self, delivered: dict[uuid.UUID, Delivered], now: float) -> None:
+        if delivered:
+            day = day_key(now)
+            args = []
+            for figures in delivered.values():
+                args += ["impressions", figures.impressions, f"impressions:{day}", figures.day_impressions]
+                args += [f"spend:{day}", figures.day_spend_units]
+            self._seed_delivery(keys=[self._delivery_key(c) for c in delivered], args=args)
+
+    def delivery(self, campaign_ids: list[uuid.UUID], now: float) -> dict[uuid.UUID, Delivered]:
+        day = day_key(now)
+        pipe = self.client.pipeline(transaction=False)
+        for campaign_id in campaign_ids:
+            pipe.hmget(self._delivery_key(campaign_id), "impressions", f"spend:{day}", f"impressions:{day}")
+        found = {}
+        for campaign_id, (impressions, day_spend, day_impressions) in zip(
+            campaign_ids, pipe.execute(), strict=True
+        ):
+            if impressions is not None:
+                found[campaign_id] = Delivered(
+                    0, int(impressions), int(day_spend or 0), int(day_impressions or 0)
+                )
+        return found
 
     def _ensure_group(self) -> None:
         if self._group_ready:
@@ -311,6 +374,8 @@ class MemoryEventStore:
         self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._entries: OrderedDict[str, Event] = OrderedDict()
         self._spend: dict[str, int] = {}
+        self._impressions: dict[str, int] = {}
+        self._day: dict[tuple[str, str], tuple[int, int]] = {}  # (campaign, day) -> (units, impressions)
         # request id -> (expiry on the monotonic clock, answer), oldest first (every answer has one TTL)
         self._answers: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._answer_bytes = 0
@@ -328,10 +393,14 @@ class MemoryEventStore:
             self._sequence += 1
             self._entries[f"{self._sequence}-0"] = event
             self._arrived.notify_all()  # a flusher waiting in read_batch takes it now
+            campaign = str(event.campaign_id)
             if event.cost_units:
-                self._spend[str(event.campaign_id)] = (
-                    self._spend.get(str(event.campaign_id), 0) + event.cost_units
-                )
+                self._spend[campaign] = self._spend.get(campaign, 0) + event.cost_units
+            day = _impression_day(event)
+            if day:
+                self._impressions[campaign] = self._impressions.get(campaign, 0) + 1
+                units, impressions = self._day.get((campaign, day), (0, 0))
+                self._day[campaign, day] = (units + event.cost_units, impressions + 1)
             if cap is not None and event.name == "impression":
                 self.histories.add(cap, event.occurred_at)
         return True
@@ -345,6 +414,27 @@ class MemoryEventStore:
     def spend(self, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
         with self._lock:
             return {c: self._spend[str(c)] for c in campaign_ids if str(c) in self._spend}
+
+    def delivery(self, campaign_ids: list[uuid.UUID], now: float) -> dict[uuid.UUID, Delivered]:
+        day = day_key(now)
+        with self._lock:
+            return {
+                c: Delivered(0, self._impressions[str(c)], *self._day.get((str(c), day), (0, 0)))
+                for c in campaign_ids
+                if str(c) in self._impressions
+            }
+
+    def seed_delivery(self, delivered: dict[uuid.UUID, Delivered], now: float) -> None:
+        day = day_key(now)
+        with self._lock:
+            for campaign_id, figures in delivered.items():
+                campaign = str(campaign_id)
+                self._impressions[campaign] = max(self._impressions.get(campaign, 0), figures.impressions)
+                units, impressions = self._day.get((campaign, day), (0, 0))
+                self._day[campaign, day] = (
+                    max(units, figures.day_spend_units),
+                    max(impressions, figures.day_impressions),
+                )
 
     def seed_spend(self, spend: dict[uuid.UUID, int]) -> None:
         with self._lock:

@@ -102,16 +102,6 @@ class Flusher:
             self._thread.join(timeout)
 
 
-def spend_by_campaign(session: Session, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Spend stored in the database, in money units."""
-    query = (
-        sa.select(EventCountHourly.campaign_id, sa.func.sum(EventCountHourly.spend_units))
-        .where(EventCountHourly.event == "impression", EventCountHourly.campaign_id.in_(campaign_ids))
-        .group_by(EventCountHourly.campaign_id)
-    )
-    return {campaign_id: int(total) for campaign_id, total in session.execute(query)}
-
-
 def complete_finished_campaigns(session: Session) -> list[uuid.UUID]:
     """Active or paused campaigns past their end_date, or whose stored spend reached the budget. Plain rows
     to find them (a worker waits for this), ORM objects only for the few that change (so the catalog

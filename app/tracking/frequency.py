@@ -31,31 +31,31 @@ class CapCount:
     ttl_seconds: int
 
     def script_args(self, at: float) -> list:
-        """ARGV of the record script after its own four: the time, the TTL, then field, oldest, keep."""
+        """ARGV of the record script after its own five: the time, the TTL, then field, oldest, keep."""
         args: list = [int(at), self.ttl_seconds]
         for name, oldest, keep in self.fields:
             args += [name, int(oldest), keep]
         return args
 
 
-# Appended to the record script (app.tracking.events) once the event is known to be new. KEYS[4] is the
-# history; ARGV[5] the impression's time, ARGV[6] the TTL, then (field, oldest, keep) triples.
+# Appended to the record script (app.tracking.events) once the event is known to be new. KEYS[5] is the
+# history; ARGV[6] the impression's time, ARGV[7] the TTL, then (field, oldest, keep) triples.
 RECORD_LUA = """
-if KEYS[4] then
-  local at = tonumber(ARGV[5])
-  for i = 7, #ARGV, 3 do
+if KEYS[5] then
+  local at = tonumber(ARGV[6])
+  for i = 8, #ARGV, 3 do
     local oldest, keep = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
     local times = {at}
-    for t in string.gmatch(redis.call('HGET', KEYS[4], ARGV[i]) or '', '%d+') do
+    for t in string.gmatch(redis.call('HGET', KEYS[5], ARGV[i]) or '', '%d+') do
       if tonumber(t) >= oldest then times[#times + 1] = tonumber(t) end
     end
     table.sort(times)
     local first = math.max(1, #times - keep + 1)
     local kept = {}
     for j = first, #times do kept[#kept + 1] = string.format('%d', times[j]) end
-    redis.call('HSET', KEYS[4], ARGV[i], table.concat(kept, ' '))
+    redis.call('HSET', KEYS[5], ARGV[i], table.concat(kept, ' '))
   end
-  if redis.call('TTL', KEYS[4]) < tonumber(ARGV[6]) then redis.call('EXPIRE', KEYS[4], ARGV[6]) end
+  if redis.call('TTL', KEYS[5]) < tonumber(ARGV[7]) then redis.call('EXPIRE', KEYS[5], ARGV[7]) end
 end
 """
 

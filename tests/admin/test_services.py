@@ -63,12 +63,12 @@ def test_campaign_figures_in_one_call(session):
     assert reporting.campaign_figures(session, []) == {}
 
 
-def test_spend_curve_accumulates_by_day_against_the_even_pace(session):
+def test_spend_curve_accumulates_by_day_against_the_pacing_line(session):
     campaign = CampaignFactory(budget_total=Decimal("100.00"), start_date=midnight(-2), end_date=midnight(2))
     counted(session, campaign, midnight(-2) + timedelta(hours=5), "impression", 10, Decimal("10.00"))
     counted(session, campaign, midnight() + timedelta(minutes=1), "impression", 5, Decimal("5.00"))
     curve = reporting.spend_curve(session, campaign.id, now=midnight() + timedelta(hours=1))
-    assert [(point["day"], point["spend_to_date"], point["even_pace"]) for point in curve] == [
+    assert [(point["day"], point["spend_to_date"], point["pacing_line"]) for point in curve] == [
         (midnight(-2), "10.00", "25.00"),
         (midnight(-1), "10.00", "50.00"),
         (midnight(), "15.00", "75.00"),
