@@ -37,6 +37,9 @@ class Campaign(UUIDPrimaryKey, Base):
     category_exclusive: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # Frequency caps (app.campaigns.caps): a list of rules, in the API's shape.
     frequency_caps: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    # Which requests it may serve (app.campaigns.targeting), the day-part in `time_zone` (IANA).
+    targeting: Mapped[dict | None] = mapped_column(sa.JSON)
+    time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

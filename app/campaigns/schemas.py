@@ -12,6 +12,7 @@ from app.campaigns.categories import INVALID as INVALID_CATEGORY
 from app.campaigns.categories import MAX_LENGTH as CATEGORY_LENGTH
 from app.campaigns.categories import normalise_category
 from app.campaigns.models import STATUSES
+from app.campaigns.targeting import TargetingSchema, TimeZone
 from app.web import PageQuerySchema, UTCDateTime
 
 MAX_BUDGET = Decimal("999999999999.99")  # NUMERIC(14, 2)
@@ -80,6 +81,12 @@ class CampaignInputSchema(ma.Schema):
         }
     )
     frequency_caps = frequency_caps_field(FrequencyCapSchema, "campaign")
+    targeting = ma.fields.Nested(
+        TargetingSchema,
+        allow_none=True,
+        metadata={"description": "Which requests it may serve (README, Targeting); null or {} for all."},
+    )
+    time_zone = TimeZone()
 
     @ma.validates("name")
     def name_not_blank(self, value: str, **_) -> None:
@@ -107,6 +114,8 @@ class CampaignSchema(ma.Schema):
     category = ma.fields.String(required=True, allow_none=True)
     category_exclusive = ma.fields.Boolean(required=True)
     frequency_caps = frequency_caps_field(FrequencyCapSchema, "campaign", required=True)
+    targeting = ma.fields.Nested(TargetingSchema, required=True, allow_none=True)
+    time_zone = ma.fields.String(required=True)
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.advertisers.models import Advertiser
 from app.campaigns.models import STATUSES, Campaign
+from app.campaigns.targeting import DEFAULT_TIME_ZONE
 from app.creatives.models import Creative
 from app.creatives.storage import Storage, remove_objects
 from app.db import utcnow
@@ -37,6 +38,8 @@ def create_campaign(session: Session, data: dict, default_cpm: Decimal) -> Campa
         category=data.get("category"),
         category_exclusive=data.get("category_exclusive", False),
         frequency_caps=data.get("frequency_caps", []),
+        targeting=data.get("targeting") or None,
+        time_zone=data.get("time_zone", DEFAULT_TIME_ZONE),
     )
     session.add(campaign)
     session.commit()
@@ -89,6 +92,8 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
             value = value.strip()
         if field == "cpm" and value is None:
             continue
+        if field == "targeting":
+            value = value or None
         if field == "advertiser_id":
             campaign.advertiser = _advertiser(session, value)
             continue

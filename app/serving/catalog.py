@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -24,12 +24,14 @@ from app.advertisers.models import Advertiser
 from app.campaigns.caps import FrequencyCap, caps_of
 from app.campaigns.categories import category_authority
 from app.campaigns.models import Campaign
+from app.campaigns.targeting import Targeting, targeting_of
 from app.creatives.models import Creative
 from app.creatives.storage import Storage
 from app.db import utcnow
 from app.serving.decision import EligibleIndex, build_index
 from app.serving.money import currency_to_units
 from app.serving.separation import SeparationKeys, separation_keys
+from app.serving.targeting import RuleIndex, TargetedViews, build_rules, tick_views
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class CampaignEntry:
     frequency_caps: tuple[FrequencyCap, ...] = ()
     advertiser_id: uuid.UUID | None = None
     advertiser_frequency_caps: tuple[FrequencyCap, ...] = ()
+    targeting: Targeting | None = None  # app.campaigns.targeting; None: every request
     separation: SeparationKeys = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -94,6 +97,7 @@ class Catalog:
     # Every creative sorted by duration (seconds, as measured), once per load: each tick only re-weighs.
     durations: tuple[float, ...]
     ordered: tuple[CreativeEntry, ...]
+    targeting: RuleIndex | None = None  # app.serving.targeting; None: no campaign targets anything
 
 
 def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, CampaignEntry]) -> Catalog:
@@ -103,7 +107,7 @@ def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, Campa
             key=lambda creative: (creative.duration, creative.id.bytes),
         )
     )
-    return Catalog(
+    catalog = Catalog(
         version=version,
         built_at=built_at,
         campaigns=campaigns,
@@ -111,6 +115,7 @@ def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, Campa
         durations=tuple(creative.duration for creative in ordered),
         ordered=ordered,
     )
+    return replace(catalog, targeting=build_rules(catalog))
 
 
 EMPTY_CATALOG = make_catalog(version=-1, built_at=0.0, campaigns={})
@@ -133,6 +138,8 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
             Campaign.frequency_caps,
             Advertiser.id.label("advertiser_id"),
             Advertiser.frequency_caps.label("advertiser_frequency_caps"),
+            Campaign.targeting,
+            Campaign.time_zone,
             Advertiser.name.label("advertiser_name"),
             Advertiser.domain.label("advertiser_domain"),
             Creative.id.label("creative_id"),
@@ -184,6 +191,7 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
             frequency_caps=caps_of(row.frequency_caps),
             advertiser_id=row.advertiser_id,
             advertiser_frequency_caps=caps_of(row.advertiser_frequency_caps),
+            targeting=targeting_of(row.targeting, row.time_zone),
         )
         for row in campaign_rows.values()
     }
@@ -194,6 +202,7 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
 class ServingState:
     catalog: Catalog
     index: EligibleIndex
+    targeting: TargetedViews | None = None  # this tick's (app.serving.targeting)
 
 
 class CatalogService:
@@ -269,7 +278,9 @@ class CatalogService:
             for campaign_id in self._served_since_tick
             if campaign_id in catalog.campaigns
         }
-        self.state = ServingState(catalog, build_index(catalog, self._clock(), spend, pending))
+        now = self._clock()
+        index = build_index(catalog, now, spend, pending)
+        self.state = ServingState(catalog, index, tick_views(catalog, index, now))
 
     def start(self) -> None:
         with self._lock:

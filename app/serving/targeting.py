@@ -1,0 +1,203 @@
+"""Targeting in the decision: a request draws only from the campaigns whose rules it meets
+(app.campaigns.targeting), without looking at the others.
+
+The index follows "Indexing Boolean Expressions" (Whang et al., VLDB 2009) for conjunctions of IN / NOT IN
+predicates, with campaigns numbered once per catalog load and sets of campaigns held as bitsets (Python ints,
+where AND/OR over 10,000 campaigns cost well under a microsecond):
+- `including[(attribute, value)]`: campaigns whose include rule on the attribute names the value, and
+  `constrained[attribute]`: campaigns with an include rule on it at all (a request without a listed value
+  leaves them out);
+- `excluding[(attribute, value)]`: campaigns whose exclude rule names the value;
+- day-part: campaigns grouped by (time zone, hours, days); each catalog tick marks the groups out of their
+  hours now, in their own time zone (so DST is the time zone database's business).
+
+A request's profile (its attribute values) gives the matching set in a few bitset operations, one per
+attribute the catalog constrains and one per value the request carries. The draw then needs the pacing
+weights of only the matching creatives: a cumulative-weight view (an EligibleIndex over those creatives, so
+`choose` stays O(log n)) is built once per profile and tick, and memoised (bounded LRU) until the next tick
+re-weighs. A catalog without any rule skips all of this: its requests draw from the tick's index as before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import accumulate, compress, pairwise
+from operator import itemgetter
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from app.serving.decision import EligibleIndex
+from app.serving.device_class import classify, openrtb_device_type
+from app.serving.geo import country
+
+if TYPE_CHECKING:
+    from app.serving.catalog import Catalog, ServingState
+    from app.serving.request import AdRequest
+
+# A request's attribute values: (attribute, value) pairs, as app.campaigns.targeting names attributes.
+Profile = frozenset[tuple[str, str]]
+VIEWS_PER_TICK = 1024  # distinct profiles memoised between two ticks; the oldest goes first
+
+
+def profile_of(ad_request: AdRequest) -> Profile:
+    """The request's values on every dimension a campaign can target (see app.campaigns.targeting)."""
+    user_type, platform = classify(ad_request.user_agent)
+    pairs = [
+        ("device_type", openrtb_device_type(ad_request.device_type) or user_type),
+        ("platform", platform),
+        ("app_bundle", ad_request.app_bundle.lower() if ad_request.app_bundle else None),
+        ("country", country(ad_request.ip)),
+        ("content_rating", ad_request.content_rating),
+        ("livestream", None if ad_request.livestream is None else str(ad_request.livestream)),
+    ]
+    pairs += [("content_genre", genre) for genre in ad_request.content_genres]
+    pairs += [(f"custom:{key}", value) for key, value in ad_request.custom]
+    return frozenset(pair for pair in pairs if pair[1] is not None)
+
+
+def device_profile(ip: str | None, user_agent: str | None) -> Profile:
+    """The profile of a request that carries only its device (the SDK's JSON ad request)."""
+    user_type, platform = classify(user_agent)
+    pairs = (("device_type", user_type), ("platform", platform), ("country", country(ip)))
+    return frozenset(pair for pair in pairs if pair[1] is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleIndex:
+    """The catalog's rules, indexed once per catalog load (see the module's docstring)."""
+
+    bit: dict  # campaign id -> its bit
+    every: int  # all campaigns
+    including: dict[tuple[str, str], int]
+    constrained: dict[str, int]
+    excluding: dict[tuple[str, str], int]
+    schedules: tuple[tuple[ZoneInfo, frozenset[int] | None, frozenset[int] | None, int], ...]
+    creative_bits: tuple[int, ...]  # per creative of catalog.ordered, its campaign's bit number
+
+    def matching(self, profile: Profile, off_schedule: int = 0) -> int:
+        """The campaigns (a bitset) whose every rule `profile` meets, less those off their day-part."""
+        allowed = self.every & ~off_schedule
+        admitted: dict[str, int] = {}
+        for pair in profile:
+            allowed &= ~self.excluding.get(pair, 0)
+            admitted[pair[0]] = admitted.get(pair[0], 0) | self.including.get(pair, 0)
+        for name, constrained in self.constrained.items():
+            allowed &= ~constrained | admitted.get(name, 0)
+        return allowed
+
+    def off_schedule(self, now: float) -> int:
+        """The campaigns whose day-part excludes `now` (seconds since the epoch), each in its time zone."""
+        off = 0
+        for zone, hours, days, campaigns in self.schedules:
+            local = datetime.fromtimestamp(now, zone)
+            if (hours is not None and local.hour not in hours) or (
+                days is not None and local.weekday() not in days
+            ):
+                off |= campaigns
+        return off
+
+
+def build_rules(catalog: Catalog) -> RuleIndex | None:
+    """The rule index of a catalog, or None when no campaign has any rule (requests then skip targeting)."""
+    if not any(campaign.targeting for campaign in catalog.campaigns.values()):
+        return None
+    bit = {campaign_id: number for number, campaign_id in enumerate(catalog.campaigns)}
+    including: dict[tuple[str, str], int] = {}
+    constrained: dict[str, int] = {}
+    excluding: dict[tuple[str, str], int] = {}
+    schedules: dict[tuple, int] = {}
+    for campaign_id, campaign in catalog.campaigns.items():
+        rules = campaign.targeting
+        if rules is None:
+            continue
+        mask = 1 << bit[campaign_id]
+        for name, values in rules.include.items():
+            constrained[name] = constrained.get(name, 0) | mask
+            _mark(including, ((name, value) for value in values), mask)
+        for name, values in rules.exclude.items():
+            _mark(excluding, ((name, value) for value in values), mask)
+        if rules.scheduled:
+            key = (rules.time_zone, rules.hours, rules.days)
+            schedules[key] = schedules.get(key, 0) | mask
+    return RuleIndex(
+        bit=bit,
+        every=(1 << len(bit)) - 1,
+        including=including,
+        constrained=constrained,
+        excluding=excluding,
+        schedules=tuple((ZoneInfo(tz), hours, days, mask) for (tz, hours, days), mask in schedules.items()),
+        creative_bits=tuple(bit[creative.campaign_id] for creative in catalog.ordered),
+    )
+
+
+def _mark(table: dict, keys: Iterable, mask: int) -> None:
+    for key in keys:
+        table[key] = table.get(key, 0) | mask
+
+
+@dataclass(slots=True)
+class TargetedViews:
+    """One tick's targeting: which campaigns are off their day-part now, and the memoised views."""
+
+    rules: RuleIndex
+    index: EligibleIndex
+    off_schedule: int
+    _views: dict[Profile, EligibleIndex] = field(default_factory=dict)
+    _by_match: dict[int, EligibleIndex] = field(default_factory=dict)
+    _weights: list[float] | None = None
+
+    def index_for(self, profile: Profile) -> EligibleIndex:
+        """The index a request of this profile draws from: only the creatives of campaigns it matches."""
+        view = self._views.get(profile)
+        if view is None:
+            matching = self.rules.matching(profile, self.off_schedule)
+            view = self._by_match.get(matching)
+            if view is None:
+                view = self._by_match[matching] = self._restrict(matching)
+            if len(self._views) >= VIEWS_PER_TICK:
+                del self._views[next(iter(self._views))]
+                self._by_match = {}  # rebuilt from the live profiles as they come back
+            self._views[profile] = view
+        return view
+
+    def _restrict(self, matching: int) -> EligibleIndex:
+        if matching == self.rules.every:
+            return self.index
+        index = self.index
+        if self._weights is None:  # each creative's own weight, once per tick
+            self._weights = [b - a for a, b in pairwise([0.0, *index.cumulative])]
+        # The creatives whose campaign matches, in duration order, all in C: the match's bits as text, read
+        # at each creative's campaign bit.
+        bits = format(matching, "b")[::-1].ljust(len(self.rules.bit), "0")
+        flags = (
+            map("1".__eq__, itemgetter(*self.rules.creative_bits)(bits)) if self.rules.creative_bits else ()
+        )
+        positions = list(compress(range(len(index.creatives)), flags))
+        if not positions:
+            return EligibleIndex(spend=index.spend, pending=index.pending)
+        pick = itemgetter(*positions) if len(positions) > 1 else lambda seq: (seq[positions[0]],)
+        return EligibleIndex(
+            durations=pick(index.durations),
+            creatives=pick(index.creatives),
+            cumulative=list(accumulate(pick(self._weights))),
+            spend=index.spend,
+            pending=index.pending,
+        )
+
+
+def tick_views(catalog: Catalog, index: EligibleIndex, now: float | None = None) -> TargetedViews | None:
+    """This tick's targeting for a freshly weighed index; None when the catalog has no rule."""
+    rules = catalog.targeting
+    if rules is None:
+        return None
+    return TargetedViews(rules, index, rules.off_schedule(time.time() if now is None else now))
+
+
+def index_for(state: ServingState, profile: Callable[[], Profile]) -> EligibleIndex:
+    """What the decision draws from for a request (`profile` is read only when some campaign targets): the
+    tick's whole index when no campaign targets anything."""
+    views = state.targeting
+    return state.index if views is None else views.index_for(profile())
