@@ -105,37 +105,48 @@ def build_rules(catalog: Catalog) -> RuleIndex | None:
     if not any(campaign.targeting for campaign in catalog.campaigns.values()):
         return None
     bit = {campaign_id: number for number, campaign_id in enumerate(catalog.campaigns)}
-    including: dict[tuple[str, str], int] = {}
-    constrained: dict[str, int] = {}
-    excluding: dict[tuple[str, str], int] = {}
-    schedules: dict[tuple, int] = {}
+    # Bit numbers first, one int per set at the end: OR-ing into growing ints would cost O(n²).
+    including: dict[tuple[str, str], list[int]] = {}
+    constrained: dict[str, list[int]] = {}
+    excluding: dict[tuple[str, str], list[int]] = {}
+    schedules: dict[tuple, list[int]] = {}
     for campaign_id, campaign in catalog.campaigns.items():
         rules = campaign.targeting
         if rules is None:
             continue
-        mask = 1 << bit[campaign_id]
+        number = bit[campaign_id]
         for name, values in rules.include.items():
-            constrained[name] = constrained.get(name, 0) | mask
-            _mark(including, ((name, value) for value in values), mask)
+            constrained.setdefault(name, []).append(number)
+            for value in values:
+                including.setdefault((name, value), []).append(number)
         for name, values in rules.exclude.items():
-            _mark(excluding, ((name, value) for value in values), mask)
+            for value in values:
+                excluding.setdefault((name, value), []).append(number)
         if rules.scheduled:
-            key = (rules.time_zone, rules.hours, rules.days)
-            schedules[key] = schedules.get(key, 0) | mask
+            schedules.setdefault((rules.time_zone, rules.hours, rules.days), []).append(number)
     return RuleIndex(
         bit=bit,
         every=(1 << len(bit)) - 1,
-        including=including,
-        constrained=constrained,
-        excluding=excluding,
-        schedules=tuple((ZoneInfo(tz), hours, days, mask) for (tz, hours, days), mask in schedules.items()),
+        including=_bitsets(including),
+        constrained=_bitsets(constrained),
+        excluding=_bitsets(excluding),
+        schedules=tuple(
+            (ZoneInfo(tz), hours, days, _bitset(numbers)) for (tz, hours, days), numbers in schedules.items()
+        ),
         creative_bits=tuple(bit[creative.campaign_id] for creative in catalog.ordered),
     )
 
 
-def _mark(table: dict, keys: Iterable, mask: int) -> None:
-    for key in keys:
-        table[key] = table.get(key, 0) | mask
+def _bitset(numbers: Iterable[int]) -> int:
+    numbers = list(numbers)
+    flags = bytearray(max(numbers) // 8 + 1)
+    for number in numbers:
+        flags[number >> 3] |= 1 << (number & 7)
+    return int.from_bytes(flags, "little")
+
+
+def _bitsets(table: dict) -> dict:
+    return {key: _bitset(numbers) for key, numbers in table.items()}
 
 
 @dataclass(slots=True)
