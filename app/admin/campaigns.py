@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from app.admin import charts
+from app.admin import charts, targeting_form
 from app.admin.blueprint import bp
 from app.admin.confirmation import delete_after_confirmation
 from app.admin.formatting import form_datetime
@@ -90,6 +90,8 @@ def _form_values(campaign) -> dict:
         "category": campaign.category or "",
         "category_exclusive": "true" if campaign.category_exclusive else "",
         "frequency_caps": form_lines(campaign.frequency_caps),
+        "time_zone": campaign.time_zone,
+        **targeting_form.form_values(campaign.targeting),
     }
 
 
@@ -100,6 +102,7 @@ def _form(campaign, values, errors: dict) -> str:
         campaign=campaign,
         values=values,
         errors=errors,
+        livestream_choices=targeting_form.LIVESTREAM_CHOICES,
         advertiser_choices=[
             (str(advertiser.id), f"{advertiser.name} ({advertiser.domain})")
             for advertiser in advertisers.all_advertisers(get_session())
