@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from app.serving.device import canonical_ip, device_ip, device_user_agent
 from vast.render import DEFAULT_VERSION, SUPPORTED_VERSIONS
@@ -181,11 +181,12 @@ def _custom(raw: str) -> frozenset[tuple[str, str]]:
     by `&`, a value list by commas (`section=sports&team=bulls,cubs`); keys and values in lower case, at
     most MAX_CUSTOM_PAIRS pairs. Unusable pairs are dropped; only a value with none left is ignored."""
     pairs = set()
-    for key, values in parse_qsl(raw, max_num_fields=MAX_CUSTOM_PAIRS * 4)[: MAX_CUSTOM_PAIRS * 4]:
-        key = key.strip().lower()
+    for part in raw.split("&", MAX_CUSTOM_PAIRS * 4)[: MAX_CUSTOM_PAIRS * 4]:
+        key, _, values = part.partition("=")
+        key = unquote_plus(key).strip().lower()
         if not _CUSTOM_KEY.fullmatch(key):
             continue
-        for value in values.split(",", MAX_CUSTOM_PAIRS)[:MAX_CUSTOM_PAIRS]:
+        for value in unquote_plus(values).split(",", MAX_CUSTOM_PAIRS)[:MAX_CUSTOM_PAIRS]:
             value = value.strip().lower()
             if _CUSTOM_VALUE.fullmatch(value) and len(pairs) < MAX_CUSTOM_PAIRS:
                 pairs.add((key, value))

@@ -12,14 +12,16 @@ where AND/OR over 10,000 campaigns cost well under a microsecond):
   hours now, in their own time zone (so DST is the time zone database's business).
 
 A request's profile (its attribute values) gives the matching set in a few bitset operations, one per
-attribute the catalog constrains and one per value the request carries. The draw then needs the pacing
-weights of only the matching creatives: a cumulative-weight view (an EligibleIndex over those creatives, so
-`choose` stays O(log n)) is built once per profile and tick, and memoised (bounded LRU) until the next tick
-re-weighs. A catalog without any rule skips all of this: its requests draw from the tick's index as before.
+attribute the catalog constrains and one per value the request carries, memoised per profile until the next
+tick (bounded). The draw keeps pacing's weights and O(log n): it draws from the tick's whole index and keeps
+a matching creative (rejection sampling), and after a few misses draws from a cumulative-weight view of only
+the matching creatives, built once per match and tick (TargetedIndex). A profile that matches every campaign
+draws from the tick's index itself; a catalog without any rule skips all of this.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,12 +36,13 @@ from app.serving.device_class import classify, openrtb_device_type
 from app.serving.geo import country
 
 if TYPE_CHECKING:
-    from app.serving.catalog import Catalog, ServingState
+    from app.serving.catalog import Catalog, CreativeEntry, ServingState
     from app.serving.request import AdRequest
 
 # A request's attribute values: (attribute, value) pairs, as app.campaigns.targeting names attributes.
 Profile = frozenset[tuple[str, str]]
-VIEWS_PER_TICK = 1024  # distinct profiles memoised between two ticks; the oldest goes first
+VIEWS_PER_TICK = 1024  # distinct profiles (and matches) memoised between two ticks
+REJECTION_DRAWS = 8  # draws from the whole index before one from the matching creatives only
 
 
 def profile_of(ad_request: AdRequest) -> Profile:
@@ -149,34 +152,74 @@ def _bitsets(table: dict) -> dict:
     return {key: _bitset(numbers) for key, numbers in table.items()}
 
 
+class TargetedIndex:
+    """The tick's index restricted to the campaigns a profile matches (a bitset), for `choose` as the
+    decision calls it (app.serving.pods).
+
+    A draw first tries the whole index and keeps a creative of a matching campaign: rejection sampling,
+    which gives exactly the restricted distribution and costs O(log n) a try, so broad targeting never
+    builds anything. After REJECTION_DRAWS misses (narrow targeting) it draws from the view of only the
+    matching creatives, built once per tick and match; the mixture of the two is still exact."""
+
+    __slots__ = ("_views", "matching")
+
+    def __init__(self, views: TargetedViews, matching: int):
+        self._views = views
+        self.matching = matching
+
+    def choose(
+        self, min_duration: float, max_duration: float, rng: random.Random = random
+    ) -> CreativeEntry | None:
+        views, matching = self._views, self.matching
+        for _ in range(REJECTION_DRAWS):
+            creative = views.index.choose(min_duration, max_duration, rng)
+            if creative is None:  # nothing of any campaign fits the durations
+                return None
+            if matching >> views.rules.bit[creative.campaign_id] & 1:
+                return creative
+        return self.view().choose(min_duration, max_duration, rng)
+
+    def view(self) -> EligibleIndex:
+        """An EligibleIndex of the matching creatives only, in duration order, with their weights."""
+        return self._views.view(self.matching)
+
+
 @dataclass(slots=True)
 class TargetedViews:
-    """One tick's targeting: which campaigns are off their day-part now, and the memoised views."""
+    """One tick's targeting: which campaigns are off their day-part now, and what requests drew from."""
 
     rules: RuleIndex
     index: EligibleIndex
     off_schedule: int
-    _views: dict[Profile, EligibleIndex] = field(default_factory=dict)
-    _by_match: dict[int, EligibleIndex] = field(default_factory=dict)
+    _profiles: dict[Profile, EligibleIndex | TargetedIndex] = field(default_factory=dict)
+    _views: dict[int, EligibleIndex] = field(default_factory=dict)
     _weights: list[float] | None = None
 
-    def index_for(self, profile: Profile) -> EligibleIndex:
-        """The index a request of this profile draws from: only the creatives of campaigns it matches."""
-        view = self._views.get(profile)
-        if view is None:
+    def index_for(self, profile: Profile) -> EligibleIndex | TargetedIndex:
+        """What a request of this profile draws from: the whole index when it matches every campaign."""
+        chosen = self._profiles.get(profile)
+        if chosen is None:
             matching = self.rules.matching(profile, self.off_schedule)
-            view = self._by_match.get(matching)
-            if view is None:
-                view = self._by_match[matching] = self._restrict(matching)
+            if matching == self.rules.every:
+                chosen = self.index
+            elif not matching:
+                chosen = EligibleIndex(spend=self.index.spend, pending=self.index.pending)
+            else:
+                chosen = TargetedIndex(self, matching)
+            if len(self._profiles) >= VIEWS_PER_TICK:
+                del self._profiles[next(iter(self._profiles))]
+            self._profiles[profile] = chosen
+        return chosen
+
+    def view(self, matching: int) -> EligibleIndex:
+        view = self._views.get(matching)
+        if view is None:
             if len(self._views) >= VIEWS_PER_TICK:
-                del self._views[next(iter(self._views))]
-                self._by_match = {}  # rebuilt from the live profiles as they come back
-            self._views[profile] = view
+                self._views.clear()
+            view = self._views[matching] = self._restrict(matching)
         return view
 
     def _restrict(self, matching: int) -> EligibleIndex:
-        if matching == self.rules.every:
-            return self.index
         index = self.index
         if self._weights is None:  # each creative's own weight, once per tick
             self._weights = [b - a for a, b in pairwise([0.0, *index.cumulative])]
@@ -207,7 +250,7 @@ def tick_views(catalog: Catalog, index: EligibleIndex, now: float | None = None)
     return TargetedViews(rules, index, rules.off_schedule(time.time() if now is None else now))
 
 
-def index_for(state: ServingState, profile: Callable[[], Profile]) -> EligibleIndex:
+def index_for(state: ServingState, profile: Callable[[], Profile]) -> EligibleIndex | TargetedIndex:
     """What the decision draws from for a request (`profile` is read only when some campaign targets): the
     tick's whole index when no campaign targets anything."""
     views = state.targeting

@@ -139,3 +139,40 @@ def test_the_sdk_ad_request_targets_by_its_device(client, targeted, app):
         assert response.status_code == 200
         seen.add(response.get_json()["campaign_id"])
     assert seen <= ids and seen == {str(targeted["anyone"])}
+
+
+@pytest.mark.parametrize(
+    ("query", "warning"),
+    [
+        ("livestream=yes", "livestream: not 0 or 1"),
+        ("content_rating=" + "x" * 40, "content_rating: longer than 32 characters"),
+        ("content_genre=,,", "content_genre: no usable entry"),
+        ("cust_params=%25%25CUST%25%25", "cust_params: unexpanded macro"),
+        ("cust_params=novalue", "cust_params: no usable key=value pair"),
+        ("cust_params=" + "k%3D" + "v" * 300, "cust_params: no usable key=value pair"),
+    ],
+)
+def test_unusable_targeting_signals_are_ignored_and_named(client, targeted, query, warning):
+    response = client.get(f"/vast?max_duration=30&{query}", headers={"User-Agent": ROKU})
+    assert response.status_code == 200
+    assert warning in response.headers["X-Ad-Request-Warnings"]
+    assert client.get(f"/vast?strict=1&{query}").status_code == 400
+
+
+def test_targeting_signals_are_read_as_sent():
+    from app.serving.request import parse_ad_request
+
+    ad_request = parse_ad_request(
+        {
+            "content_genre": "Comedy, Sci-Fi & Fantasy,",
+            "content_rating": " TV-14 ",
+            "livestream": "1",
+            "cust_params": "section=Sports&team=bulls,cubs&bad key=x&empty=&" + "k=v&" * 200,
+        },
+        {},
+        None,
+    )
+    assert ad_request.content_genres == {"comedy", "sci-fi & fantasy"}
+    assert (ad_request.content_rating, ad_request.livestream) == ("tv-14", 1)
+    assert ad_request.custom == {("section", "sports"), ("team", "bulls"), ("team", "cubs"), ("k", "v")}
+    assert not ad_request.warnings

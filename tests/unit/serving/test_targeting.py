@@ -3,6 +3,7 @@ brute-force filter does, day-parts follow the campaign's time zone across DST, a
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from datetime import datetime
@@ -17,7 +18,7 @@ from app.serving.catalog import CampaignEntry, CreativeEntry, ServingState, make
 from app.serving.decision import build_index
 from app.serving.pods import PodRequest, choose_one, choose_pod
 from app.serving.request import parse_ad_request
-from app.serving.targeting import VIEWS_PER_TICK, index_for, profile_of, tick_views
+from app.serving.targeting import VIEWS_PER_TICK, TargetedIndex, index_for, profile_of, tick_views
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=ZoneInfo("UTC")).timestamp()  # a Monday, noon UTC
 ROKU = "Roku/DVP-9.10 (519.10E04111A)"
@@ -65,9 +66,14 @@ def request(query: dict | None = None, ip: str = "8.8.8.8", ua: str | None = Non
     return parse_ad_request(query or {}, headers, ip)
 
 
+def restricted(index):
+    """The EligibleIndex a request draws from, as a TargetedIndex falls back to."""
+    return index.view() if isinstance(index, TargetedIndex) else index
+
+
 def served(state: ServingState, ad_request) -> set[uuid.UUID]:
     """Every campaign the request can draw (the view's creatives that carry weight)."""
-    view = index_for(state, lambda: profile_of(ad_request))
+    view = restricted(index_for(state, lambda: profile_of(ad_request)))
     weights = [b - a for a, b in zip([0.0, *view.cumulative], view.cumulative, strict=False)]
     return {c.campaign_id for c, w in zip(view.creatives, weights, strict=True) if w > 0}
 
@@ -133,9 +139,30 @@ def test_a_profile_that_matches_everything_uses_the_whole_index_and_views_are_me
     state = state_of([gb, campaign(None)])
     first = index_for(state, lambda: profile_of(us))
     assert index_for(state, lambda: profile_of(us)) is first
+    assert isinstance(first, TargetedIndex) and first.view() is first.view()
     for n in range(VIEWS_PER_TICK + 1):  # bounded: the oldest profile goes first
         index_for(state, lambda n=n: frozenset({("app_bundle", f"b{n}")}))
+        state.targeting.view(n + 1)
+    assert len(state.targeting._profiles) <= VIEWS_PER_TICK
     assert len(state.targeting._views) <= VIEWS_PER_TICK
+
+
+def budgeted(rules: dict | None, budget: int) -> CampaignEntry:
+    return dataclasses.replace(campaign(rules), budget_units=budget)
+
+
+@pytest.mark.parametrize("others", [3, 400])  # broad targeting (rejection draws), narrow (the view)
+def test_draws_keep_the_pacing_shares_among_matching_campaigns(others):
+    heavy = budgeted({"country": {"include": ["US"]}}, 3 * 10**9)
+    light = budgeted({"country": {"include": ["US", "GB"]}}, 10**9)
+    rest = [budgeted({"country": {"include": ["DE"]}}, 10**9) for _ in range(others)]
+    state = state_of([heavy, light, *rest])
+    index = index_for(state, lambda: profile_of(request(ip="8.8.8.8")))
+    rng = random.Random(3)
+    drawn = [index.choose(0, 30, rng).campaign_id for _ in range(4000)]
+    assert set(drawn) == {heavy.id, light.id}
+    assert drawn.count(heavy.id) / len(drawn) == pytest.approx(0.75, abs=0.03)
+    assert index.choose(16, 30, rng) is None  # nothing of any campaign fits
 
 
 # ---- Day-part in the campaign's time zone, across DST. ----
@@ -250,7 +277,7 @@ def test_the_index_matches_a_brute_force_filter(rules, requests, hour, zone):
     state = state_of(campaigns, now=now)
     for profile in requests:
         expected = {c.id for c in campaigns if brute_force(c.targeting, profile, now)}
-        view = index_for(state, lambda p=profile: p)
+        view = restricted(index_for(state, lambda p=profile: p))
         assert {c.campaign_id for c in view.creatives if c.campaign_id in expected} == expected
         weights = [b - a for a, b in zip([0.0, *view.cumulative], view.cumulative, strict=False)]
         assert {c.campaign_id for c, w in zip(view.creatives, weights, strict=True) if w > 0} == expected
