@@ -84,14 +84,6 @@ def targeting_of(rules: Mapping | None, time_zone: str | None) -> Targeting | No
     return Targeting(include, exclude, hours, days, time_zone or DEFAULT_TIME_ZONE)
 
 
-def rule_count(rules: Mapping | None) -> int:
-    """How many dimensions a stored `targeting` constrains (a custom key counts as one)."""
-    if not rules:
-        return 0
-    custom = len(rules.get("custom") or {})
-    return custom + sum(1 for name, rule in rules.items() if name != "custom" and rule not in (None, {}))
-
-
 # ---- The API's schema (app.campaigns.schemas): validation and the OpenAPI document. ----
 
 
