@@ -36,7 +36,7 @@ from app.serving.device_class import classify, openrtb_device_type
 from app.serving.geo import country
 
 if TYPE_CHECKING:
-    from app.serving.catalog import Catalog, CreativeEntry, ServingState
+    from app.serving.catalog import CampaignEntry, Catalog, CreativeEntry, ServingState
     from app.serving.request import AdRequest
 
 # A request's attribute values: (attribute, value) pairs, as app.campaigns.targeting names attributes.
@@ -248,6 +248,28 @@ def tick_views(catalog: Catalog, index: EligibleIndex, now: float | None = None)
     if rules is None:
         return None
     return TargetedViews(rules, index, rules.off_schedule(time.time() if now is None else now))
+
+
+def held_back_by_targeting(state: ServingState, campaign: CampaignEntry, profile: Profile) -> str | None:
+    """Why the campaign's targeting keeps it from a request of `profile`, in words (its first rule the
+    request fails), or None when it may serve it. Whether it matches is read from the tick's index, as
+    serving draws through it; only the words are worked out here."""
+    views, rules = state.targeting, campaign.targeting
+    if views is None or rules is None:
+        return None
+    if views.rules.matching(profile, views.off_schedule) >> views.rules.bit[campaign.id] & 1:
+        return None
+    values: dict[str, set[str]] = {}
+    for name, value in profile:
+        values.setdefault(name, set()).add(value)
+    for name, allowed in rules.include.items():
+        if not values.get(name, set()) & allowed:
+            sent = ", ".join(sorted(values.get(name, ()))) or "none"
+            return f"{name}: the request's ({sent}) is not among {', '.join(sorted(allowed))}"
+    for name, denied in rules.exclude.items():
+        if hit := values.get(name, set()) & denied:
+            return f"{name}: the request's {', '.join(sorted(hit))} is excluded"
+    return f"day_part: outside its hours and days now in {rules.time_zone}"
 
 
 def index_for(state: ServingState, profile: Callable[[], Profile]) -> EligibleIndex | TargetedIndex:

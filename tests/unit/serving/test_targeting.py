@@ -309,3 +309,26 @@ def test_no_matching_campaign_is_a_no_fill():
 
 def test_days_are_iso_names_in_order():
     assert DAYS[datetime(2026, 11, 30).weekday()] == "mon"
+
+
+def test_the_diagnosis_names_the_first_targeting_rule_a_request_fails():
+    from app.serving.diagnosis import COMPETES, diagnose
+
+    ctv = dataclasses.replace(campaign({"device_type": {"include": ["ctv"]}}), name="ctv")
+    no_us = dataclasses.replace(campaign({"country": {"exclude": ["US"]}}), name="no-us")
+    nights = dataclasses.replace(campaign({"day_part": {"hours": [2]}}), name="nights")
+    anyone = dataclasses.replace(campaign(None), name="anyone")
+    state = state_of([ctv, no_us, nights, anyone])
+    verdicts = {v.name: v for v in diagnose(state, request(ua=IPHONE), blocks=frozenset(), shown=frozenset())}
+    assert verdicts["anyone"].rule == COMPETES and verdicts["anyone"].share == 1.0
+    assert (verdicts["ctv"].rule, verdicts["ctv"].detail) == (
+        "targeting",
+        "device_type: the request's (mobile) is not among ctv",
+    )
+    assert verdicts["no-us"].detail == "country: the request's US is excluded"
+    assert verdicts["nights"].detail == "day_part: outside its hours and days now in UTC"
+    on_roku = {
+        v.name: v.rule
+        for v in diagnose(state, request(ip="81.2.69.160", ua=ROKU), blocks=frozenset(), shown=frozenset())
+    }
+    assert on_roku == {"ctv": COMPETES, "no-us": COMPETES, "nights": "targeting", "anyone": COMPETES}
