@@ -81,9 +81,9 @@ class Bench:
             self.run.rss_mb[f"app at {CATALOG_SIZES[0]:,} campaigns"] = worker_rss(self.stack.app)
             self.run.rss_mb["reference"] = worker_rss(self.stack.reference)
             self._catalog_sizes(drives)
+            self.run.rss_mb[f"app at {CATALOG_SIZES[-1]:,} campaigns"] = worker_rss(self.stack.app)
             rounds, seconds = self.settings.rounds, self.settings.seconds
             self.targeting = targeting.compare(self.stack, drives, rounds, seconds, measure)
-            self.run.rss_mb[f"app at {CATALOG_SIZES[-1]:,} campaigns"] = worker_rss(self.stack.app)
             say("timing the catalog rebuild and the flusher's housekeeping in-process")
             work = campaigns.time_catalog_work(self.stack.database.driver_url, self.stack.storage_dir)
             self.run.catalog_work = vars(work)
