@@ -156,9 +156,10 @@ def decision_micros(campaigns: int, targeted: bool, repeats: int = 20_000) -> fl
 def main() -> None:
     for campaigns in SIZES:
         for targeted in (False, True):
-            figures = sorted(decision_micros(campaigns, targeted) for _ in range(5))
+            # The fastest of 7 runs: on a shared machine, the others only add other processes' time.
+            best = min(decision_micros(campaigns, targeted) for _ in range(7))
             label = "targeted" if targeted else "untargeted"
-            print(f"{campaigns:>6,} campaigns, {label:<10}: {figures[2]:.2f} µs per decision (median of 5)")
+            print(f"{campaigns:>6,} campaigns, {label:<10}: {best:.2f} µs per decision (fastest of 7)")
 
 
 if __name__ == "__main__":

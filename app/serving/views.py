@@ -189,7 +189,7 @@ def decide(
     private: bool,
     excluded: frozenset[str] = frozenset(),
     device: str | None = None,
-    profile: Callable[[], Profile] = frozenset,
+    profile: Callable[[], Profile] = Profile,
 ) -> ServedAd | None:
     """Choose an ad and count the decision (fill or no-fill, and the pacing of its campaign)."""
     ad = choose(
@@ -207,7 +207,7 @@ def choose(
     private: bool,
     excluded: frozenset[str] = frozenset(),
     device: str | None = None,
-    profile: Callable[[], Profile] = frozenset,
+    profile: Callable[[], Profile] = Profile,
 ) -> ServedAd | None:
     """The ad for a request, without counting it: a decision that may not be used counts nothing. `device`
     is its frequency-cap device key (app.serving.caps), for the ad's beacons; `profile` gives the request's

@@ -18,7 +18,7 @@ from app.serving.catalog import CampaignEntry, CreativeEntry, ServingState, make
 from app.serving.decision import build_index
 from app.serving.pods import PodRequest, choose_one, choose_pod
 from app.serving.request import parse_ad_request
-from app.serving.targeting import VIEWS_PER_TICK, TargetedIndex, index_for, profile_of, tick_views
+from app.serving.targeting import VIEWS_PER_TICK, Profile, TargetedIndex, index_for, profile_of, tick_views
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=ZoneInfo("UTC")).timestamp()  # a Monday, noon UTC
 ROKU = "Roku/DVP-9.10 (519.10E04111A)"
@@ -141,7 +141,7 @@ def test_a_profile_that_matches_everything_uses_the_whole_index_and_views_are_me
     assert index_for(state, lambda: profile_of(us)) is first
     assert isinstance(first, TargetedIndex) and first.view() is first.view()
     for n in range(VIEWS_PER_TICK + 1):  # bounded: the oldest profile goes first
-        index_for(state, lambda n=n: frozenset({("app_bundle", f"b{n}")}))
+        index_for(state, lambda n=n: Profile(app_bundle=f"b{n}"))
         state.targeting.view(n + 1)
     assert len(state.targeting._profiles) <= VIEWS_PER_TICK
     assert len(state.targeting._views) <= VIEWS_PER_TICK
@@ -239,21 +239,21 @@ def targetings(draw) -> dict | None:
 
 
 @st.composite
-def profiles(draw) -> frozenset:
-    pairs = {(d, draw(st.sampled_from(v))) for d, v in VALUES.items() if draw(st.booleans())}
-    if draw(st.booleans()):
-        pairs.add(("content_genre", "sports"))  # a second genre: attributes may hold several values
-    if draw(st.booleans()):
-        pairs.add(("livestream", draw(st.sampled_from(["0", "1"]))))
-    pairs |= {("custom:k", v) for v in draw(st.sets(st.sampled_from(["x", "y", "z"])))}
-    return frozenset(pairs)
+def profiles(draw) -> Profile:
+    single = {
+        d: draw(st.sampled_from(v)) for d, v in VALUES.items() if d != "content_genre" and draw(st.booleans())
+    }
+    genres = draw(st.sets(st.sampled_from(VALUES["content_genre"]), max_size=2))  # several values at once
+    live = draw(st.sampled_from([None, "0", "1"]))
+    custom = frozenset(("k", v) for v in draw(st.sets(st.sampled_from(["x", "y", "z"]))))
+    return Profile(**single, livestream=live, content_genres=frozenset(genres), custom=custom)
 
 
-def brute_force(rules: Targeting | None, profile: frozenset, now: float) -> bool:
+def brute_force(rules: Targeting | None, profile: Profile, now: float) -> bool:
     if rules is None:
         return True
     values: dict[str, set[str]] = {}
-    for name, value in profile:
+    for name, value in profile.pairs():
         values.setdefault(name, set()).add(value)
     local = datetime.fromtimestamp(now, ZoneInfo(rules.time_zone))
     return (
