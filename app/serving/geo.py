@@ -7,14 +7,21 @@ redistribute without an account (see README, Targeting).
 
 from __future__ import annotations
 
+import ipaddress
+
 from iptocc import country_code
 
 
 def country(ip: str | None) -> str | None:
-    """ISO 3166-1 alpha-2 code of the address's country, upper case; None for private or unknown ones."""
+    """ISO 3166-1 alpha-2 code of the address's country, upper case; None for private, unknown or unusable
+    ones. An IPv4 address written as IPv6 (`::ffff:192.0.2.1`, as dual-stack proxies pass it) is looked up
+    as the IPv4 address it is."""
     if not ip:
         return None
-    try:
-        return country_code(ip) or None
-    except ValueError:
-        return None
+    if ip.startswith("::ffff:"):
+        try:
+            mapped = ipaddress.IPv6Address(ip).ipv4_mapped
+        except ValueError:
+            return None
+        ip = str(mapped) if mapped else ip
+    return country_code(ip) or None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,7 +93,7 @@ def device_profile(ip: str | None, user_agent: str | None) -> Profile:
 class RuleIndex:
     """The catalog's rules, indexed once per catalog load (see the module's docstring)."""
 
-    bit: dict  # campaign id -> its bit
+    bit: dict[uuid.UUID, int]  # campaign id -> its bit number
     every: int  # all campaigns
     including: dict[tuple[str, str], int]
     constrained: dict[str, int]

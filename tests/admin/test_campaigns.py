@@ -258,7 +258,7 @@ TARGETING_FORM = {
     "targeting_country_exclude": "fr,de",
     "targeting_app_bundle_include": "",
     "targeting_livestream": "false",
-    "targeting_custom": "team=Bulls,cubs\n!section=news\n",
+    "targeting_custom": "team=Bulls,cubs\n\n!section=news\n",
     "targeting_hours": "20-22, 6",
     "targeting_days": "Sat,sun",
     "time_zone": "America/New_York",

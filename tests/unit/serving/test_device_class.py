@@ -107,6 +107,8 @@ def test_openrtb_device_types(value, expected):
         ("81.2.69.160", "GB"),  # the GeoIP test address in London
         ("193.0.6.139", "NL"),  # RIPE NCC, Amsterdam
         ("2001:4860:4860::8888", "US"),
+        ("::ffff:8.8.8.8", "US"),  # IPv4 written as IPv6 by a dual-stack proxy
+        ("::ffff:zz", None),
         ("10.1.2.3", None),  # private
         ("127.0.0.1", None),
         ("not an address", None),

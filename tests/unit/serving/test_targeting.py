@@ -332,3 +332,8 @@ def test_the_diagnosis_names_the_first_targeting_rule_a_request_fails():
         for v in diagnose(state, request(ip="81.2.69.160", ua=ROKU), blocks=frozenset(), shown=frozenset())
     }
     assert on_roku == {"ctv": COMPETES, "no-us": COMPETES, "nights": "targeting", "anyone": COMPETES}
+
+
+def test_rules_without_any_constraint_are_no_targeting():
+    assert targeting_of(None, "UTC") is None
+    assert targeting_of({"day_part": {}, "custom": {}}, "UTC") is None
