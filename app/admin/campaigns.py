@@ -164,6 +164,7 @@ def campaign_page(
         "admin/campaigns/detail.html",
         campaign=campaign,
         transitions=campaigns.allowed_transitions(campaign),
+        targeting=targeting_form.describe(campaign.targeting, campaign.time_zone),
         accepts_changes=campaigns.accepts_changes(campaign),
         stats=flight,
         charts={

@@ -107,3 +107,22 @@ def form_errors(errors: Mapping[str, str]) -> dict[str, str]:
             name = f"{PREFIX}{dimension}"
         named[name] = f"{named[name]} {message}" if name in named else message
     return named
+
+
+def describe(targeting: Mapping | None, time_zone: str) -> list[str]:
+    """The campaign's rules in words, one per dimension, for its page; empty when it serves every request."""
+    targeting = targeting or {}
+    lines = []
+    for dimension in LIST_DIMENSIONS:
+        rule = targeting.get(dimension) or {}
+        lines += [f"{dimension}: {side} {', '.join(rule[side])}" for side in SIDES if side in rule]
+    if targeting.get("livestream") is not None:
+        lines.append("livestream: " + ("live streams only" if targeting["livestream"] else "on demand only"))
+    for key, rule in (targeting.get("custom") or {}).items():
+        lines += [f"custom {key}: {side} {', '.join(rule[side])}" for side in SIDES if side in rule]
+    day_part = targeting.get("day_part") or {}
+    if day_part:
+        hours = ", ".join(str(hour) for hour in day_part.get("hours", [])) or "all"
+        days = ", ".join(day_part.get("days", [])) or "every day"
+        lines.append(f"day_part: hours {hours}; {days} ({time_zone})")
+    return lines

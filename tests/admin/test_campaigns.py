@@ -277,6 +277,12 @@ def test_the_form_sets_and_shows_targeting(console, session):
         "custom": {"team": {"include": ["bulls", "cubs"]}, "section": {"exclude": ["news"]}},
         "day_part": {"hours": [6, 20, 21, 22], "days": ["sat", "sun"]},
     }
+    shown = console.page(f"/admin/campaigns/{campaign.id}")
+    assert (
+        "Targeting: device_type: include ctv, stb; country: exclude DE, FR; livestream: on demand only; "
+        "custom team: include bulls, cubs; custom section: exclude news; "
+        "day_part: hours 6, 20, 21, 22; sat, sun (America/New_York)"
+    ) in shown
     page = console.page(f"/admin/campaigns/{campaign.id}/edit")
     assert 'value="ctv, stb"' in page and 'value="DE, FR"' in page and "!section=news" in page
     assert 'value="6, 20, 21, 22"' in page and 'value="sat, sun"' in page
@@ -285,6 +291,7 @@ def test_the_form_sets_and_shows_targeting(console, session):
     assert console.post(f"/admin/campaigns/{campaign.id}/edit", FORM | cleared).status_code == 303
     session.refresh(campaign)
     assert campaign.targeting is None and campaign.time_zone == "UTC"
+    assert "Targeting: none, every request" in console.page(f"/admin/campaigns/{campaign.id}")
 
 
 @pytest.mark.parametrize(
