@@ -1,7 +1,7 @@
 """campaign targeting rules and time zone
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-30 20:45:00
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
