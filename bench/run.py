@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
-from bench import campaigns
+from bench import campaigns, targeting
 from bench.drives import FILL, GZIP, POD, Drives
 from bench.loadgen import Measurement, Wrk
 from bench.machine import NOISY_SHARE, OthersMeter, background_load, cpu_seconds, describe_machine, rss_mb
@@ -82,6 +82,8 @@ class Bench:
             self.run.rss_mb["reference"] = worker_rss(self.stack.reference)
             self._catalog_sizes(drives)
             self.run.rss_mb[f"app at {CATALOG_SIZES[-1]:,} campaigns"] = worker_rss(self.stack.app)
+            rounds, seconds = self.settings.rounds, self.settings.seconds
+            self.targeting = targeting.compare(self.stack, drives, rounds, seconds, measure)
             say("timing the catalog rebuild and the flusher's housekeeping in-process")
             work = campaigns.time_catalog_work(self.stack.database.driver_url, self.stack.storage_dir)
             self.run.catalog_work = vars(work)
@@ -204,8 +206,10 @@ def say(message: str) -> None:
 
 def main() -> None:
     started = time.monotonic()
-    run = Bench(BenchSettings.from_env()).execute()
+    bench = Bench(BenchSettings.from_env())
+    run = bench.execute()
     print(printout(run))
+    print("\n" + targeting.printout(bench.targeting))
     print(f"\nresults: {run.save()} ({(time.monotonic() - started) / 60:.1f} min)")
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from app.admin import charts
+from app.admin import charts, targeting_form
 from app.admin.blueprint import bp
 from app.admin.confirmation import delete_after_confirmation
 from app.admin.formatting import form_datetime
@@ -94,6 +94,8 @@ def _form_values(campaign) -> dict:
         "impression_goal": str(campaign.impression_goal or ""),
         "daily_budget": f"{campaign.daily_budget}" if campaign.daily_budget else "",
         "daily_impression_cap": str(campaign.daily_impression_cap or ""),
+        "time_zone": campaign.time_zone,
+        **targeting_form.form_values(campaign.targeting),
     }
 
 
@@ -104,6 +106,7 @@ def _form(campaign, values, errors: dict) -> str:
         campaign=campaign,
         values=values,
         errors=errors,
+        livestream_choices=targeting_form.LIVESTREAM_CHOICES,
         advertiser_choices=[
             (str(advertiser.id), f"{advertiser.name} ({advertiser.domain})")
             for advertiser in advertisers.all_advertisers(get_session())
@@ -165,6 +168,7 @@ def campaign_page(
         "admin/campaigns/detail.html",
         campaign=campaign,
         transitions=campaigns.allowed_transitions(campaign),
+        targeting=targeting_form.describe(campaign.targeting, campaign.time_zone),
         accepts_changes=campaigns.accepts_changes(campaign),
         stats=flight,
         pacing=reporting.pacing(db, campaign_id, now=now),

@@ -7,6 +7,7 @@ from datetime import datetime
 import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
+from app.admin.targeting_form import form_errors, targeting_from_form
 from app.campaigns.caps import parse_lines
 from app.campaigns.schemas import CampaignInputSchema
 from app.errors import flatten_messages
@@ -37,14 +38,21 @@ def load_form(schema: ma.Schema, form: MultiDict, message: str) -> dict:
 def load_campaign_form(form: MultiDict) -> dict:
     """The dates come from <input type="datetime-local">, without a timezone: the form says they are UTC.
     An unticked checkbox is not sent at all: category_exclusive is false unless it is there. The pacing
-    menu's first choice (empty) is even."""
+    menu's first choice (empty) is even. The targeting inputs make one `targeting`
+    (app.admin.targeting_form)."""
     values = MultiDict(form)
     for name in CAMPAIGN_DATES:
         if _naive_iso(values.get(name, "")):
             values[name] = values[name] + "Z"
     values["category_exclusive"] = "true" if values.get("category_exclusive") else "false"
     values["pacing"] = values.get("pacing") or "even"
-    return load_with_caps(CampaignInputSchema(), values, "Invalid campaign")
+    targeting = targeting_from_form(form)
+    if targeting is not None:
+        values["targeting"] = targeting
+    try:
+        return load_with_caps(CampaignInputSchema(), values, "Invalid campaign")
+    except Invalid as exc:  # the targeting's messages by the input they concern
+        raise Invalid(exc.message, form_errors(exc.details)) from None
 
 
 def load_with_caps(schema: ma.Schema, form: MultiDict, message: str) -> dict:

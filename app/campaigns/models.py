@@ -48,6 +48,9 @@ class Campaign(UUIDPrimaryKey, Base):
     impression_goal: Mapped[int | None] = mapped_column(sa.BigInteger)
     daily_budget: Mapped[Decimal | None] = mapped_column(Money(14, 2))
     daily_impression_cap: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Which requests it may serve (app.campaigns.targeting), the day-part in `time_zone` (IANA).
+    targeting: Mapped[dict | None] = mapped_column(sa.JSON)
+    time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -12,6 +12,7 @@ from app.campaigns.categories import INVALID as INVALID_CATEGORY
 from app.campaigns.categories import MAX_LENGTH as CATEGORY_LENGTH
 from app.campaigns.categories import normalise_category
 from app.campaigns.models import PACINGS, STATUSES
+from app.campaigns.targeting import TargetingSchema, TimeZone
 from app.web import PageQuerySchema, UTCDateTime
 
 MAX_BUDGET = Decimal("999999999999.99")  # NUMERIC(14, 2)
@@ -93,6 +94,12 @@ class CampaignInputSchema(ma.Schema):
         }
     )
     frequency_caps = frequency_caps_field(FrequencyCapSchema, "campaign")
+    targeting = ma.fields.Nested(
+        TargetingSchema,
+        allow_none=True,
+        metadata={"description": "Which requests it may serve (README, Targeting); null or {} for all."},
+    )
+    time_zone = TimeZone()
 
     # Pacing (app.serving.pacing), documented in the README's "Pacing".
     pacing = ma.fields.String(
@@ -149,6 +156,8 @@ class CampaignSchema(ma.Schema):
     impression_goal = ma.fields.Integer(required=True, allow_none=True)
     daily_budget = ma.fields.Decimal(places=2, as_string=True, required=True, allow_none=True)
     daily_impression_cap = ma.fields.Integer(required=True, allow_none=True)
+    targeting = ma.fields.Nested(TargetingSchema, required=True, allow_none=True)
+    time_zone = ma.fields.String(required=True)
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.advertisers.models import Advertiser
 from app.campaigns.models import STATUSES, Campaign
 from app.campaigns.pacing import check_goals
+from app.campaigns.targeting import DEFAULT_TIME_ZONE
 from app.creatives.models import Creative
 from app.creatives.storage import Storage, remove_objects
 from app.db import utcnow
@@ -42,6 +43,8 @@ def create_campaign(session: Session, data: dict, default_cpm: Decimal) -> Campa
         impression_goal=data.get("impression_goal"),
         daily_budget=data.get("daily_budget"),
         daily_impression_cap=data.get("daily_impression_cap"),
+        targeting=data.get("targeting") or None,
+        time_zone=data.get("time_zone", DEFAULT_TIME_ZONE),
     )
     check_goals(
         campaign.budget_total, campaign.daily_budget, campaign.impression_goal, campaign.daily_impression_cap
@@ -103,6 +106,8 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
             value = value.strip()
         if field == "cpm" and value is None:
             continue
+        if field == "targeting":
+            value = value or None
         if field == "advertiser_id":
             campaign.advertiser = _advertiser(session, value)
             continue

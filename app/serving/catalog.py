@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from app.advertisers.models import Advertiser
 from app.campaigns.caps import FrequencyCap, caps_of
 from app.campaigns.categories import category_authority
 from app.campaigns.models import Campaign
+from app.campaigns.targeting import Targeting, targeting_of
 from app.creatives.models import Creative
 from app.creatives.storage import Storage
 from app.db import utcnow
@@ -31,6 +32,7 @@ from app.serving.decision import EligibleIndex, build_index
 from app.serving.money import currency_to_units
 from app.serving.pacing import Delivered, Goals
 from app.serving.separation import SeparationKeys, separation_keys
+from app.serving.targeting import RuleIndex, TargetedViews, build_rules, tick_views
 from app.serving.traffic import TrafficForecast
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ class CampaignEntry:
     impression_goal: int | None = None
     daily_budget_units: int | None = None
     daily_impression_cap: int | None = None
+    targeting: Targeting | None = None  # app.campaigns.targeting; None: every request
     separation: SeparationKeys = field(init=False, repr=False, compare=False)
     goals: Goals = field(init=False, repr=False, compare=False)
 
@@ -113,6 +116,7 @@ class Catalog:
     # What pacing follows (app.serving.pacing): the learned traffic (None: none yet), the allowance.
     traffic: TrafficForecast | None = None
     over_delivery: float = 0.0
+    targeting: RuleIndex | None = None  # app.serving.targeting; None: no campaign targets anything
 
 
 def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, CampaignEntry]) -> Catalog:
@@ -122,7 +126,7 @@ def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, Campa
             key=lambda creative: (creative.duration, creative.id.bytes),
         )
     )
-    return Catalog(
+    catalog = Catalog(
         version=version,
         built_at=built_at,
         campaigns=campaigns,
@@ -130,6 +134,7 @@ def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, Campa
         durations=tuple(creative.duration for creative in ordered),
         ordered=ordered,
     )
+    return replace(catalog, targeting=build_rules(catalog))
 
 
 EMPTY_CATALOG = make_catalog(version=-1, built_at=0.0, campaigns={})
@@ -156,6 +161,8 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
             Campaign.impression_goal,
             Campaign.daily_budget,
             Campaign.daily_impression_cap,
+            Campaign.targeting,
+            Campaign.time_zone,
             Advertiser.name.label("advertiser_name"),
             Advertiser.domain.label("advertiser_domain"),
             Creative.id.label("creative_id"),
@@ -211,6 +218,7 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
             impression_goal=row.impression_goal,
             daily_budget_units=currency_to_units(row.daily_budget) if row.daily_budget else None,
             daily_impression_cap=row.daily_impression_cap,
+            targeting=targeting_of(row.targeting, row.time_zone),
         )
         for row in campaign_rows.values()
     }
@@ -221,6 +229,7 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
 class ServingState:
     catalog: Catalog
     index: EligibleIndex
+    targeting: TargetedViews | None = None  # this tick's (app.serving.targeting)
 
 
 class CatalogService:
@@ -304,7 +313,9 @@ class CatalogService:
             for campaign_id in self._served_since_tick
             if campaign_id in catalog.campaigns
         }
-        self.state = ServingState(catalog, build_index(catalog, self._clock(), spend, pending, delivery))
+        now = self._clock()
+        index = build_index(catalog, now, spend, pending, delivery)
+        self.state = ServingState(catalog, index, tick_views(catalog, index, now))
 
     def start(self) -> None:
         with self._lock:

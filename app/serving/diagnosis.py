@@ -5,6 +5,8 @@ The rules are the ones serving applies, called the same way on the same in-memor
 the index of the last tick), so the answer cannot disagree with what `/vast` would do:
 1. `flight`, `budget`, `pacing`: app.serving.decision.held_back, as build_index applies it at each tick
    (`budget`: a goal or today's goal reached; `pacing`: ahead of its pacing line, app.serving.pacing);
+   `targeting`: the request fails one of its rules, read from the tick's targeting index
+   (app.serving.targeting.held_back_by_targeting);
 2. `duration`: no creative lasts within the request's window (AdRequest.duration_window);
 3. `blocked`: the request's own `badv` / `bcat` (app.serving.separation.blocked);
 4. `cap`: the device reached the campaign's or its advertiser's frequency cap (app.serving.caps);
@@ -19,9 +21,10 @@ import uuid
 from dataclasses import dataclass
 
 from app.serving.catalog import CampaignEntry, ServingState
-from app.serving.decision import EligibleIndex, held_back
+from app.serving.decision import held_back
 from app.serving.request import AdRequest
 from app.serving.separation import blocked
+from app.serving.targeting import Profile, held_back_by_targeting, profile_of
 
 COMPETES = "competes"
 
@@ -56,9 +59,10 @@ def diagnose(
     catalog, index = state.catalog, state.index
     weights = index.weights()
     low, high = ad_request.duration_window(tolerance)
+    profile = profile_of(ad_request)
     verdicts: list[Verdict] = []
     for campaign in catalog.campaigns.values():
-        reason = _excluded_by(campaign, index, low, high, blocks, shown, capped)
+        reason = _excluded_by(state, campaign, profile, low, high, blocks, shown, capped)
         if reason is not None:
             verdicts.append(Verdict(campaign.id, campaign.name, *reason))
             continue
@@ -73,19 +77,23 @@ def diagnose(
 
 
 def _excluded_by(
+    state: ServingState,
     campaign: CampaignEntry,
-    index: EligibleIndex,
+    profile: Profile,
     low: float,
     high: float,
     blocks: frozenset[str],
     shown: frozenset[str],
     capped: frozenset[str],
 ) -> tuple[str, str] | None:
+    index = state.index
     held = held_back(
         campaign, index.at, index.spend, index.pending, index.delivery, index.traffic, index.over_delivery
     )
     if held is not None:
         return held.rule, held.detail
+    if (targeting := held_back_by_targeting(state, campaign, profile)) is not None:
+        return "targeting", targeting
     durations = sorted({c.duration for c in campaign.creatives})
     if not any(low <= duration <= high for duration in durations):
         seconds = ", ".join(f"{d:g}" for d in durations)

@@ -67,8 +67,8 @@ class CampaignVerdictSchema(ma.Schema):
     rule = ma.fields.String(
         metadata={
             "description": "The first rule that excluded the campaign, in the decision's order: `status`, "
-            "`creatives`, `catalog`, `flight`, `budget`, `duration`, `blocked`, `cap`, `separation`; or "
-            "`competes`."
+            "`creatives`, `catalog`, `flight`, `budget`, `targeting`, `duration`, `blocked`, `cap`, "
+            "`separation`; or `competes`."
         }
     )
     detail = ma.fields.String(metadata={"description": "What the rule found, in words."})

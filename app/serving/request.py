@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 from app.serving.device import canonical_ip, device_ip, device_user_agent
 from vast.render import DEFAULT_VERSION, SUPPORTED_VERSIONS
@@ -154,6 +155,46 @@ def _text(limit: int) -> Callable[[str], str]:
     return parse
 
 
+_GENRE = re.compile(r"[^\x00-\x1f,]{1,64}")
+MAX_CUSTOM_PAIRS = 20
+_CUSTOM_KEY = re.compile(r"[a-z0-9_.\-]{1,40}")
+_CUSTOM_VALUE = re.compile(r"[^\x00-\x1f]{1,255}")
+
+
+def _rating(raw: str) -> str:
+    """OpenRTB content.contentrating (TV-14, PG-13...): compared in lower case."""
+    value = raw.strip().lower()
+    if len(value) > 32:
+        raise Unusable("longer than 32 characters")
+    return value
+
+
+def _flag(raw: str) -> int:
+    value = raw.strip()
+    if value not in ("0", "1"):
+        raise Unusable("not 0 or 1")
+    return int(value)
+
+
+def _custom(raw: str) -> frozenset[tuple[str, str]]:
+    """Custom targeting as Google Ad Manager's cust_params carries it: URL-encoded `key=value` pairs joined
+    by `&`, a value list by commas (`section=sports&team=bulls,cubs`); keys and values in lower case, at
+    most MAX_CUSTOM_PAIRS pairs. Unusable pairs are dropped; only a value with none left is ignored."""
+    pairs = set()
+    for part in raw.split("&", MAX_CUSTOM_PAIRS * 4)[: MAX_CUSTOM_PAIRS * 4]:
+        key, _, values = part.partition("=")
+        key = unquote_plus(key).strip().lower()
+        if not _CUSTOM_KEY.fullmatch(key):
+            continue
+        for value in unquote_plus(values).split(",", MAX_CUSTOM_PAIRS)[:MAX_CUSTOM_PAIRS]:
+            value = value.strip().lower()
+            if _CUSTOM_VALUE.fullmatch(value) and len(pairs) < MAX_CUSTOM_PAIRS:
+                pairs.add((key, value))
+    if not pairs:
+        raise Unusable("no usable key=value pair")
+    return frozenset(pairs)
+
+
 def _vast_version(raw: str) -> str:
     if raw in SUPPORTED_VERSIONS:
         return raw
@@ -241,6 +282,12 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "badv": _list(_DOMAIN),
     "bcat": _list(_CATEGORY),
     "blocked_cats": _list(_CATEGORY),
+    # Targeting signals (app.serving.targeting): OpenRTB content.genre, content.contentrating and
+    # content.livestream, and custom key=value pairs.
+    "content_genre": _list(_GENRE),
+    "content_rating": _rating,
+    "livestream": _flag,
+    "cust_params": _custom,
 }
 SESSION_NAMES = ("session_id", "scor", "correlator")
 # Each pod limit by its names, the first given wins.
@@ -311,6 +358,11 @@ class AdRequest:
     blocked_domains: frozenset[str] = frozenset()
     blocked_categories: frozenset[str] = frozenset()
     lmt: int | None = None
+    # Targeting signals: content genres and rating (lower case), live (1) or not (0), cust_params pairs.
+    content_genres: frozenset[str] = frozenset()
+    content_rating: str | None = None
+    livestream: int | None = None
+    custom: frozenset[tuple[str, str]] = frozenset()
 
     def duration_window(self, tolerance: float) -> tuple[float, float]:
         """The seconds an ad of this request may last, [low, high]: the request's min_duration and
@@ -439,6 +491,10 @@ def parse_ad_request(
         blocked_domains=values.get("badv", frozenset()),
         blocked_categories=values.get("bcat", frozenset()) | values.get("blocked_cats", frozenset()),
         lmt=_first(values, ("lmt", "is_lmt")),
+        content_genres=values.get("content_genre", frozenset()),
+        content_rating=values.get("content_rating"),
+        livestream=values.get("livestream"),
+        custom=values.get("cust_params", frozenset()),
     )
 
 

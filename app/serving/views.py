@@ -6,7 +6,8 @@ import gzip
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, jsonify, request
@@ -30,6 +31,7 @@ from app.serving.request import (
 )
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
 from app.serving.separation import excluded_keys, keys_of
+from app.serving.targeting import Profile, device_profile, index_for, profile_of
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
 from app.web import Blueprint, json_body
 
@@ -83,6 +85,7 @@ def vast():
             private=not ad_request.may_store_personal_data,
             excluded=_excluded(rt, ad_request, device),
             device=device,
+            profile=lambda: profile_of(ad_request),
         )
         if ad is not None and ad_request.session_id:
             rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
@@ -134,8 +137,9 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     device = rt.caps.device_of(state.catalog, ad_request)
     excluded = _excluded(rt, ad_request, device)
     low, high = ad_request.duration_window(rt.duration_tolerance_seconds)
+    index = index_for(state, lambda: profile_of(ad_request))
     creatives = choose_pod(
-        state.index,
+        index,
         state.catalog,
         PodRequest(
             max_seconds=limits.max_seconds + rt.duration_tolerance_seconds,
@@ -155,7 +159,7 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     for _ in range(limits.buffet * 4):  # a few draws each: the same creative is never offered twice
         if len(buffet) == limits.buffet:
             break
-        creative = choose_one(state.index, state.catalog, low, high, excluded=excluded | shown)
+        creative = choose_one(index, state.catalog, low, high, excluded=excluded | shown)
         if creative is not None and creative.id not in taken:
             taken.add(creative.id)
             buffet.append(creative)
@@ -185,9 +189,12 @@ def decide(
     private: bool,
     excluded: frozenset[str] = frozenset(),
     device: str | None = None,
+    profile: Callable[[], Profile] = Profile,
 ) -> ServedAd | None:
     """Choose an ad and count the decision (fill or no-fill, and the pacing of its campaign)."""
-    ad = choose(rt, min_duration, max_duration, private=private, excluded=excluded, device=device)
+    ad = choose(
+        rt, min_duration, max_duration, private=private, excluded=excluded, device=device, profile=profile
+    )
     count_decision(rt, ad)
     return ad
 
@@ -200,12 +207,14 @@ def choose(
     private: bool,
     excluded: frozenset[str] = frozenset(),
     device: str | None = None,
+    profile: Callable[[], Profile] = Profile,
 ) -> ServedAd | None:
     """The ad for a request, without counting it: a decision that may not be used counts nothing. `device`
-    is its frequency-cap device key (app.serving.caps), for the ad's beacons."""
+    is its frequency-cap device key (app.serving.caps), for the ad's beacons; `profile` gives the request's
+    targeting values (app.serving.targeting), read only when some campaign targets."""
     state = rt.catalog.current()
     high = max_duration + rt.duration_tolerance_seconds
-    creative = choose_one(state.index, state.catalog, min_duration, high, excluded=excluded)
+    creative = choose_one(index_for(state, profile), state.catalog, min_duration, high, excluded=excluded)
     if creative is None:
         return None
     campaign = state.catalog.campaigns[creative.campaign_id]
@@ -245,7 +254,14 @@ def ad_request(body):
         stored, history = rt.caps.answer_and_history(rt.store, request_id, device)
         if stored is None:
             excluded = capped_keys(catalog, history, time.time())
-            ad = choose(rt, 0.0, body["duration"], private=private, excluded=excluded, device=device)
+            profile = partial(
+                device_profile,
+                device_ip(request.headers, request.remote_addr),
+                device_user_agent(request.headers),
+            )
+            ad = choose(
+                rt, 0.0, body["duration"], private=private, excluded=excluded, device=device, profile=profile
+            )
             envelope = _answer(rt, request_id, ad, private, device)
             stored = rt.store.remember_answer(request_id, json.dumps(envelope), rt.answer_ttl_seconds)
             if stored is None:  # ours is the answer: count the decision and record the request, once

@@ -251,3 +251,65 @@ def test_counts_as_json_for_the_preview(console, app, session):
         "clicks": 0,
         "spend": "0.01",
     }
+
+
+TARGETING_FORM = {
+    "targeting_device_type_include": "ctv, stb",
+    "targeting_country_exclude": "fr,de",
+    "targeting_app_bundle_include": "",
+    "targeting_livestream": "false",
+    "targeting_custom": "team=Bulls,cubs\n\n!section=news\n",
+    "targeting_hours": "20-22, 6",
+    "targeting_days": "Sat,sun",
+    "time_zone": "America/New_York",
+}
+
+
+def test_the_form_sets_and_shows_targeting(console, session):
+    response = console.post("/admin/campaigns/new", FORM | TARGETING_FORM)
+    assert response.status_code == 303
+    campaign = session.scalar(sa.select(Campaign).where(Campaign.name == "Spring launch"))
+    assert campaign.time_zone == "America/New_York"
+    assert campaign.targeting == {
+        "device_type": {"include": ["ctv", "stb"]},
+        "country": {"exclude": ["DE", "FR"]},
+        "livestream": False,
+        "custom": {"team": {"include": ["bulls", "cubs"]}, "section": {"exclude": ["news"]}},
+        "day_part": {"hours": [6, 20, 21, 22], "days": ["sat", "sun"]},
+    }
+    shown = console.page(f"/admin/campaigns/{campaign.id}")
+    assert (
+        "Targeting: device_type: include ctv, stb; country: exclude DE, FR; livestream: on demand only; "
+        "custom team: include bulls, cubs; custom section: exclude news; "
+        "day_part: hours 6, 20, 21, 22; sat, sun (America/New_York)"
+    ) in shown
+    page = console.page(f"/admin/campaigns/{campaign.id}/edit")
+    assert 'value="ctv, stb"' in page and 'value="DE, FR"' in page and "!section=news" in page
+    assert 'value="6, 20, 21, 22"' in page and 'value="sat, sun"' in page
+    assert '<option value="false" selected>' in page
+    cleared = {name: "" for name in TARGETING_FORM} | {"time_zone": "UTC"}
+    assert console.post(f"/admin/campaigns/{campaign.id}/edit", FORM | cleared).status_code == 303
+    session.refresh(campaign)
+    assert campaign.targeting is None and campaign.time_zone == "UTC"
+    assert "Targeting: none, every request" in console.page(f"/admin/campaigns/{campaign.id}")
+
+
+@pytest.mark.parametrize(
+    ("inputs", "field", "message"),
+    [
+        ({"targeting_device_type_include": "tv"}, "targeting_device_type_include", "Must be one of: ctv"),
+        ({"targeting_country_exclude": "France"}, "targeting_country_exclude", "ISO 3166-1 alpha-2"),
+        ({"targeting_hours": "evening"}, "targeting_hours", "Not a valid integer."),
+        ({"targeting_hours": "25"}, "targeting_hours", "less than or equal to 23"),
+        ({"targeting_days": "someday"}, "targeting_days", "Must be one of"),
+        ({"targeting_custom": "bad key=x"}, "targeting_custom", "Must be 1 to 40"),
+        ({"time_zone": "Moon/Base"}, "time_zone", "Not an IANA time zone name"),
+    ],
+)
+def test_bad_targeting_in_the_form_is_refused_by_its_input(console, session, inputs, field, message):
+    response = console.post("/admin/campaigns/new", FORM | inputs)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    error = re.search(rf'<p class="error" id="{field}-error">([^<]*)</p>', page)
+    assert error and message in error.group(1), page[:2000]
+    assert session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 0

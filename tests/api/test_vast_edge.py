@@ -454,7 +454,7 @@ def test_gunicorn_serves_an_8000_byte_query(embedded_server):
     try:
         base = "max_duration=30&vast_version=4.2&gdpr=1&gdpr_consent=" + tcf_consent_string()
         base += "&ifa=6D92078A-8246-4BA4-AE5B-76104861E7DC&app_bundle=com.example.tv&cust_params="
-        query = base + "k%3Dv" * ((MAX_QUERY_BYTES - len(base)) // 5)
+        query = base + "k%3Dv%26" * ((MAX_QUERY_BYTES - len(base)) // 8)  # custom pairs: key=value&...
         assert 7990 <= len(query) <= MAX_QUERY_BYTES
         request = urllib.request.Request(f"{server.base_url}/vast?{query}", headers={"Origin": "null"})
         with urllib.request.urlopen(request, timeout=10) as response:

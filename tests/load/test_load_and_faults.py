@@ -51,17 +51,52 @@ def stack(tmp_path_factory):
     engine = sa.create_engine(
         database_url.replace("postgresql://", "postgresql+psycopg2://"), pool_pre_ping=True
     )
-    yield {
+    stack = {
         "server": server,
         "postgres": postgres,
         "redis": redis_server,
         "engine": engine,
         "log": server.log_path,
     }
+    stack["mobile_campaign"] = target_campaigns(stack, directory)
+    yield stack
     server.stop()
     engine.dispose()
     redis_server.stop()
     postgres.destroy()
+
+
+# Targeting on, as production runs it: the demo campaign's rules (3, each one the players' requests meet)
+# keep it serving them, and a campaign for mobiles only never serves them.
+DEMO_TARGETING = {
+    "device_type": {"exclude": ["mobile"]},
+    "country": {"exclude": ["FR", "DE"]},
+    "day_part": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+}
+
+
+def target_campaigns(stack, directory) -> str:
+    """Targeting on for the demo campaign; returns the id of an active campaign for mobiles only."""
+    from tests.media_files import make_mp4
+
+    admin_post(
+        stack, f"/api/v1/campaigns/{demo_campaign(stack)}", {"targeting": DEMO_TARGETING}, method="PATCH"
+    )
+    mobile = admin_post(
+        stack,
+        "/api/v1/campaigns",
+        {
+            "name": "Mobiles only",
+            "budget_total": "1000.00",
+            "start_date": "2026-01-01T00:00:00Z",
+            "end_date": "2030-01-01T00:00:00Z",
+            "targeting": {"device_type": {"include": ["mobile"]}},
+        },
+    )
+    upload_creative(stack, mobile["id"], make_mp4(directory / "mobile.mp4", seconds=15.0))
+    admin_put(stack, f"/api/v1/campaigns/{mobile['id']}/status", {"status": "active"})
+    time.sleep(1.5)  # the catalog loop picks both up
+    return mobile["id"]
 
 
 def stored(engine, serving_ids: set[str]) -> tuple[set, int]:
@@ -133,6 +168,11 @@ def test_100_concurrent_players_every_acknowledged_beacon_counted_once(stack):
     # The stats API agrees with the acknowledgements, event by event.
     stats = admin_get(stack, f"/api/v1/campaigns/{demo_campaign(stack)}/stats")
     assert stats["impressions"] >= result.acked_events("impression")
+    # Targeting held under load: the players are no mobiles.
+    assert (
+        admin_get(stack, f"/api/v1/campaigns/{stack['mobile_campaign']}/stats?granularity=day")["impressions"]
+        == 0
+    )
     print(f"\nload: {result.ads} ads, {len(result.acknowledged)} beacons acknowledged, figures {figures}")
 
 
