@@ -194,6 +194,15 @@ class Settings:
             "`external`: a separate `flask flush-events` worker does.",
         },
     )
+    untranscoded_creatives: str = field(
+        default="original",
+        metadata={
+            "env": "UNTRANSCODED_CREATIVES",
+            "help": "A creative whose renditions are not ready yet: `original` serves its uploaded file alone "
+            "meanwhile (seconds to minutes after an upload); `hold` serves it only once its renditions are "
+            "ready, as SSAI stitchers need.",
+        },
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -227,6 +236,10 @@ class Settings:
             raise SettingsError("BEACON_CLOCK_SKEW_SECONDS must be between 0 and 3600")
         if not 0 <= self.duration_tolerance_seconds <= 1:
             raise SettingsError("DURATION_TOLERANCE_SECONDS must be between 0 and 1")
+        if self.untranscoded_creatives not in ("original", "hold"):
+            raise SettingsError(
+                f"UNTRANSCODED_CREATIVES must be original or hold, not {self.untranscoded_creatives!r}"
+            )
         if self.default_cpm <= 0:
             raise SettingsError("DEFAULT_CPM must be greater than 0")
 

@@ -13,9 +13,10 @@ from gevent.lock import BoundedSemaphore
 from sqlalchemy.orm import Session
 
 from app.campaigns.services import get_campaign
-from app.creatives.media import MediaError, probe
+from app.creatives import jobs, quality, transcode
+from app.creatives.media import MediaError, VideoInfo, probe
 from app.creatives.models import Creative
-from app.creatives.storage import Storage, new_key, remove_objects
+from app.creatives.storage import Storage, new_key, remove_objects, stored_keys
 from app.exceptions import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
 
 # Probes a gevent worker runs at once (each holds at most one decoded 4K picture and its decoder).
@@ -33,7 +34,11 @@ def create_creative(
     click_through_url: str | None,
     max_bytes: int,
     max_seconds: float,
+    submit: jobs.Submit,
+    ad_id: str | None = None,
 ) -> Creative:
+    """Validate and store the upload (the mezzanine), with its quality warnings and queued renditions, then
+    submit its transcode job."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status == "completed":
         raise Conflict("A completed campaign takes no new creatives")
@@ -41,7 +46,7 @@ def create_creative(
     if size > max_bytes:
         raise TooLarge(f"The file is {size} bytes; the limit is {max_bytes} bytes")
     try:
-        info = off_the_event_loop(probe, upload, max_seconds)
+        info, warnings = off_the_event_loop(_inspect, upload, max_seconds)
     except MediaError as exc:
         error = UnsupportedMedia if exc.status == 415 else Invalid
         raise error(str(exc), refusal_details(exc)) from None
@@ -61,15 +66,26 @@ def create_creative(
             mime_type=info.mime_type,
             video_codec=info.video_codec,
             click_through_url=click_through_url,
+            ad_id=ad_id,
             status="active",
+            transcode_status="queued",
+            warnings=warnings,
         )
         session.add(creative)
+        session.flush()
+        session.add_all(jobs.plan_rows(creative))
         session.commit()
     except BaseException:
         session.rollback()
         storage.delete(key)  # the row did not make it: neither may the object
         raise
+    submit(creative.id)
     return creative
+
+
+def _inspect(upload: Path, max_seconds: float) -> tuple[VideoInfo, list[dict[str, str]]]:
+    info = probe(upload, max_seconds)
+    return info, quality.warnings(info, transcode.measure_loudness(upload) if info.has_audio else None)
 
 
 def refusal_details(exc: MediaError) -> dict[str, str]:
@@ -116,7 +132,7 @@ def change_status(session: Session, creative_id: uuid.UUID, status: str) -> Crea
 
 def delete_creative(session: Session, storage: Storage, creative_id: uuid.UUID) -> None:
     creative = get_creative(session, creative_id, for_update=True)
-    key = creative.storage_key
+    keys = stored_keys(creative)
     session.delete(creative)
     session.commit()
-    remove_objects(storage, [key])
+    remove_objects(storage, keys)
