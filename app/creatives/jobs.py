@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import gevent
 import sqlalchemy as sa
 from gevent import monkey
 from sqlalchemy.orm import sessionmaker
@@ -224,9 +225,9 @@ class InProcessTranscoder:
 
     def __init__(self, sessions: sessionmaker, storage: Storage):
         self.sessions, self.storage = sessions, storage
-        self._pending: queue.SimpleQueue[uuid.UUID] = _native("queue", "SimpleQueue")()
+        self._pending: queue.SimpleQueue[uuid.UUID] = _native_queue()
         self._thread = None
-        self._stop = threading.Event()
+        self._stopped = False
 
     def submit(self, creative_id: uuid.UUID) -> None:
         self._pending.put(creative_id)
@@ -258,15 +259,19 @@ class InProcessTranscoder:
                     note_retry(self.sessions, creative_id, reason)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = _native("threading", "Thread")(target=self._work, name="transcoder", daemon=True)
+        if self._thread is not None:
+            return
+        if monkey.is_module_patched("threading"):  # a native thread of gevent's pool
+            self._thread = gevent.get_hub().threadpool.spawn(self._work)
+        else:
+            self._thread = threading.Thread(target=self._work, name="transcoder", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopped = True
 
     def _work(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopped:
             try:
                 creative_id = self._pending.get(timeout=1.0)
             except queue.Empty:
@@ -277,13 +282,11 @@ class InProcessTranscoder:
                 log.exception("transcode of creative %s failed", creative_id)
 
 
-def _native(module: str, name: str):
-    """The unpatched threading/queue class when gevent has patched the module, else the module's own."""
-    return (
-        monkey.get_original(module, name)
-        if monkey.is_module_patched(module)
-        else getattr(__import__(module), name)
-    )
+def _native_queue() -> queue.SimpleQueue:
+    """A queue a native thread can block on: the unpatched one when gevent has patched the module."""
+    if monkey.is_module_patched("queue"):
+        return monkey.get_original("queue", "SimpleQueue")()
+    return queue.SimpleQueue()
 
 
 def _reason(exc: BaseException) -> str:

@@ -27,6 +27,7 @@ from fractions import Fraction
 import av
 import av.filter
 import numpy as np
+from av.video.frame import PictureType
 
 LOUDNESS_TARGET_LUFS = -24.0  # ATSC A/85 (2013) §5; EBU R128 would be -23.0
 PEAK_CEILING_DBFS = -1.0
@@ -177,6 +178,7 @@ def encode(
                 last_pts = pts
                 picture = frame.reformat(output.width, output.height, "yuv420p", interpolation="BICUBIC")
                 picture.pts, picture.time_base = pts, 1 / rate
+                picture.pict_type = PictureType.NONE  # else x264 copies the source's keyframes
                 out.mux(video.encode(picture))
                 if duration and frame.time is not None and frame.time >= next_report:
                     progress(min(frame.time / duration, 1.0))
