@@ -302,7 +302,7 @@ class RqTranscoder:
         self.queue = Queue(queue_name, connection=redis_client)
 
     def submit(self, creative_id: uuid.UUID) -> None:
-        from rq import Retry
+        from rq import Callback, Retry
 
         self.queue.enqueue(
             "app.creatives.worker.perform",
@@ -312,7 +312,7 @@ class RqTranscoder:
             job_timeout=JOB_TIMEOUT_SECONDS,
             result_ttl=3600,
             failure_ttl=7 * 86400,
-            on_failure="app.creatives.worker.failed",
+            on_failure=Callback("app.creatives.worker.failed"),
         )
 
     def start(self) -> None:
