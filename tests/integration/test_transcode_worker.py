@@ -184,3 +184,56 @@ def test_the_worker_needs_redis(make_settings, sqlite_template, tmp_path):
         timeout=60,
     )
     assert result.returncode != 0 and "REDIS_URL is not set" in result.stderr
+
+
+def test_the_embedded_server_transcodes_in_its_own_process(embedded_server, tmp_path):
+    """`make run` (gunicorn, one gevent worker, SQLite, no Redis): the upload is transcoded by the web process
+    on a native thread, while the event loop keeps answering."""
+    import json
+    import urllib.request
+    import uuid as uuid_module
+
+    from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    server = embedded_server()
+
+    def call(method, path, body=None, headers=None):
+        request = urllib.request.Request(
+            f"{server.base_url}{path}", data=body, method=method, headers=headers or {}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    login = json.dumps({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).encode()
+    token = call("POST", "/api/v1/auth/login", login, {"Content-Type": "application/json"})["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    campaign = call("GET", "/api/v1/campaigns", headers=auth)["items"][0]
+    source = media_files.make_tone_mp4(tmp_path / "spot.mp4", seconds=4.0)
+    boundary = uuid_module.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nSpot\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="spot.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
+        + source.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    created = call(
+        "POST",
+        f"/api/v1/campaigns/{campaign['id']}/creatives",
+        body,
+        {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    slowest = 0.0
+    deadline = time.monotonic() + 120
+    while (creative := call("GET", f"/api/v1/creatives/{created['id']}", headers=auth))[
+        "transcode_status"
+    ] != "ready":
+        assert creative["transcode_status"] in ("queued", "running") and time.monotonic() < deadline
+        started = time.monotonic()
+        call("GET", "/healthz")
+        slowest = max(slowest, time.monotonic() - started)
+        time.sleep(0.1)
+    assert [rendition["status"] for rendition in creative["renditions"]] == ["ready"] * 3
+    assert slowest < 0.5  # encoding never held the event loop
