@@ -198,9 +198,9 @@ class Settings:
         default="original",
         metadata={
             "env": "UNTRANSCODED_CREATIVES",
-            "help": "A creative whose renditions are not ready yet: `original` serves its uploaded file alone "
-            "meanwhile (seconds to minutes after an upload); `hold` serves it only once its renditions are "
-            "ready, as SSAI stitchers need.",
+            "help": "A creative whose renditions are not ready yet: `original` serves its uploaded file "
+            "alone meanwhile (seconds to minutes after an upload); `hold` serves it only once its renditions "
+            "are ready, as SSAI stitchers need.",
         },
     )
 

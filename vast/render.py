@@ -220,7 +220,9 @@ def _media_files(linear: etree._Element, creative: LinearCreative, dialect: _Dia
             attributes["bitrate"] = str(media.bitrate_kbps)
         _url(container, tags.MediaFile, media.url, attributes)
     if dialect.mezzanine and creative.mezzanine is not None:  # after every MediaFile (4.1 sequence)
-        _url(container, tags.Mezzanine, creative.mezzanine.url, _media_attributes(creative.mezzanine, dialect))
+        _url(
+            container, tags.Mezzanine, creative.mezzanine.url, _media_attributes(creative.mezzanine, dialect)
+        )
 
 
 def _media_attributes(media: MediaFile, dialect: _Dialect) -> dict[str, str]:

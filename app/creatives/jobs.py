@@ -3,9 +3,9 @@
 A job makes every rendition of a creative's plan (app.creatives.transcode) that is not ready yet, and its
 poster. It is idempotent: the keys of its files are fixed by the creative and its identity
 (app.creatives.storage.rendition_key), each file is stored whole or not at all (Storage.put), and a row says
-`ready` only once its file is stored, so a second run (a retry, or the same job enqueued twice) redoes only what
-is missing. An attempt that fails removes the file it was writing; the last failed attempt removes every file
-of the creative's renditions and says why in `transcode_error`.
+`ready` only once its file is stored, so a second run (a retry, or the same job enqueued twice) redoes only
+what is missing. An attempt that fails removes the file it was writing; the last failed attempt removes
+every file of the creative's renditions and says why in `transcode_error`.
 
 Queues:
 - InProcessTranscoder, the embedded default (no REDIS_URL): one background thread of the web process.
@@ -13,9 +13,9 @@ Queues:
   retried; a job whose worker died (killed, evicted, out of memory) is found by rq's maintenance once its
   heartbeat expires and retried too; after RETRIES retries it is failed with the reason (`on_failure`).
 
-Progress: the creative's `transcode_progress` (percent of all renditions) and each rendition's status, written
-as the job goes, with plain UPDATEs that do not bump the catalog version; the last write (all ready, or failed)
-goes through the ORM and bumps it, so serving workers pick the renditions up.
+Progress: the creative's `transcode_progress` (percent of all renditions) and each rendition's status,
+written as the job goes, with plain UPDATEs that do not bump the catalog version; the last write (all ready,
+or failed) goes through the ORM and bumps it, so serving workers pick the renditions up.
 """
 
 from __future__ import annotations
@@ -67,11 +67,8 @@ def run_transcode(sessions: sessionmaker, storage: Storage, creative_id: uuid.UU
             if output.name not in existing:
                 session.add(_rendition_row(creative_id, output))
         session.commit()
-        pending = [
-            name
-            for name, rendition in sorted(existing.items())
-            if rendition.status != "ready" and name in plan
-        ] + [name for name in plan if name not in existing]
+        ready = {name for name, rendition in existing.items() if rendition.status == "ready"}
+        pending = [name for name in plan if name not in ready]  # largest first, as planned
         done = len(plan) - len(pending)
     _update(sessions, Creative, creative_id, transcode_status="running", transcode_error=None)
     progress = _Progress(sessions, creative_id, len(plan), done)
@@ -84,7 +81,7 @@ def run_transcode(sessions: sessionmaker, storage: Storage, creative_id: uuid.UU
         transcode.make_poster(mezzanine, poster)
         storage.put(poster, poster_key(creative_id, identity))
         progress.poster_done()
-        for name in sorted(pending, key=lambda name: -plan[name].height):
+        for name in pending:
             output = plan[name]
             _update_rendition(sessions, creative_id, name, status="running")
             target = Path(directory) / f"{name}.mp4"
@@ -116,9 +113,7 @@ def run_transcode(sessions: sessionmaker, storage: Storage, creative_id: uuid.UU
     with sessions() as session:
         creative = session.get(Creative, creative_id)
         if creative is None:  # deleted while we worked: its files go too
-            remove_objects(
-                storage, [poster_key(creative_id, identity)] + _rendition_keys(creative_id, identity)
-            )
+            remove_objects(storage, _job_keys(creative_id, identity))
             return "gone"
         creative.transcode_status = "ready"
         creative.transcode_progress = 100
@@ -134,7 +129,7 @@ def give_up(sessions: sessionmaker, storage: Storage, creative_id: uuid.UUID, re
         creative = session.get(Creative, creative_id)
         if creative is None:
             return
-        keys = [poster_key(creative_id, creative.identity)] + _rendition_keys(creative_id, creative.identity)
+        keys = _job_keys(creative_id, creative.identity)
         for rendition in creative.renditions:
             rendition.status, rendition.storage_key = "failed", None
             rendition.bitrate = rendition.file_size = rendition.codec = rendition.loudness = None
@@ -171,8 +166,12 @@ def _rendition_row(creative_id: uuid.UUID, output: transcode.Output) -> Renditio
     )
 
 
-def _rendition_keys(creative_id: uuid.UUID, identity: str) -> list[str]:
-    return [rendition_key(creative_id, identity, rung.name) for rung in transcode.LADDER]
+def _job_keys(creative_id: uuid.UUID, identity: str) -> list[str]:
+    """Every file a job may write for the creative: its poster and each rung's rendition."""
+    return [
+        poster_key(creative_id, identity),
+        *(rendition_key(creative_id, identity, r.name) for r in transcode.LADDER),
+    ]
 
 
 def _update(sessions: sessionmaker, model, creative_id: uuid.UUID, **values) -> None:

@@ -26,6 +26,7 @@ FFmpeg logging: PyAV installs a silent FFmpeg log callback at import, so probing
 to stderr (a test checks it). That process-wide setting belongs to the application and is left alone here.
 """
 
+import itertools
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -213,7 +214,7 @@ BLACK_LUMA = 24
 def _variable_frame_rate(video: VideoStream) -> bool:
     """From the sample table: no decode (ISO/IEC 14496-12 §8.6.1.2, the decoding time of each sample)."""
     times = sorted(entry.timestamp for entry in video.index_entries)
-    durations = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    durations = [later - earlier for earlier, later in itertools.pairwise(times)]
     if len(durations) < 2:
         return False
     typical = sorted(durations)[len(durations) // 2]

@@ -38,10 +38,11 @@ def warnings(info: VideoInfo, loudness: Loudness | None) -> list[dict[str, str]]
         warn("no_audio", "The file has no audio track; a silent one is added to its renditions.")
     elif info.audio_codec != "aac" or info.audio_sample_rate != MEZZANINE_AUDIO_RATE:
         rate = f"{info.audio_sample_rate / 1000:g} kHz" if info.audio_sample_rate else "an unknown rate"
+        codec = (info.audio_codec or "of an unknown codec").upper()
         warn(
             "below_mezzanine_audio",
-            f"The audio is {(info.audio_codec or 'of an unknown codec').upper()} at {rate}; the recommendation is AAC "
-            f"at {MEZZANINE_AUDIO_RATE / 1000:g} kHz.",
+            f"The audio is {codec} at {rate}; the recommendation is AAC at "
+            f"{MEZZANINE_AUDIO_RATE / 1000:g} kHz.",
         )
     if info.variable_frame_rate:
         warn(

@@ -118,7 +118,7 @@ def _fit(rung: Rung, width: int, height: int) -> Output:
 
 
 def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
+    return max(2, round(value / 2) * 2)
 
 
 def measure_loudness(path: str | os.PathLike) -> Loudness | None:

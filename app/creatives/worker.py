@@ -32,7 +32,7 @@ def perform(creative_id: str) -> str:
 
 def failed(job, connection, exc_type, exc_value, traceback) -> None:
     """rq's failure callback: after an exception (in the horse) or when a dead worker's job is found (in the
-    maintenance of another worker). Retries left: noted; none: the creative's transcode fails, its files go."""
+    maintenance of another worker). Retries left: noted; none: the transcode fails and its files go."""
     creative_id = uuid.UUID(job.args[0])
     reason = f"{exc_type.__name__}: {exc_value}" if str(exc_value) else exc_type.__name__
     if exc_type.__name__ == "AbandonedJobError":

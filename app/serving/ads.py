@@ -95,7 +95,8 @@ def _media_file(media: MediaEntry, url: str, video_codec: str) -> MediaFile:
 
 
 def inline_ad_identity(ad: ServedAd) -> tuple[str, str, str]:
-    """(Creative@id, UniversalAdId registry, UniversalAdId and Creative@adId value): app.creatives.identity."""
+    """(Creative@id, UniversalAdId registry, UniversalAdId and Creative@adId value), as
+    app.creatives.identity defines them."""
     creative = ad.creative
     identity = creative.identity or str(creative.id)
     return (identity, *universal_ad_id(identity, creative.ad_id))

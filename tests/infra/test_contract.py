@@ -311,7 +311,9 @@ def test_names_shared_with_terraform(deployed):
         assert "eks.amazonaws.com/role-arn" in irsa["metadata"]["annotations"]
         for component, spec in workloads(docs):
             expected = (
-                terraform_default("k8s_service_account") if component in BUCKET_COMPONENTS else "adserver-jobs"
+                terraform_default("k8s_service_account")
+                if component in BUCKET_COMPONENTS
+                else "adserver-jobs"
             )
             assert spec["serviceAccountName"] == expected, component
             assert (
