@@ -83,7 +83,7 @@ def run_transcode(sessions: sessionmaker, storage: Storage, creative_id: uuid.UU
         progress.poster_done()
         for name in pending:
             output = plan[name]
-            _update_rendition(sessions, creative_id, name, status="running")
+            _update_rendition(sessions, creative_id, identity, name, status="running")
             target = Path(directory) / f"{name}.mp4"
             key = rendition_key(creative_id, identity, name)
             try:
@@ -99,6 +99,7 @@ def run_transcode(sessions: sessionmaker, storage: Storage, creative_id: uuid.UU
             _update_rendition(
                 sessions,
                 creative_id,
+                identity,
                 name,
                 status="ready",
                 storage_key=key,
@@ -112,7 +113,7 @@ def run_transcode(sessions: sessionmaker, storage: Storage, creative_id: uuid.UU
             progress.rendition_done()
     with sessions() as session:
         creative = session.get(Creative, creative_id)
-        if creative is None:  # deleted while we worked: its files go too
+        if creative is None or creative.identity != identity:  # deleted or replaced while we worked
             remove_objects(storage, _job_keys(creative_id, identity))
             return "gone"
         creative.transcode_status = "ready"
@@ -181,11 +182,15 @@ def _update(sessions: sessionmaker, model, creative_id: uuid.UUID, **values) -> 
         session.commit()
 
 
-def _update_rendition(sessions: sessionmaker, creative_id: uuid.UUID, name: str, **values) -> None:
+def _update_rendition(
+    sessions: sessionmaker, creative_id: uuid.UUID, identity: str, name: str, **values
+) -> None:
+    """Only while the creative still has the file the job works on: a replaced one has new rows."""
+    same_file = sa.select(Creative.id).where(Creative.id == creative_id, Creative.identity == identity)
     with sessions() as session:
         session.execute(
             sa.update(Rendition)
-            .where(Rendition.creative_id == creative_id, Rendition.name == name)
+            .where(Rendition.creative_id.in_(same_file), Rendition.name == name)
             .values(**values)
         )
         session.commit()

@@ -32,6 +32,12 @@ class CreativeUploadSchema(ma.Schema):
             raise ma.ValidationError("Must not be blank.")
 
 
+class CreativeFileSchema(ma.Schema):
+    file = Upload(
+        required=True, metadata={"description": "MP4 (H.264 or HEVC video), validated from its bytes"}
+    )
+
+
 class WarningSchema(ma.Schema):
     code = ma.fields.String(
         required=True,

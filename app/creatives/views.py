@@ -1,6 +1,8 @@
+import contextlib
 import functools
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from flask import current_app, request, send_from_directory
@@ -9,7 +11,13 @@ from werkzeug.exceptions import NotFound, UnsupportedMediaType
 from app.auth.guard import require_admin
 from app.creatives import services
 from app.creatives.models import Creative
-from app.creatives.schemas import CreativeSchema, CreativeStatusSchema, CreativeUploadSchema, RenditionSchema
+from app.creatives.schemas import (
+    CreativeFileSchema,
+    CreativeSchema,
+    CreativeStatusSchema,
+    CreativeUploadSchema,
+    RenditionSchema,
+)
 from app.creatives.storage import MEDIA_URL_PATH, LocalStorage, Storage, content_type
 from app.db import get_session
 from app.errors import ErrorSchema
@@ -84,12 +92,19 @@ def upload_creative(form, campaign_id: uuid.UUID):
     return present(store_upload(campaign_id, form))
 
 
-def store_upload(campaign_id: uuid.UUID, form: dict) -> Creative:
-    """The uploaded file (form["file"]) and its fields, through the creative rules (API and console)."""
-    config = current_app.config
+@contextlib.contextmanager
+def saved_upload(form: dict) -> Iterator[Path]:
+    """The uploaded file (form["file"]) in a temporary file, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="upload-") as directory:
         upload = Path(directory) / "upload.mp4"  # the client's filename is never used
         form["file"].save(upload, buffer_size=UPLOAD_CHUNK)
+        yield upload
+
+
+def store_upload(campaign_id: uuid.UUID, form: dict) -> Creative:
+    """The uploaded file (form["file"]) and its fields, through the creative rules (API and console)."""
+    config = current_app.config
+    with saved_upload(form) as upload:
         return services.create_creative(
             get_session(),
             storage(),
@@ -101,6 +116,32 @@ def store_upload(campaign_id: uuid.UUID, form: dict) -> Creative:
             max_bytes=config["MAX_UPLOAD_BYTES"],
             max_seconds=config["MAX_CREATIVE_SECONDS"],
             submit=runtime().transcoder.submit,
+        )
+
+
+@blp.put("/creatives/<uuid:creative_id>/file")
+@upload_limits
+@blp.arguments(CreativeFileSchema, location="multipart")
+@blp.response(200, CreativeSchema)
+@blp.alt_response(400, schema=ErrorSchema, description=REFUSED_UPLOAD)
+@blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+@blp.alt_response(413, schema=ErrorSchema, description="The file is larger than MAX_UPLOAD_BYTES")
+@blp.alt_response(415, schema=ErrorSchema, description="Not multipart, or the file is not an MP4")
+def replace_file(form, creative_id: uuid.UUID):
+    """Replace the creative's file: validated as an upload is, it gets a new `identity` (VAST Creative@id:
+    stitchers key their transcodes by it) and new renditions; the old file, renditions and poster go."""
+    config = current_app.config
+    with saved_upload(form) as upload:
+        return present(
+            services.replace_file(
+                get_session(),
+                storage(),
+                creative_id,
+                upload=upload,
+                max_bytes=config["MAX_UPLOAD_BYTES"],
+                max_seconds=config["MAX_CREATIVE_SECONDS"],
+                submit=runtime().transcoder.submit,
+            )
         )
 
 

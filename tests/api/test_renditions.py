@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.creatives import transcode
+from app.creatives import services, transcode
+from app.db import get_session
 from tests import media_files
 from tests.factories import CampaignFactory
 from tests.serving_helpers import NS, get_vast, refresh, runtime
@@ -204,3 +205,62 @@ def test_a_creative_deleted_before_its_job_runs_is_skipped(client, auth, app, ca
     client.delete(f"/api/v1/creatives/{created['id']}", headers=auth)
     assert runtime(app).transcoder.run_pending() == 1
     assert stored(app) == set()
+
+
+def test_replacing_the_file_makes_a_new_identity_and_new_renditions(
+    client, auth, app, campaign, source, tmp_path
+):
+    created = upload(client, auth, campaign.id, source)
+    runtime(app).transcoder.run_pending()
+    old_files = stored(app)
+    replacement = media_files.make_tone_mp4(tmp_path / "new.mp4", width=854, height=480)
+    with open(replacement, "rb") as file:
+        response = client.put(
+            f"/api/v1/creatives/{created['id']}/file",
+            data={"file": (io.BytesIO(file.read()), "new.mp4")},
+            headers=auth,
+            content_type="multipart/form-data",
+        )
+    assert response.status_code == 200, response.get_json()
+    replaced = response.get_json()
+    assert replaced["id"] == created["id"] and replaced["identity"] != created["identity"]
+    assert (replaced["width"], replaced["transcode_status"], replaced["poster_url"]) == (854, "queued", None)
+    assert [(r["name"], r["status"]) for r in replaced["renditions"]] == [
+        ("480p", "queued"),
+        ("360p", "queued"),
+    ]
+    assert not old_files & stored(app)  # the old file, renditions and poster are gone
+    runtime(app).transcoder.run_pending()
+    refresh(app)
+    creative = get_vast(client, "vast_version=4.2").find(".//v:Creative", NS)
+    assert creative.get("id") == replaced["identity"]
+    assert [f.get("height") for f in creative.findall(".//v:MediaFile", NS)] == ["480", "360"]
+
+
+def test_a_job_whose_file_is_replaced_meanwhile_leaves_the_new_rows_alone(
+    client, auth, app, campaign, source, tmp_path, monkeypatch
+):
+    created = upload(client, auth, campaign.id, source)
+    replacement = media_files.make_tone_mp4(tmp_path / "new.mp4", width=640, height=360)
+    encode = transcode.encode
+
+    def replaced_while_encoding(*arguments, **keywords):
+        with app.app_context():
+            services.replace_file(
+                get_session(),
+                app.extensions["storage"],
+                uuid.UUID(created["id"]),
+                upload=replacement,
+                max_bytes=10**9,
+                max_seconds=120,
+                submit=lambda creative_id: None,
+            )
+        monkeypatch.setattr(transcode, "encode", encode)
+        return encode(*arguments, **keywords)
+
+    monkeypatch.setattr(transcode, "encode", replaced_while_encoding)
+    runtime(app).transcoder.run_pending()  # the old file's job runs to its end
+    creative = client.get(f"/api/v1/creatives/{created['id']}", headers=auth).get_json()
+    assert creative["identity"] != created["identity"] and creative["transcode_status"] == "queued"
+    assert [(r["name"], r["status"], r["url"]) for r in creative["renditions"]] == [("360p", "queued", None)]
+    assert stored(app) == {creative["video_url"].split("/media/")[1]}  # nothing of the old job is left
