@@ -237,3 +237,33 @@ def test_the_embedded_server_transcodes_in_its_own_process(embedded_server, tmp_
         time.sleep(0.1)
     assert [rendition["status"] for rendition in creative["renditions"]] == ["ready"] * 3
     assert slowest < 0.5  # encoding never held the event loop
+
+
+def test_the_job_and_its_failure_callback_as_rq_calls_them(setup, tmp_path, monkeypatch):
+    """In this process, for what the worker processes do: a failed attempt with retries left is noted, the
+    last one (here a dead worker's) fails the transcode with the reason; the job itself completes it."""
+    from rq.exceptions import AbandonedJobError
+
+    from app.creatives import worker
+
+    app, _ = setup
+    monkeypatch.setattr(worker, "_app", app)
+    creative = store_creative(app, media_files.make_tone_mp4(tmp_path / "spot.mp4", seconds=1.0))
+    queue = Queue(
+        jobs.queue_name(app.config["SETTINGS"].redis_key_prefix), connection=app.extensions["redis"]
+    )
+    job = queue.fetch_job(f"transcode-{creative.id.hex}")
+    assert job.retries_left == jobs.RETRIES
+    worker.failed(job, None, OSError, OSError("disk full"), None)
+    assert state(app, creative.id)[:3] == (
+        "queued",
+        0,
+        "An attempt failed and is retried: OSError: disk full",
+    )
+    job.retries_left = 0
+    worker.failed(job, None, AbandonedJobError, AbandonedJobError(), None)
+    status, _, error, renditions = state(app, creative.id)
+    assert status == "failed" and error.startswith("the worker running the job stopped")
+    assert {status for _, status, _ in renditions} == {"failed"}
+    assert worker.perform(str(creative.id)) == "ready"  # a later run (e.g. re-enqueued) completes it
+    assert state(app, creative.id)[:3] == ("ready", 100, None)
