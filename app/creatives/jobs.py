@@ -33,6 +33,7 @@ from pathlib import Path
 import gevent
 import sqlalchemy as sa
 from gevent import monkey
+from rq import Callback, Queue, Retry
 from sqlalchemy.orm import sessionmaker
 
 from app.creatives import transcode
@@ -301,13 +302,11 @@ class RqTranscoder:
     """Jobs on an rq queue in Redis (REDIS_URL), run by `flask --app app worker`."""
 
     def __init__(self, redis_client, queue_name: str):
-        from rq import Queue
-
         self.queue = Queue(queue_name, connection=redis_client)
 
     def submit(self, creative_id: uuid.UUID) -> None:
-        from rq import Callback, Retry
-
+        """Enqueue the job, named after the creative (a job submitted twice runs twice: the second run finds
+        the renditions ready and stores nothing)."""
         self.queue.enqueue(
             "app.creatives.worker.perform",
             str(creative_id),

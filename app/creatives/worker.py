@@ -12,6 +12,7 @@ import click
 import redis
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from rq import Queue, Worker
 
 from app.creatives import jobs
 from app.db import database
@@ -49,8 +50,6 @@ def failed(job, connection, exc_type, exc_value, traceback) -> None:
 @with_appcontext
 def worker_command(burst: bool) -> None:
     """Run transcode jobs from the queue in Redis until SIGTERM (needs REDIS_URL)."""
-    from rq import Queue, Worker
-
     global _app
     _app = current_app._get_current_object()
     settings = current_app.config["SETTINGS"]
