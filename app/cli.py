@@ -17,7 +17,9 @@ from app.auth import services as auth_services
 from app.campaigns import services as campaign_services
 from app.campaigns.models import Campaign
 from app.creatives import services as creative_services
+from app.creatives.jobs import InProcessTranscoder
 from app.creatives.samples import make_video
+from app.creatives.worker import worker_command
 from app.db import database, utcnow
 from app.exceptions import Invalid
 from app.runtime import runtime
@@ -34,6 +36,7 @@ def init_app(app: Flask) -> None:
         seed_demo_command,
         flush_command,
         dead_letters_group,
+        worker_command,
     ):
         app.cli.add_command(command)
 
@@ -125,8 +128,11 @@ def seed_demo_command() -> None:
                 click_through_url="https://example.com/",
                 max_bytes=config["MAX_UPLOAD_BYTES"],
                 max_seconds=config["MAX_CREATIVE_SECONDS"],
+                submit=runtime().transcoder.submit,
             )
         campaign_services.change_status(session, campaign.id, "active")
+    if isinstance(runtime().transcoder, InProcessTranscoder):
+        runtime().transcoder.run_pending()  # no web process is running to do it
     click.echo(
         f"demo campaign {campaign.id} is active with creative {creative.id} ({creative.duration:.1f} s)"
     )

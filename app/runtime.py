@@ -14,6 +14,7 @@ import time
 import redis
 from flask import Flask, current_app
 
+from app.creatives.jobs import InProcessTranscoder, RqTranscoder, queue_name
 from app.creatives.storage import Storage
 from app.db import Database
 from app.metrics import FALLBACK_WRITES
@@ -61,6 +62,7 @@ class Runtime:
         )
         self.duration_tolerance_seconds = settings.duration_tolerance_seconds
         self.over_delivery = settings.over_delivery_percent / 100
+        self.hold_untranscoded = settings.untranscoded_creatives == "hold"
         self.catalog = CatalogService(
             self._load_catalog,
             version.read,
@@ -84,13 +86,19 @@ class Runtime:
         self.redis_safety = RedisSafety(
             redis_client, settings.redis_wait_replicas, enforce=settings.app_env == "production"
         )
+        # Transcode jobs (app.creatives.jobs): on rq with Redis, else in a thread of this process.
+        self.transcoder = (
+            RqTranscoder(redis_client, queue_name(settings.redis_key_prefix))
+            if redis_client is not None
+            else InProcessTranscoder(database.sessions, storage)
+        )
         self.fallback_writes = 0
         self._started = False
         self._lock = threading.Lock()
 
     def _load_catalog(self, version: int) -> Catalog:
         with self.sessions() as session:
-            catalog = load_catalog(session, self.storage, version)
+            catalog = load_catalog(session, self.storage, version, self.hold_untranscoded)
             now = time.time()
             stored = stored_delivery(session, list(catalog.campaigns), now)
             # What pacing follows: the traffic learned from the serving counts, read with the catalog.
@@ -120,6 +128,7 @@ class Runtime:
                 self.streams.start()
                 self.catalog.start()
                 self.counter.start()
+                self.transcoder.start()
                 if self.flusher is not None:
                     self.flusher.start()
             else:
@@ -132,6 +141,7 @@ class Runtime:
         self.streams.stop()
         self.catalog.stop()
         self.counter.stop()
+        self.transcoder.stop()
         if self.flusher is not None:
             self.flusher.stop()
 

@@ -202,6 +202,15 @@ class Settings:
             "`external`: a separate `flask flush-events` worker does.",
         },
     )
+    untranscoded_creatives: str = field(
+        default="original",
+        metadata={
+            "env": "UNTRANSCODED_CREATIVES",
+            "help": "A creative whose renditions are not ready yet: `original` serves its uploaded file "
+            "alone meanwhile (seconds to minutes after an upload); `hold` serves it only once its renditions "
+            "are ready, as SSAI stitchers need.",
+        },
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -237,6 +246,10 @@ class Settings:
             raise SettingsError("DURATION_TOLERANCE_SECONDS must be between 0 and 1")
         if not 0 <= self.over_delivery_percent <= 100:
             raise SettingsError("OVER_DELIVERY_PERCENT must be between 0 and 100")
+        if self.untranscoded_creatives not in ("original", "hold"):
+            raise SettingsError(
+                f"UNTRANSCODED_CREATIVES must be original or hold, not {self.untranscoded_creatives!r}"
+            )
         if self.default_cpm <= 0:
             raise SettingsError("DEFAULT_CPM must be greater than 0")
 

@@ -21,7 +21,7 @@
 #   --yes             terraform apply -auto-approve
 #
 # Rollback:
-#   --rollback        `kubectl rollout undo` of serving, admin and flusher to their previous
+#   --rollback        `kubectl rollout undo` of serving, admin, flusher and transcoder to their previous
 #                     ReplicaSet (previous image and config), then smoke tests. Immediate.
 #   --rollback TAG    redeploy an older image tag already in ECR (no build, no terraform, and NO
 #                     migration: migrations are forward-only, and the old code must run on the
@@ -37,7 +37,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 INFRA_DIR="$REPO_ROOT/infrastructure"
 NAMESPACE=adserver
-DEPLOYMENTS=(adserver-serving adserver-admin adserver-flusher)
+DEPLOYMENTS=(adserver-serving adserver-admin adserver-flusher adserver-transcoder)
 
 WORKSPACE=mvp
 TAG=""

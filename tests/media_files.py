@@ -8,7 +8,13 @@ from pathlib import Path
 import av
 import numpy as np
 
-from app.creatives.samples import AUDIO_SAMPLE_RATE, ENCODER_OPTIONS, encode_silence, make_video
+from app.creatives.samples import (
+    AAC_FRAME_SAMPLES,
+    AUDIO_SAMPLE_RATE,
+    ENCODER_OPTIONS,
+    encode_silence,
+    make_video,
+)
 
 
 def make_mp4(path: str | os.PathLike, **options) -> Path:
@@ -315,3 +321,65 @@ def make_mp4_declaring_size(path: str | os.PathLike, width: int, height: int, le
     data[avcc + 3] = data[avcc + 11] = int(major) * 10 + int(minor)
     Path(path).write_bytes(bytes(data))
     return Path(path)
+
+
+def make_tone_mp4(
+    path: str | os.PathLike,
+    *,
+    seconds: float = 2.0,
+    width: int = 1280,
+    height: int = 720,
+    fps: int = 25,
+    amplitude: float = 0.05,
+    sample_rate: int = AUDIO_SAMPLE_RATE,
+    bars: int = 0,
+) -> Path:
+    """An H.264 + AAC stereo MP4 whose audio is a 1 kHz sine of `amplitude` (0.05: about -26 LUFS) and whose
+    pictures are smooth gradients that move each frame (cheap to decode, yet real work for the encoder);
+    `bars` rows of black at the top and bottom make a letterboxed picture."""
+    with av.open(os.fspath(path), "w", format="mp4") as output:
+        video = output.add_stream("h264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.gop_size = fps
+        video.options = ENCODER_OPTIONS["h264"]
+        audio = output.add_stream("aac", rate=sample_rate, layout="stereo")
+        packets = []
+        columns = np.arange(width, dtype=np.uint16)
+        rows = np.arange(height, dtype=np.uint16)[:, None]
+        for index in range(round(seconds * fps)):
+            luma = ((columns + rows + index * 4) % 200 + 40).astype(np.uint8)
+            picture = np.repeat(luma[:, :, None], 3, axis=2)
+            if bars:
+                picture[:bars] = picture[-bars:] = 0
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts = index
+            packets += video.encode(frame)
+        packets += video.encode()
+        total = round(seconds * sample_rate)
+        tone = (amplitude * np.sin(2 * np.pi * 1000 * np.arange(total) / sample_rate)).astype(np.float32)
+        for start in range(0, total, AAC_FRAME_SAMPLES):
+            chunk = tone[start : start + AAC_FRAME_SAMPLES]
+            frame = av.AudioFrame.from_ndarray(np.stack([chunk, chunk]), format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts = sample_rate, start
+            packets += audio.encode(frame)
+        packets += audio.encode()
+        output.mux(packets)
+    return Path(path)
+
+
+def top_level_boxes(path: str | os.PathLike) -> list[str]:
+    """The kinds of an MP4's top-level boxes, in file order (ISO/IEC 14496-12 §4.2)."""
+    kinds = []
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        position = 0
+        while position + 8 <= size:
+            file.seek(position)
+            length, kind = struct.unpack(">I4s", file.read(8))
+            if length == 1:
+                length = struct.unpack(">Q", file.read(8))[0]
+            kinds.append(kind.decode("latin-1"))
+            if length < 8:
+                break
+            position += length
+    return kinds

@@ -20,7 +20,7 @@ class MediaFile:
     bitrate_kbps: int | None = None
     mime_type: str = "video/mp4"
     delivery: str = "progressive"
-    codec: str | None = None  # e.g. "H.264"; MediaFile@codec, allowed by every version
+    codec: str | None = None  # RFC 6381 (e.g. "avc1.640028") or a name; MediaFile@codec, every version
     file_size: int | None = None  # bytes; emitted as fileSize from VAST 4.1
 
     def __post_init__(self) -> None:
@@ -55,6 +55,7 @@ class LinearCreative:
     click_tracking: tuple[str, ...] = ()
     universal_ad_id_registry: str = "unknown"  # "unknown" is the spec's value when no registry applies
     ad_id: str | None = None
+    mezzanine: MediaFile | None = None  # the source file, for stitchers to transcode (VAST 4.1+)
 
     def __post_init__(self) -> None:
         format_duration(self.duration_seconds)  # raises on a value xs:time cannot hold

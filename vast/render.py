@@ -3,9 +3,10 @@
 Element order and attributes follow each version's official XSD; 4.3 has none published and is
 emitted with the 4.2 layout. Per version:
 
-- 3.0: no namespace; Creative@AdID; at most one InLine Error (the first URL); no UniversalAdId.
+- 3.0: no namespace; Creative@AdID; at most one InLine Error (the first URL); no UniversalAdId element: the
+  id goes in a Linear CreativeExtension of type "UniversalAdId", as the IAB's CTV addendum recommends.
 - 4.x: default namespace http://www.iab.com/VAST; Creative@adId; UniversalAdId with idRegistry
-  (4.0 also idValue); AdServingId and MediaFile@fileSize from 4.1.
+  (4.0 also idValue); AdServingId, MediaFile@fileSize and Mezzanine from 4.1.
 - Advertiser in every version (after Description in 3.0, after AdTitle in 4.x); Category, with its
   required authority, from 4.0 only (right after Advertiser, before Creatives): 3.0 has no such element.
 - Tracking events a version's schema does not know are renamed to their equivalent
@@ -53,6 +54,9 @@ _TAG_NAMES = (
     "ClickThrough",
     "ClickTracking",
     "UniversalAdId",
+    "Mezzanine",
+    "CreativeExtensions",
+    "CreativeExtension",
 )
 
 # Characters XML 1.0 cannot carry at all (not even as character references): they are dropped.
@@ -67,6 +71,7 @@ class _Dialect:
     build_inline: Callable[[etree._Element, InlineAd, "_Dialect"], None]
     ad_serving_id: bool = False
     file_size: bool = False
+    mezzanine: bool = False
     universal_ad_id_value: bool = False  # 4.0 repeats the id in a required idValue attribute
 
 
@@ -111,6 +116,10 @@ def _inline_vast3(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -
     _impressions(inline, ad.impressions, tags)
     creative = ad.creative
     linear = etree.SubElement(_creative(inline, creative, tags, "AdID"), tags.Linear)
+    extension = etree.SubElement(
+        etree.SubElement(linear, tags.CreativeExtensions), tags.CreativeExtension, {"type": "UniversalAdId"}
+    )
+    _universal_ad_id(extension, creative, tags, with_value=True)
     _text(linear, tags.Duration, format_duration(creative.duration_seconds))
     _tracking_events(linear, creative.tracking, dialect)
     if creative.click_through or creative.click_tracking:
@@ -118,7 +127,7 @@ def _inline_vast3(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -
         if creative.click_through:
             _url(clicks, tags.ClickThrough, creative.click_through)
         _click_tracking(clicks, creative.click_tracking, tags)
-    _media_files(linear, creative.media_files, dialect)
+    _media_files(linear, creative, dialect)
 
 
 def _inline_vast4(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -> None:
@@ -140,7 +149,7 @@ def _inline_vast4(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -
     linear = etree.SubElement(creative_element, tags.Linear)
     _tracking_events(linear, creative.tracking, dialect)
     _text(linear, tags.Duration, format_duration(creative.duration_seconds))
-    _media_files(linear, creative.media_files, dialect)
+    _media_files(linear, creative, dialect)
     if creative.click_through or creative.click_tracking:
         # ClickTracking before ClickThrough suits both the 4.0/4.1 and the 4.2 sequences.
         clicks = etree.SubElement(linear, tags.VideoClicks)
@@ -148,12 +157,18 @@ def _inline_vast4(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -
         if creative.click_through:
             _url(clicks, tags.ClickThrough, creative.click_through)
     # Last child of Creative: required by the 4.2 sequence, allowed by the 4.0/4.1 xs:all.
-    registry = {"idRegistry": xml_safe(creative.universal_ad_id_registry)}
-    if dialect.universal_ad_id_value:
-        registry["idValue"] = xml_safe(creative.universal_ad_id)
-    _text(creative_element, tags.UniversalAdId, creative.universal_ad_id, registry)
+    _universal_ad_id(creative_element, creative, tags, dialect.universal_ad_id_value)
     if ad.description:
         _text(inline, tags.Description, ad.description)
+
+
+def _universal_ad_id(
+    parent: etree._Element, creative: LinearCreative, tags: SimpleNamespace, with_value: bool
+) -> None:
+    registry = {"idRegistry": xml_safe(creative.universal_ad_id_registry)}
+    if with_value:
+        registry["idValue"] = xml_safe(creative.universal_ad_id)
+    _text(parent, tags.UniversalAdId, creative.universal_ad_id, registry)
 
 
 def _ad_system(inline: etree._Element, ad: InlineAd, tags: SimpleNamespace) -> None:
@@ -196,23 +211,32 @@ def _click_tracking(clicks: etree._Element, urls: Iterable[str], tags: SimpleNam
         _url(clicks, tags.ClickTracking, url, {"id": f"click-{number}"})
 
 
-def _media_files(linear: etree._Element, media_files: Iterable[MediaFile], dialect: _Dialect) -> None:
+def _media_files(linear: etree._Element, creative: LinearCreative, dialect: _Dialect) -> None:
     tags = dialect.tags
     container = etree.SubElement(linear, tags.MediaFiles)
-    for media in media_files:
-        attributes = {
-            "delivery": media.delivery,
-            "type": xml_safe(media.mime_type),
-            "width": str(media.width),
-            "height": str(media.height),
-        }
+    for media in creative.media_files:
+        attributes = _media_attributes(media, dialect)
         if media.bitrate_kbps is not None:
             attributes["bitrate"] = str(media.bitrate_kbps)
-        if media.codec is not None:
-            attributes["codec"] = xml_safe(media.codec)
-        if dialect.file_size and media.file_size is not None:
-            attributes["fileSize"] = str(media.file_size)
         _url(container, tags.MediaFile, media.url, attributes)
+    if dialect.mezzanine and creative.mezzanine is not None:  # after every MediaFile (4.1 sequence)
+        _url(
+            container, tags.Mezzanine, creative.mezzanine.url, _media_attributes(creative.mezzanine, dialect)
+        )
+
+
+def _media_attributes(media: MediaFile, dialect: _Dialect) -> dict[str, str]:
+    attributes = {
+        "delivery": media.delivery,
+        "type": xml_safe(media.mime_type),
+        "width": str(media.width),
+        "height": str(media.height),
+    }
+    if media.codec is not None:
+        attributes["codec"] = xml_safe(media.codec)
+    if dialect.file_size and media.file_size is not None:
+        attributes["fileSize"] = str(media.file_size)
+    return attributes
 
 
 def _text(parent: etree._Element, tag: str, value: str, attributes: dict[str, str] | None = None) -> None:
@@ -245,7 +269,7 @@ def _vast4(events: frozenset[str], **features: bool) -> _Dialect:
 _DIALECTS = {
     "3.0": _Dialect(_tags(None), None, event_names_for(VAST30_EVENTS), _inline_vast3),
     "4.0": _vast4(VAST40_EVENTS, universal_ad_id_value=True),
-    "4.1": _vast4(VAST41_EVENTS, ad_serving_id=True, file_size=True),
-    "4.2": _vast4(VAST42_EVENTS, ad_serving_id=True, file_size=True),
+    "4.1": _vast4(VAST41_EVENTS, ad_serving_id=True, file_size=True, mezzanine=True),
+    "4.2": _vast4(VAST42_EVENTS, ad_serving_id=True, file_size=True, mezzanine=True),
 }
 _DIALECTS["4.3"] = _DIALECTS["4.2"]  # no 4.3 XSD is published: same layout, validated against 4.2

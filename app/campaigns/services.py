@@ -13,7 +13,7 @@ from app.campaigns.models import STATUSES, Campaign
 from app.campaigns.pacing import check_goals
 from app.campaigns.targeting import DEFAULT_TIME_ZONE
 from app.creatives.models import Creative
-from app.creatives.storage import Storage, remove_objects
+from app.creatives.storage import Storage, remove_objects, stored_keys
 from app.db import utcnow
 from app.exceptions import Conflict, Invalid, NotFound
 
@@ -150,7 +150,8 @@ def _flight_over(campaign: Campaign) -> bool:
 def delete_campaign(session: Session, storage: Storage, campaign_id: uuid.UUID) -> None:
     """Delete the campaign, its creatives (ON DELETE CASCADE), then their stored files."""
     campaign = get_campaign(session, campaign_id, for_update=True)
-    keys = list(session.scalars(sa.select(Creative.storage_key).where(Creative.campaign_id == campaign_id)))
+    creatives = session.scalars(sa.select(Creative).where(Creative.campaign_id == campaign_id))
+    keys = [key for creative in creatives for key in stored_keys(creative)]
     session.delete(campaign)
     session.commit()
     remove_objects(storage, keys)

@@ -26,6 +26,7 @@ FFmpeg logging: PyAV installs a silent FFmpeg log callback at import, so probing
 to stderr (a test checks it). That process-wide setting belongs to the application and is left alone here.
 """
 
+import itertools
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -122,6 +123,9 @@ class VideoInfo:
     mime_type: str
     has_audio: bool
     audio_codec: str | None
+    audio_sample_rate: int | None = None  # Hz
+    variable_frame_rate: bool = False  # the video's frame durations differ
+    black_bars: bool = False  # both decoded pictures have black bands top and bottom, or left and right
 
 
 class MediaError(ValueError):
@@ -192,7 +196,54 @@ def probe(path: str | os.PathLike, max_duration: float) -> VideoInfo:
             mime_type=MP4_MIME_TYPE,
             has_audio=audio is not None,
             audio_codec=_codec_name(audio) if audio else None,
+            audio_sample_rate=audio.codec_context.sample_rate if audio and audio.codec_context else None,
+            variable_frame_rate=_variable_frame_rate(video),
+            black_bars=_black_bars(first) and _black_bars(last),
         )
+
+
+# Frame durations that differ by more than this share of the typical one make a variable frame rate (the
+# rounding of timestamps to the track's time scale makes them differ by a tick or so).
+FRAME_DURATION_SLACK = 0.05
+# A band of rows (or columns) at both edges, each at least this share of the picture, whose luma stays at
+# black (ITU-R BT.709 limited range: 16, with some noise) while the middle of the picture is not black.
+BLACK_BAR_SHARE = 0.05
+BLACK_LUMA = 24
+
+
+def _variable_frame_rate(video: VideoStream) -> bool:
+    """From the sample table: no decode (ISO/IEC 14496-12 §8.6.1.2, the decoding time of each sample)."""
+    times = sorted(entry.timestamp for entry in video.index_entries)
+    durations = [later - earlier for earlier, later in itertools.pairwise(times)]
+    if len(durations) < 2:
+        return False
+    typical = sorted(durations)[len(durations) // 2]
+    return max(durations) - min(durations) > max(1, typical * FRAME_DURATION_SLACK)
+
+
+def _black_bars(picture: VideoFrame) -> bool:
+    """Letterbox (bands above and below) or pillarbox (left and right) in a decoded picture."""
+    small = picture.reformat(
+        width=max(2, picture.width // 8 * 2), height=max(2, picture.height // 8 * 2), format="gray"
+    )
+    luma = small.to_ndarray().astype("float32")
+    rows, columns = luma.mean(axis=1), luma.mean(axis=0)
+    if luma.mean() < BLACK_LUMA:  # a black picture (a fade) says nothing about bars
+        return False
+    return any(
+        _black_share(means) >= BLACK_BAR_SHARE and _black_share(means[::-1]) >= BLACK_BAR_SHARE
+        for means in (rows, columns)
+    )
+
+
+def _black_share(means) -> float:
+    """The share of the profile, from its start, that stays black."""
+    black = 0
+    for value in means:
+        if value >= BLACK_LUMA:
+            break
+        black += 1
+    return black / len(means)
 
 
 def _check_layout(path: str | os.PathLike, max_duration: float) -> None:

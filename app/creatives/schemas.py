@@ -1,7 +1,8 @@
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
-from app.creatives.models import STATUSES
+from app.creatives.identity import AD_ID_PATTERN
+from app.creatives.models import STATUSES, TRANSCODE_STATUSES
 from app.web import UTCDateTime
 
 
@@ -15,11 +16,50 @@ class CreativeUploadSchema(ma.Schema):
         validate=ma.validate.Length(max=2048),
         metadata={"description": "Where a click on the ad leads (http or https)"},
     )
+    ad_id = ma.fields.String(
+        validate=ma.validate.Regexp(
+            AD_ID_PATTERN, error="Must be an Ad-ID: 4 letters, 7 letters or digits, and H or D for HD or 3D."
+        ),
+        metadata={
+            "description": "The advertiser's Ad-ID (ad-id.org), e.g. ABCD1234000H: Creative@adId and "
+            "UniversalAdId in VAST. Without it, our own identity is used."
+        },
+    )
 
     @ma.validates("name")
     def name_not_blank(self, value: str, **_) -> None:
         if not value.strip():
             raise ma.ValidationError("Must not be blank.")
+
+
+class CreativeFileSchema(ma.Schema):
+    file = Upload(
+        required=True, metadata={"description": "MP4 (H.264 or HEVC video), validated from its bytes"}
+    )
+
+
+class WarningSchema(ma.Schema):
+    code = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "below_mezzanine_size, below_mezzanine_bitrate, below_mezzanine_audio, no_audio, "
+            "variable_frame_rate, black_bars, silent_audio or loudness_off_target"
+        },
+    )
+    message = ma.fields.String(required=True)
+
+
+class RenditionSchema(ma.Schema):
+    name = ma.fields.String(required=True, metadata={"description": "Ladder rung: 1080p, 720p, 480p, 360p"})
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(TRANSCODE_STATUSES))
+    width = ma.fields.Integer(required=True)
+    height = ma.fields.Integer(required=True)
+    target_bitrate = ma.fields.Integer(required=True, metadata={"description": "Bits per second asked for"})
+    url = ma.fields.String(allow_none=True, metadata={"description": "Absolute URL, once ready"})
+    bitrate = ma.fields.Integer(allow_none=True, metadata={"description": "Bits per second, measured"})
+    file_size = ma.fields.Integer(allow_none=True, metadata={"description": "Bytes"})
+    codec = ma.fields.String(allow_none=True, metadata={"description": "RFC 6381, e.g. avc1.640028"})
+    loudness = ma.fields.Float(allow_none=True, metadata={"description": "Integrated loudness, LUFS"})
 
 
 class CreativeSchema(ma.Schema):
@@ -37,6 +77,19 @@ class CreativeSchema(ma.Schema):
     click_through_url = ma.fields.String(allow_none=True)
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
     created_at = UTCDateTime(required=True)
+    identity = ma.fields.String(
+        required=True,
+        metadata={"description": "Creative@id in VAST; a new one whenever the file is replaced"},
+    )
+    ad_id = ma.fields.String(allow_none=True, metadata={"description": "The advertiser's Ad-ID"})
+    transcode_status = ma.fields.String(required=True, validate=ma.validate.OneOf(TRANSCODE_STATUSES))
+    transcode_progress = ma.fields.Integer(required=True, metadata={"description": "Percent"})
+    transcode_error = ma.fields.String(allow_none=True)
+    poster_url = ma.fields.String(allow_none=True, metadata={"description": "JPEG, once transcoded"})
+    renditions = ma.fields.List(ma.fields.Nested(RenditionSchema), required=True)
+    warnings = ma.fields.List(
+        ma.fields.Nested(WarningSchema), required=True, metadata={"description": "Quality warnings"}
+    )
 
 
 class CreativeStatusSchema(ma.Schema):

@@ -13,9 +13,10 @@ from gevent.lock import BoundedSemaphore
 from sqlalchemy.orm import Session
 
 from app.campaigns.services import get_campaign
-from app.creatives.media import MediaError, probe
-from app.creatives.models import Creative
-from app.creatives.storage import Storage, new_key, remove_objects
+from app.creatives import jobs, quality, transcode
+from app.creatives.media import MediaError, VideoInfo, probe
+from app.creatives.models import Creative, new_identity
+from app.creatives.storage import Storage, new_key, remove_objects, stored_keys
 from app.exceptions import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
 
 # Probes a gevent worker runs at once (each holds at most one decoded 4K picture and its decoder).
@@ -33,43 +34,102 @@ def create_creative(
     click_through_url: str | None,
     max_bytes: int,
     max_seconds: float,
+    submit: jobs.Submit,
+    ad_id: str | None = None,
 ) -> Creative:
+    """Validate and store the upload (the mezzanine), with its quality warnings and queued renditions, then
+    submit its transcode job."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status == "completed":
         raise Conflict("A completed campaign takes no new creatives")
-    size = upload.stat().st_size
-    if size > max_bytes:
-        raise TooLarge(f"The file is {size} bytes; the limit is {max_bytes} bytes")
-    try:
-        info = off_the_event_loop(probe, upload, max_seconds)
-    except MediaError as exc:
-        error = UnsupportedMedia if exc.status == 415 else Invalid
-        raise error(str(exc), refusal_details(exc)) from None
-
+    info, warnings = _validate(upload, max_bytes, max_seconds)
     key = new_key()
     storage.put(upload, key)
     try:
         creative = Creative(
             campaign_id=campaign.id,
             name=name,
-            storage_key=key,
-            duration=info.duration,
-            file_size=size,
-            width=info.width,
-            height=info.height,
-            bitrate=info.bitrate,
-            mime_type=info.mime_type,
-            video_codec=info.video_codec,
             click_through_url=click_through_url,
+            ad_id=ad_id,
             status="active",
         )
-        session.add(creative)
+        _take_file(session, creative, key, upload.stat().st_size, info, warnings)
         session.commit()
     except BaseException:
         session.rollback()
         storage.delete(key)  # the row did not make it: neither may the object
         raise
+    submit(creative.id)
     return creative
+
+
+def replace_file(
+    session: Session,
+    storage: Storage,
+    creative_id: uuid.UUID,
+    *,
+    upload: Path,
+    max_bytes: int,
+    max_seconds: float,
+    submit: jobs.Submit,
+) -> Creative:
+    """A new file for the creative: validated as an upload is, it becomes the mezzanine, with a new identity
+    (Creative@id: stitchers must not serve their transcode of the old file under it) and new renditions;
+    the old file, renditions and poster are deleted once the row holds the new one."""
+    creative = get_creative(session, creative_id, for_update=True)
+    old_keys = stored_keys(creative)
+    info, warnings = _validate(upload, max_bytes, max_seconds)
+    key = new_key()
+    storage.put(upload, key)
+    try:
+        creative.renditions.clear()
+        session.flush()
+        creative.identity = new_identity()
+        _take_file(session, creative, key, upload.stat().st_size, info, warnings)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        storage.delete(key)
+        raise
+    remove_objects(storage, old_keys)
+    submit(creative.id)
+    return creative
+
+
+def _validate(upload: Path, max_bytes: int, max_seconds: float) -> tuple[VideoInfo, list[dict[str, str]]]:
+    size = upload.stat().st_size
+    if size > max_bytes:
+        raise TooLarge(f"The file is {size} bytes; the limit is {max_bytes} bytes")
+    try:
+        return off_the_event_loop(_inspect, upload, max_seconds)
+    except MediaError as exc:
+        error = UnsupportedMedia if exc.status == 415 else Invalid
+        raise error(str(exc), refusal_details(exc)) from None
+
+
+def _take_file(
+    session: Session, creative: Creative, key: str, size: int, info: VideoInfo, warnings: list[dict[str, str]]
+) -> None:
+    """The creative's file, as read from it, with queued renditions and no poster yet."""
+    creative.storage_key = key
+    creative.file_size = size
+    creative.duration, creative.width, creative.height = info.duration, info.width, info.height
+    creative.bitrate, creative.mime_type, creative.video_codec = (
+        info.bitrate,
+        info.mime_type,
+        info.video_codec,
+    )
+    creative.warnings = warnings
+    creative.transcode_status, creative.transcode_progress = "queued", 0
+    creative.transcode_error = creative.poster_key = None
+    session.add(creative)
+    session.flush()  # the id the renditions refer to
+    creative.renditions.extend(jobs.plan_rows(creative))
+
+
+def _inspect(upload: Path, max_seconds: float) -> tuple[VideoInfo, list[dict[str, str]]]:
+    info = probe(upload, max_seconds)
+    return info, quality.warnings(info, transcode.measure_loudness(upload) if info.has_audio else None)
 
 
 def refusal_details(exc: MediaError) -> dict[str, str]:
@@ -116,7 +176,7 @@ def change_status(session: Session, creative_id: uuid.UUID, status: str) -> Crea
 
 def delete_creative(session: Session, storage: Storage, creative_id: uuid.UUID) -> None:
     creative = get_creative(session, creative_id, for_update=True)
-    key = creative.storage_key
+    keys = stored_keys(creative)
     session.delete(creative)
     session.commit()
-    remove_objects(storage, [key])
+    remove_objects(storage, keys)

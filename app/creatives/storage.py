@@ -15,18 +15,45 @@ from typing import Protocol
 import boto3
 from botocore.config import Config
 
+from app.creatives.transcode import LADDER
+
 log = logging.getLogger(__name__)
 
 MEDIA_URL_PATH = "/media"
 MP4_CONTENT_TYPE = "video/mp4"
+JPEG_CONTENT_TYPE = "image/jpeg"
+CONTENT_TYPES = {".mp4": MP4_CONTENT_TYPE, ".jpg": JPEG_CONTENT_TYPE}
 
 
 def new_key() -> str:
     return f"creatives/{uuid.uuid4().hex}.mp4"
 
 
+def rendition_key(creative_id: uuid.UUID, identity: str, name: str) -> str:
+    """The same key on every attempt: a job run twice overwrites its own files rather than leaving copies."""
+    return f"renditions/{creative_id.hex}/{identity}-{name}.mp4"
+
+
+def poster_key(creative_id: uuid.UUID, identity: str) -> str:
+    return f"renditions/{creative_id.hex}/{identity}-poster.jpg"
+
+
+def stored_keys(creative) -> list[str]:
+    """Every object of a creative (a Creative row): its mezzanine, renditions and poster, those of a job
+    still running included."""
+    renditions = [rendition_key(creative.id, creative.identity, rung.name) for rung in LADDER]
+    return [creative.storage_key, *renditions, poster_key(creative.id, creative.identity)]
+
+
+def content_type(key: str) -> str:
+    return CONTENT_TYPES.get(Path(key).suffix, MP4_CONTENT_TYPE)
+
+
 class Storage(Protocol):
-    def put(self, source: Path, key: str) -> None: ...
+    def put(self, source: Path, key: str) -> None:
+        """Store the file whole under `key`: readers see the previous object or the new one, never a part."""
+
+    def fetch(self, key: str, target: Path) -> None: ...
 
     def delete(self, key: str) -> None: ...
 
@@ -52,6 +79,9 @@ class LocalStorage:
         partial = target.with_suffix(".part")
         shutil.copyfile(source, partial)
         partial.replace(target)  # readers never see a half-written file
+
+    def fetch(self, key: str, target: Path) -> None:
+        shutil.copyfile(self.path(key), target)
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
@@ -88,11 +118,14 @@ class S3Storage:
             str(source),
             self.bucket,
             key,
-            ExtraArgs={
-                "ContentType": MP4_CONTENT_TYPE,
+            ExtraArgs={  # an object appears only once its upload (multipart or not) completes
+                "ContentType": content_type(key),
                 "CacheControl": "public, max-age=31536000, immutable",
             },
         )
+
+    def fetch(self, key: str, target: Path) -> None:
+        self.client.download_file(self.bucket, key, str(target))
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)

@@ -1,6 +1,8 @@
+import contextlib
 import functools
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from flask import current_app, request, send_from_directory
@@ -9,10 +11,17 @@ from werkzeug.exceptions import NotFound, UnsupportedMediaType
 from app.auth.guard import require_admin
 from app.creatives import services
 from app.creatives.models import Creative
-from app.creatives.schemas import CreativeSchema, CreativeStatusSchema, CreativeUploadSchema
-from app.creatives.storage import MEDIA_URL_PATH, LocalStorage, Storage
+from app.creatives.schemas import (
+    CreativeFileSchema,
+    CreativeSchema,
+    CreativeStatusSchema,
+    CreativeUploadSchema,
+    RenditionSchema,
+)
+from app.creatives.storage import MEDIA_URL_PATH, LocalStorage, Storage, content_type
 from app.db import get_session
 from app.errors import ErrorSchema
+from app.runtime import runtime
 from app.web import Blueprint, json_body
 
 blp = Blueprint("creatives", __name__, url_prefix="/api/v1", description="Video creatives of a campaign")
@@ -33,12 +42,24 @@ def storage() -> Storage:
     return current_app.extensions["storage"]
 
 
+COMPUTED = ("video_url", "poster_url", "renditions")
+
+
 def present(creative: Creative) -> dict:
-    """The API view of a creative: its columns plus the URL players stream it from."""
+    """The API view of a creative: its columns plus the URLs of its file, poster and renditions."""
+    store = storage()
     fields = {
-        column: getattr(creative, column) for column in CreativeSchema().fields if column != "video_url"
+        column: getattr(creative, column) for column in CreativeSchema().fields if column not in COMPUTED
     }
-    return fields | {"video_url": storage().url(creative.storage_key, request.host_url)}
+    return fields | {
+        "video_url": store.url(creative.storage_key, request.host_url),
+        "poster_url": store.url(creative.poster_key, request.host_url) if creative.poster_key else None,
+        "renditions": [
+            {column: getattr(rendition, column) for column in RenditionSchema().fields if column != "url"}
+            | {"url": store.url(rendition.storage_key, request.host_url) if rendition.storage_key else None}
+            for rendition in creative.renditions
+        ],
+    }
 
 
 def upload_limits(view):
@@ -65,16 +86,25 @@ def upload_limits(view):
 @blp.alt_response(413, schema=ErrorSchema, description="The file is larger than MAX_UPLOAD_BYTES")
 @blp.alt_response(415, schema=ErrorSchema, description="Not multipart, or the file is not an MP4")
 def upload_creative(form, campaign_id: uuid.UUID):
-    """Upload an MP4; duration, size, dimensions, bitrate and codec are read from the file itself."""
+    """Upload an MP4; duration, size, dimensions, bitrate and codec are read from the file itself. The file is
+    kept as the mezzanine; its renditions are made in the background (`transcode_status`, `renditions`).
+    `warnings` lists what the file misses of the mezzanine recommendation (it is accepted all the same)."""
     return present(store_upload(campaign_id, form))
+
+
+@contextlib.contextmanager
+def saved_upload(form: dict) -> Iterator[Path]:
+    """The uploaded file (form["file"]) in a temporary file, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="upload-") as directory:
+        upload = Path(directory) / "upload.mp4"  # the client's filename is never used
+        form["file"].save(upload, buffer_size=UPLOAD_CHUNK)
+        yield upload
 
 
 def store_upload(campaign_id: uuid.UUID, form: dict) -> Creative:
     """The uploaded file (form["file"]) and its fields, through the creative rules (API and console)."""
     config = current_app.config
-    with tempfile.TemporaryDirectory(prefix="upload-") as directory:
-        upload = Path(directory) / "upload.mp4"  # the client's filename is never used
-        form["file"].save(upload, buffer_size=UPLOAD_CHUNK)
+    with saved_upload(form) as upload:
         return services.create_creative(
             get_session(),
             storage(),
@@ -82,8 +112,36 @@ def store_upload(campaign_id: uuid.UUID, form: dict) -> Creative:
             name=form["name"].strip(),
             upload=upload,
             click_through_url=form.get("click_through_url"),
+            ad_id=form.get("ad_id"),
             max_bytes=config["MAX_UPLOAD_BYTES"],
             max_seconds=config["MAX_CREATIVE_SECONDS"],
+            submit=runtime().transcoder.submit,
+        )
+
+
+@blp.put("/creatives/<uuid:creative_id>/file")
+@upload_limits
+@blp.arguments(CreativeFileSchema, location="multipart")
+@blp.response(200, CreativeSchema)
+@blp.alt_response(400, schema=ErrorSchema, description=REFUSED_UPLOAD)
+@blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+@blp.alt_response(413, schema=ErrorSchema, description="The file is larger than MAX_UPLOAD_BYTES")
+@blp.alt_response(415, schema=ErrorSchema, description="Not multipart, or the file is not an MP4")
+def replace_file(form, creative_id: uuid.UUID):
+    """Replace the creative's file: validated as an upload is, it gets a new `identity` (VAST Creative@id:
+    stitchers key their transcodes by it) and new renditions; the old file, renditions and poster go."""
+    config = current_app.config
+    with saved_upload(form) as upload:
+        return present(
+            services.replace_file(
+                get_session(),
+                storage(),
+                creative_id,
+                upload=upload,
+                max_bytes=config["MAX_UPLOAD_BYTES"],
+                max_seconds=config["MAX_CREATIVE_SECONDS"],
+                submit=runtime().transcoder.submit,
+            )
         )
 
 
@@ -119,12 +177,13 @@ def delete_creative(creative_id: uuid.UUID):
 
 
 def serve_local_media(key: str):
-    """Creatives on local disk, for players: video/mp4, conditional GETs and byte ranges (206)."""
+    """Creatives on local disk, for players (video/mp4) and the console (posters, image/jpeg): conditional
+    GETs and byte ranges (206)."""
     store = storage()
     if not isinstance(store, LocalStorage):
         raise NotFound()
     response = send_from_directory(
-        store.directory, key, mimetype="video/mp4", conditional=True, max_age=86400
+        store.directory, key, mimetype=content_type(key), conditional=True, max_age=86400
     )
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

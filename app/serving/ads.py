@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.creatives.identity import universal_ad_id
 from app.serving.caps import is_capped
-from app.serving.catalog import CampaignEntry, CreativeEntry
+from app.serving.catalog import CampaignEntry, CreativeEntry, MediaEntry
 from app.tracking.events import BEACON_EVENTS
 from app.tracking.signing import BeaconSigner, new_ad_serving_id
 from vast.macros import ERRORCODE
@@ -30,9 +31,11 @@ class ServedAd:
     ad_serving_id: str
     campaign: CampaignEntry
     creative: CreativeEntry
-    media_url: str
+    media_url: str  # the first of media_urls (what a JSON answer names)
     beacon_base: str  # ".../t/" ; an event name and "?t=<token>" follow
     token: str
+    media_urls: tuple[str, ...] = ()  # absolute, one per creative.media_files
+    mezzanine_url: str = ""  # absolute
 
     def beacon(self, event: str) -> str:
         return f"{self.beacon_base}{event}?t={self.token}"
@@ -55,12 +58,14 @@ def serve(
     """The ad as served; its token carries `device` (a frequency-cap device key) when the campaign or its
     advertiser is capped, for the impression to be counted against it."""
     ad_serving_id = ad_serving_id or new_ad_serving_id()
-    media_url = creative.media_url if "://" in creative.media_url else base_url + creative.media_url
+    media_urls = tuple(_absolute(media.url, base_url) for media in creative.media_files)
     return ServedAd(
         ad_serving_id=ad_serving_id,
         campaign=campaign,
         creative=creative,
-        media_url=media_url,
+        media_url=media_urls[0],
+        media_urls=media_urls,
+        mezzanine_url=_absolute(creative.media_url, base_url),
         beacon_base=f"{base_url}/t/",
         token=signer.sign(
             ad_serving_id,
@@ -74,9 +79,48 @@ def serve(
     )
 
 
-def inline_ad(ad: ServedAd) -> InlineAd:
+def _absolute(url: str, base_url: str) -> str:
+    return url if "://" in url else base_url + url
+
+
+def _media_file(media: MediaEntry, url: str, video_codec: str) -> MediaFile:
+    return MediaFile(
+        url=url,
+        width=media.width,
+        height=media.height,
+        bitrate_kbps=media.bitrate_kbps,
+        codec=media.codec or CODEC_NAMES.get(video_codec),
+        file_size=media.file_size,
+    )
+
+
+def inline_ad_identity(ad: ServedAd) -> tuple[str, str, str]:
+    """(Creative@id, UniversalAdId registry, UniversalAdId and Creative@adId value), as
+    app.creatives.identity defines them."""
     creative = ad.creative
+    identity = creative.identity or str(creative.id)
+    return (identity, *universal_ad_id(identity, creative.ad_id))
+
+
+def inline_ad(ad: ServedAd) -> InlineAd:
+    """The ad's VAST description. MediaFiles: every rendition, largest first, each with the attributes a
+    player picks by (size, bitrate, RFC 6381 codec); the original as the Mezzanine."""
+    creative = ad.creative
+    files = tuple(
+        _media_file(media, url, creative.video_codec)
+        for media, url in zip(creative.media_files, ad.media_urls, strict=True)
+    )
+    mezzanine = _media_file(creative.mezzanine, ad.mezzanine_url, creative.video_codec)
+    return linear_ad(ad, inline_ad_identity(ad), files, mezzanine)
+
+
+def linear_ad(
+    ad: ServedAd, identity: tuple[str, str, str], media_files: tuple[MediaFile, ...], mezzanine: MediaFile
+) -> InlineAd:
+    """The ad with its creative's identity and files given (documents.py gives marks for them)."""
+    creative_id, registry, universal_id = identity
     campaign = ad.campaign
+    creative = ad.creative
     return InlineAd(
         ad_id=str(campaign.id),
         ad_system=AD_SYSTEM,
@@ -88,19 +132,13 @@ def inline_ad(ad: ServedAd) -> InlineAd:
         advertiser=campaign.advertiser_name,
         category=Category(campaign.category, campaign.category_authority) if campaign.category else None,
         creative=LinearCreative(
-            creative_id=str(creative.id),
-            universal_ad_id=str(creative.id),
+            creative_id=creative_id,
+            universal_ad_id=universal_id,
+            universal_ad_id_registry=registry,
+            ad_id=universal_id,
             duration_seconds=creative.duration,
-            media_files=(
-                MediaFile(
-                    url=ad.media_url,
-                    width=creative.width,
-                    height=creative.height,
-                    bitrate_kbps=creative.bitrate_kbps,
-                    codec=CODEC_NAMES.get(creative.video_codec),
-                    file_size=creative.file_size,
-                ),
-            ),
+            media_files=media_files,
+            mezzanine=mezzanine,
             tracking=tuple(Tracking(event, ad.beacon(event)) for event in TRACKED_EVENTS),
             click_through=creative.click_through_url,
             click_tracking=(ad.beacon("click"),),

@@ -25,7 +25,7 @@ from app.campaigns.caps import FrequencyCap, caps_of
 from app.campaigns.categories import category_authority
 from app.campaigns.models import Campaign
 from app.campaigns.targeting import Targeting, targeting_of
-from app.creatives.models import Creative
+from app.creatives.models import Creative, Rendition
 from app.creatives.storage import Storage
 from app.db import utcnow
 from app.serving.decision import EligibleIndex, build_index
@@ -42,6 +42,22 @@ REBUILD_SECONDS = 300.0  # a safety net only: every admin write bumps the versio
 
 
 @dataclass(frozen=True, slots=True)
+class MediaEntry:
+    """A file of a creative as VAST lists it (a MediaFile, or the Mezzanine)."""
+
+    url: str  # absolute, or a path ("/media/...") to put after the request's base URL
+    width: int
+    height: int
+    bitrate: int  # bits per second
+    file_size: int
+    codec: str | None  # RFC 6381 (renditions); None for the original, whose profile is not re-read
+
+    @property
+    def bitrate_kbps(self) -> int:
+        return max(1, round(self.bitrate / 1000))
+
+
+@dataclass(frozen=True, slots=True)
 class CreativeEntry:
     id: uuid.UUID
     campaign_id: uuid.UUID
@@ -51,12 +67,24 @@ class CreativeEntry:
     bitrate: int
     file_size: int
     video_codec: str
-    media_url: str  # absolute, or a path ("/media/...") to put after the request's base URL
+    media_url: str  # the original (the mezzanine): absolute, or a path ("/media/...")
     click_through_url: str | None
+    identity: str | None = None  # Creative@id (app.creatives.identity); the id when None
+    ad_id: str | None = None  # the advertiser's Ad-ID
+    renditions: tuple[MediaEntry, ...] = ()  # ready ones, largest first (app.creatives.transcode)
 
     @property
     def bitrate_kbps(self) -> int:
         return max(1, round(self.bitrate / 1000))
+
+    @property
+    def mezzanine(self) -> MediaEntry:
+        return MediaEntry(self.media_url, self.width, self.height, self.bitrate, self.file_size, None)
+
+    @property
+    def media_files(self) -> tuple[MediaEntry, ...]:
+        """What players choose from: the renditions, or the original until they are ready."""
+        return self.renditions or (self.mezzanine,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +168,13 @@ def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, Campa
 EMPTY_CATALOG = make_catalog(version=-1, built_at=0.0, campaigns={})
 
 
-def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
+def load_catalog(
+    session: Session, storage: Storage, version: int, hold_untranscoded: bool = False
+) -> Catalog:
     """Active campaigns whose flight has not ended, with their active creatives and their advertiser: one
     query, plain rows (no ORM objects: at 10,000 campaigns that is several times faster, and the worker
-    waits for it)."""
+    waits for it); then the ready renditions, a second one. `hold_untranscoded`: a creative whose renditions
+    are not all made yet is left out (else its original serves alone meanwhile)."""
     rows = session.execute(
         sa.select(
             Campaign.id,
@@ -174,12 +205,18 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
             Creative.video_codec,
             Creative.storage_key,
             Creative.click_through_url,
+            Creative.identity,
+            Creative.ad_id,
+            Creative.transcode_status,
         )
         .join(Creative, Creative.campaign_id == Campaign.id)
         .outerjoin(Advertiser, Advertiser.id == Campaign.advertiser_id)
         .where(Campaign.status == "active", Campaign.end_date > utcnow(), Creative.status == "active")
         .order_by(Campaign.id, Creative.id)
     ).all()
+    if hold_untranscoded:
+        rows = [row for row in rows if row.transcode_status == "ready"]
+    renditions = _ready_renditions(session, storage)
     creatives_of: dict[uuid.UUID, list[CreativeEntry]] = {}
     campaign_rows = {}
     for row in rows:
@@ -196,6 +233,9 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
                 video_codec=row.video_codec,
                 media_url=storage.url(row.storage_key, ""),
                 click_through_url=row.click_through_url,
+                identity=row.identity,
+                ad_id=row.ad_id,
+                renditions=renditions.get(row.creative_id, ()),
             )
         )
     campaigns = {
@@ -223,6 +263,32 @@ def load_catalog(session: Session, storage: Storage, version: int) -> Catalog:
         for row in campaign_rows.values()
     }
     return make_catalog(version, time.time(), campaigns)
+
+
+def _ready_renditions(session: Session, storage: Storage) -> dict[uuid.UUID, tuple[MediaEntry, ...]]:
+    """The ready renditions of every creative that may serve, largest first."""
+    rows = session.execute(
+        sa.select(
+            Rendition.creative_id,
+            Rendition.storage_key,
+            Rendition.width,
+            Rendition.height,
+            Rendition.bitrate,
+            Rendition.file_size,
+            Rendition.codec,
+        )
+        .join(Creative, Creative.id == Rendition.creative_id)
+        .where(Rendition.status == "ready", Creative.status == "active", Creative.transcode_status == "ready")
+        .order_by(Rendition.creative_id, Rendition.height.desc(), Rendition.bitrate.desc())
+    ).all()
+    renditions: dict[uuid.UUID, list[MediaEntry]] = {}
+    for row in rows:
+        renditions.setdefault(row.creative_id, []).append(
+            MediaEntry(
+                storage.url(row.storage_key, ""), row.width, row.height, row.bitrate, row.file_size, row.codec
+            )
+        )
+    return {creative_id: tuple(entries) for creative_id, entries in renditions.items()}
 
 
 @dataclass(frozen=True, slots=True)

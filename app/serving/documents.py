@@ -13,53 +13,71 @@ import re
 from functools import lru_cache
 from types import SimpleNamespace
 
-from app.serving.ads import ServedAd, inline_ad
+from app.serving.ads import CODEC_NAMES, ServedAd, inline_ad, inline_ad_identity, linear_ad
+from vast.model import MediaFile
 from vast.render import SUPPORTED_VERSIONS, render
 
-# VAST versions x durations x codecs x with or without a click-through, an advertiser, a category's taxonomy
+# VAST versions x durations x media shapes x with or without a click-through, an advertiser, a category
 SKELETONS_PER_WORKER = 1024
 # What lxml writes exactly as given: printable ASCII without " & < > in text and attributes (the title,
 # ids and numbers); in the CDATA sections that hold URLs, "&" too (without ">" no "]]>" can end them).
 PLAIN_TEXT = re.compile(r"[ !#-%'-;=?-~]*")
 PLAIN_URLS = re.compile(r"[!#-;=?-~]*")
+MEDIA_FIELDS = ("url", "width", "height", "bitrate", "file_size", "codec")
 MARKS = {  # what each mark stands for; plain, so lxml writes them as they are
     name: f"@@{name}@@"
     for name in (
-        *("ad_id", "title", "ad_serving_id", "creative_id", "width", "height", "bitrate", "file_size"),
-        *("advertiser", "category"),
-        *("beacon_base", "token", "media_url", "click_through"),
+        *("ad_id", "title", "ad_serving_id", "creative_id", "universal_ad_id", "advertiser", "category"),
+        *("beacon_base", "token", "click_through"),
+        *(f"mezzanine.{field}" for field in MEDIA_FIELDS),
     )
 }
-_MARK = re.compile("|".join(re.escape(mark) for mark in MARKS.values()))
-_NAME_OF = {mark: name for name, mark in MARKS.items()}
+_MARK = re.compile(r"@@([a-z_]+(?:\.[a-z_]+)?(?:\.\d+)?)@@")
+
+
+def _media_mark(index: int, field: str) -> str:
+    return f"@@media.{field}.{index}@@"
 
 
 def vast_document(ad: ServedAd, version: str) -> bytes:
     creative = ad.creative
+    vast_creative = inline_ad_identity(ad)
     texts = {
         "ad_id": str(ad.campaign.id),
         "title": ad.campaign.name,
         "ad_serving_id": ad.ad_serving_id,
-        "creative_id": str(creative.id),
-        "width": str(creative.width),
-        "height": str(creative.height),
-        "bitrate": str(creative.bitrate_kbps),
-        "file_size": str(creative.file_size),
+        "creative_id": vast_creative[0],
+        "universal_ad_id": vast_creative[2],
         "advertiser": ad.campaign.advertiser_name or "",
         "category": ad.campaign.category or "",
     }
     urls = {
         "beacon_base": ad.beacon_base,
         "token": ad.token,
-        "media_url": ad.media_url,
         "click_through": creative.click_through_url or "",
+        "mezzanine.url": ad.mezzanine_url,
     }
+    media = [creative.mezzanine, *creative.media_files]
+    for index, (entry, url) in enumerate(zip(media, (ad.mezzanine_url, *ad.media_urls), strict=True)):
+        prefix = "mezzanine" if index == 0 else "media"
+        suffix = "" if index == 0 else f".{index - 1}"
+        urls[f"{prefix}.url{suffix}"] = url
+        texts |= {
+            f"{prefix}.width{suffix}": str(entry.width),
+            f"{prefix}.height{suffix}": str(entry.height),
+            f"{prefix}.bitrate{suffix}": str(entry.bitrate_kbps),
+            f"{prefix}.file_size{suffix}": str(entry.file_size),
+            f"{prefix}.codec{suffix}": entry.codec or CODEC_NAMES.get(creative.video_codec, ""),
+        }
     if not (PLAIN_TEXT.fullmatch("".join(texts.values())) and PLAIN_URLS.fullmatch("".join(urls.values()))):
         return render(inline_ad(ad), version)
+    known_codec = creative.video_codec in CODEC_NAMES
     literals, names = _skeleton(
         version,
         creative.duration,
-        creative.video_codec,
+        known_codec,
+        tuple(bool(entry.codec) or known_codec for entry in creative.media_files),
+        vast_creative[1],
         bool(urls["click_through"]),
         bool(texts["advertiser"]),
         ad.campaign.category_authority if texts["category"] else None,
@@ -99,24 +117,29 @@ def no_fill_document(version: str) -> bytes:
 def _skeleton(
     version: str,
     duration: float,
-    video_codec: str,
+    known_codec: bool,
+    media_codecs: tuple[bool, ...],
+    registry: str,
     with_click_through: bool,
     with_advertiser: bool,
     category_authority: str | None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The document of this shape cut at its marks: the literal text around them, and the value each stands
-    for (numbers too: render writes them with str(), so a mark takes their place)."""
-    marks = SimpleNamespace(**MARKS)
-    creative = SimpleNamespace(
-        id=marks.creative_id,
-        duration=duration,
-        width=marks.width,
-        height=marks.height,
-        bitrate_kbps=marks.bitrate,
-        video_codec=video_codec,
-        file_size=marks.file_size,
-        click_through_url=marks.click_through if with_click_through else None,
-    )
+    for (numbers too: render writes them with str(), so a mark takes their place). The shape: how many media
+    files, which have a codec, and the UniversalAdId registry."""
+    marks = SimpleNamespace(**{name.replace(".", "_"): mark for name, mark in MARKS.items()})
+
+    def media(prefix: str, suffix: str, with_codec: bool) -> MediaFile:
+        mark = "@@{}.{}{}@@".format
+        return MediaFile(
+            url=mark(prefix, "url", suffix),
+            width=mark(prefix, "width", suffix),
+            height=mark(prefix, "height", suffix),
+            bitrate_kbps=mark(prefix, "bitrate", suffix),
+            codec=mark(prefix, "codec", suffix) if with_codec else None,
+            file_size=mark(prefix, "file_size", suffix),
+        )
+
     ad = ServedAd(
         ad_serving_id=marks.ad_serving_id,
         campaign=SimpleNamespace(
@@ -126,10 +149,15 @@ def _skeleton(
             category=marks.category if category_authority else None,
             category_authority=category_authority,
         ),
-        creative=creative,
-        media_url=marks.media_url,
+        creative=SimpleNamespace(
+            duration=duration, click_through_url=marks.click_through if with_click_through else None
+        ),
+        media_url="",
         beacon_base=marks.beacon_base,
         token=marks.token,
     )
-    document = render(inline_ad(ad), version).decode()
-    return tuple(_MARK.split(document)), tuple(_NAME_OF[mark] for mark in _MARK.findall(document))
+    files = tuple(media("media", f".{index}", codec) for index, codec in enumerate(media_codecs))
+    identity = (marks.creative_id, registry, marks.universal_ad_id)
+    document = render(linear_ad(ad, identity, files, media("mezzanine", "", known_codec)), version).decode()
+    pieces = _MARK.split(document)
+    return tuple(pieces[0::2]), tuple(pieces[1::2])

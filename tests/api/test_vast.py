@@ -35,7 +35,7 @@ def test_fill_is_a_valid_vast_4_2_inline_ad(client, live):
     assert "/t/impression?t=" in inline.findtext("v:Impression", namespaces=NS)
     assert "code=[ERRORCODE]" in inline.findtext("v:Error", namespaces=NS)
     creative = inline.find(".//v:Creative", NS)
-    assert creative.findtext("v:UniversalAdId", namespaces=NS) == str(live.id)
+    assert creative.findtext("v:UniversalAdId", namespaces=NS) == live.identity
     assert creative.findtext(".//v:Duration", namespaces=NS) == "00:00:15.000"
     events = {t.get("event") for t in creative.iterfind(".//v:Tracking", NS)}
     expected = {"start", "firstQuartile", "midpoint", "thirdQuartile", "complete"}

@@ -42,6 +42,7 @@ IMAGE_FILES = [
     "requirements.txt",
 ]
 WEB_COMPONENTS = {"serving", "admin"}
+BUCKET_COMPONENTS = WEB_COMPONENTS | {"transcoder"}  # read and write creatives in the bucket (IRSA)
 
 
 # --- Dockerfile -------------------------------------------------------------------------------------
@@ -209,6 +210,7 @@ def test_worker_commands(deployed):
     for docs in deployed.values():
         commands = {component: c.get("command") for component, _s, c in containers(docs)}
         assert commands["flusher"] == ["flask", "--app", "app", "flush-events"]
+        assert commands["transcoder"] == ["flask", "--app", "app", "worker"]
         assert commands["migrate"] == ["flask", "--app", "app", "migrate"]
 
 
@@ -309,13 +311,15 @@ def test_names_shared_with_terraform(deployed):
         assert "eks.amazonaws.com/role-arn" in irsa["metadata"]["annotations"]
         for component, spec in workloads(docs):
             expected = (
-                terraform_default("k8s_service_account") if component in WEB_COMPONENTS else "adserver-jobs"
+                terraform_default("k8s_service_account")
+                if component in BUCKET_COMPONENTS
+                else "adserver-jobs"
             )
             assert spec["serviceAccountName"] == expected, component
             assert (
                 "eks.amazonaws.com/role-arn"
                 not in accounts[spec["serviceAccountName"]]["metadata"].get("annotations", {})
-                or component in WEB_COMPONENTS
+                or component in BUCKET_COMPONENTS
             ), f"{component} must not get AWS credentials"
         ingress = next(d for d in docs if d["kind"] == "Ingress")
         assert ingress["metadata"]["annotations"][

@@ -34,6 +34,7 @@ EXPECTED_REDIS_WORKLOADS = {
     "Deployment/adserver-serving",
     "Deployment/adserver-admin",
     "Deployment/adserver-flusher",
+    "Deployment/adserver-transcoder",
     "Job/adserver-migrate",
 }
 

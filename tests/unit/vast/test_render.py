@@ -127,7 +127,7 @@ def test_inline_children_follow_the_schema_order(full_ad, version, expected):
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        ("3.0", ["Duration", "TrackingEvents", "VideoClicks", "MediaFiles"]),
+        ("3.0", ["CreativeExtensions", "Duration", "TrackingEvents", "VideoClicks", "MediaFiles"]),
         *[(version, ["TrackingEvents", "Duration", "MediaFiles", "VideoClicks"]) for version in VERSIONS_4],
     ],
 )
