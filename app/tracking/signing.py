@@ -63,12 +63,13 @@ def base36(value: int) -> str:
             return text
 
 
-def new_ad_serving_id() -> str:
+def new_ad_serving_id(at: float | None = None) -> str:
     """A UUIDv7 (RFC 9562 §5.7): 48 bits of Unix time in milliseconds, the version, 74 random bits. The time
-    is when the ad was served: the raw event tables are partitioned by that day (`served_at`)."""
+    is when the ad was served (`at`, seconds since the epoch, now by default): the raw event tables are
+    partitioned by that day (`served_at`)."""
     random_bits = int.from_bytes(os.urandom(10), "big")  # 12 bits of rand_a, 62 of rand_b (6 unused)
     value = (
-        (time.time_ns() // 1_000_000) << 80
+        (time.time_ns() // 1_000_000 if at is None else int(at * 1000)) << 80
         | 0x7 << 76
         | (random_bits >> 62 & 0xFFF) << 64
         | 0b10 << 62

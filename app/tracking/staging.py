@@ -128,7 +128,9 @@ def store(
         else:
             psycopg2.extras.execute_values(
                 cursor,
-                f"INSERT INTO {STAGE} ({_COLUMNS}) VALUES %s",  # noqa: S608 (constants) rows, page_size=1000
+                f"INSERT INTO {STAGE} ({_COLUMNS}) VALUES %s",  # noqa: S608 (constants)
+                rows,
+                page_size=1000,
             )
     counted, _, _ = session.execute(_MERGE, {"units_per_currency": UNITS_PER_CURRENCY}).one()
     return counted
