@@ -6,7 +6,7 @@ day (partitions in the schema event_partitions, see app.tracking.partitions) and
 into them, the day of rows stored before being the day they occurred. SQLite keeps plain tables.
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-30 21:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0012'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
