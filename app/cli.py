@@ -142,7 +142,7 @@ def seed_demo_command() -> None:
 @with_appcontext
 def flush_command() -> None:
     """Drain counted events into the database until SIGTERM/SIGINT (the EVENT_FLUSHER=external worker)."""
-    flusher = Flusher(runtime().store, database().sessions)
+    flusher = Flusher.from_settings(runtime().store, database().sessions, current_app.config["SETTINGS"])
     signal.signal(signal.SIGTERM, lambda *_: flusher.stop(timeout=0))
     click.echo(f"flushing events as {flusher.consumer}")
     with contextlib.suppress(KeyboardInterrupt):

@@ -81,7 +81,9 @@ class Runtime:
             None if redis_client is not None else self.store.histories,
         )
         self.flusher = (
-            Flusher(self.store, database.sessions) if settings.event_flusher == "inprocess" else None
+            Flusher.from_settings(self.store, database.sessions, settings)
+            if settings.event_flusher == "inprocess"
+            else None
         )
         self.redis_safety = RedisSafety(
             redis_client, settings.redis_wait_replicas, enforce=settings.app_env == "production"

@@ -211,6 +211,21 @@ class Settings:
             "are ready, as SSAI stitchers need.",
         },
     )
+    event_flush_batch: int = field(
+        default=5000,
+        metadata={
+            "env": "EVENT_FLUSH_BATCH",
+            "help": "Stream entries a flusher stores per transaction (one COPY and one merge on PostgreSQL).",
+        },
+    )
+    raw_event_retention_days: int = field(
+        default=30,
+        metadata={
+            "env": "RAW_EVENT_RETENTION_DAYS",
+            "help": "Days of raw events (impressions, tracking_events, ad_requests) kept on PostgreSQL: "
+            "older day partitions are dropped whole. Stats read the hourly aggregates, kept for good.",
+        },
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -240,6 +255,11 @@ class Settings:
                 raise SettingsError("PUBLIC_BASE_URL must be set in production")
         if self.event_flusher not in ("inprocess", "external"):
             raise SettingsError(f"EVENT_FLUSHER must be inprocess or external, not {self.event_flusher!r}")
+        if not 1 <= self.event_flush_batch <= 50_000:
+            raise SettingsError("EVENT_FLUSH_BATCH must be between 1 and 50000")
+        if self.raw_event_retention_days * 86400 < self.beacon_ttl_seconds + 86400:
+            # A beacon may arrive BEACON_TTL_SECONDS after its ad was served: its day must still be kept.
+            raise SettingsError("RAW_EVENT_RETENTION_DAYS must cover BEACON_TTL_SECONDS and one day more")
         if not 0 <= self.beacon_clock_skew_seconds <= 3600:
             raise SettingsError("BEACON_CLOCK_SKEW_SECONDS must be between 0 and 3600")
         if not 0 <= self.duration_tolerance_seconds <= 1:

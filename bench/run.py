@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from bench import campaigns, targeting
+from bench import flusher as flusher_bench
 from bench.drives import FILL, GZIP, POD, Drives
 from bench.loadgen import Measurement, Wrk
 from bench.machine import NOISY_SHARE, OthersMeter, background_load, cpu_seconds, describe_machine, rss_mb
@@ -211,6 +212,8 @@ def main() -> None:
     print(printout(run))
     print("\n" + targeting.printout(bench.targeting))
     print(f"\nresults: {run.save()} ({(time.monotonic() - started) / 60:.1f} min)")
+    say("draining a backlog with 1 and 2 flusher processes (bench.flusher)")
+    print("\n".join(flusher_bench.measure().lines()))
 
 
 if __name__ == "__main__":

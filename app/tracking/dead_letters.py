@@ -22,6 +22,7 @@ from app.db import utcnow
 from app.metrics import DEAD_LETTERED
 from app.tracking.events import Event, Undecodable
 from app.tracking.models import DeadLetterEvent
+from app.tracking.partitions import DEFAULT_RETENTION_DAYS
 from app.tracking.storing import store_events
 
 log = logging.getLogger(__name__)
@@ -42,26 +43,32 @@ class Outcome:
 
 
 def store_or_dead_letter(
-    sessions: sessionmaker, entries: Sequence[tuple[str | None, Event | Undecodable]]
+    sessions: sessionmaker,
+    entries: Sequence[tuple[str | None, Event | Undecodable]],
+    *,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> Outcome:
     """Commit every event of `entries` that the database takes; dead-letter the others. Raises only when the
     database is unreachable (then nothing may be acknowledged: retry the whole batch)."""
     dead = [(entry_id, item.raw, item.error) for entry_id, item in entries if isinstance(item, Undecodable)]
     events = [(entry_id, item) for entry_id, item in entries if isinstance(item, Event)]
-    new = _store_splitting(sessions, events, dead)
+    new = _store_splitting(sessions, events, dead, retention_days)
     if dead:
         _dead_letter(sessions, dead)
     return Outcome(new=new, dead_lettered=len(dead))
 
 
 def _store_splitting(
-    sessions: sessionmaker, events: list[tuple[str | None, Event]], dead: list[tuple[str | None, str, str]]
+    sessions: sessionmaker,
+    events: list[tuple[str | None, Event]],
+    dead: list[tuple[str | None, str, str]],
+    retention_days: int,
 ) -> int:
     if not events:
         return 0
     try:
         with sessions() as session:
-            new = store_events(session, [event for _, event in events])
+            new = store_events(session, [event for _, event in events], retention_days=retention_days)
             session.commit()
         return new
     except Exception as exc:
@@ -72,8 +79,8 @@ def _store_splitting(
             dead.append((entry_id, event.encode(), _describe(exc)))
             return 0
         middle = len(events) // 2
-        return _store_splitting(sessions, events[:middle], dead) + _store_splitting(
-            sessions, events[middle:], dead
+        return _store_splitting(sessions, events[:middle], dead, retention_days) + _store_splitting(
+            sessions, events[middle:], dead, retention_days
         )
 
 

@@ -6,6 +6,12 @@ Redis consumer group; entries a killed flusher had read are claimed by another a
 A batch that fails to commit because the database is unreachable is retried, with backoff, until it is
 stored; an event the database refuses is moved to the dead-letter table and the others are stored
 (`app.tracking.dead_letters`), so the flusher never stops on one event.
+
+Throughput: batches of `EVENT_FLUSH_BATCH` entries (5,000), each one COPY and one merge on PostgreSQL
+(`app.tracking.staging`); one flusher process is one serial loop (read, store, acknowledge), so several
+processes scale until the database's CPU is spent. Housekeeping: every `PARTITIONS_SECONDS` the day
+partitions of the raw tables are made ahead and those past `RAW_EVENT_RETENTION_DAYS` dropped
+(`app.tracking.partitions`).
 """
 
 from __future__ import annotations
@@ -22,15 +28,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.campaigns.models import Campaign
 from app.metrics import FLUSH_FAILURES, FLUSH_LAG, FLUSHED, PENDING
 from app.serving.money import currency_to_units
+from app.settings import Settings
+from app.tracking import partitions
 from app.tracking.dead_letters import store_or_dead_letter
 from app.tracking.events import Event, EventStore, Undecodable, consumer_name
 from app.tracking.models import EventCountHourly
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 5000
 MAX_BACKOFF_SECONDS = 10.0
 HOUSEKEEPING_SECONDS = 5.0
+PARTITIONS_SECONDS = 60.0
 
 
 class Flusher:
@@ -41,11 +50,16 @@ class Flusher:
         *,
         consumer: str | None = None,
         block_ms: int = 1000,
+        batch_size: int = BATCH_SIZE,
+        retention_days: int = partitions.DEFAULT_RETENTION_DAYS,
     ):
         self.store = store
         self.sessions = sessions
         self.consumer = consumer or consumer_name()
         self.block_ms = block_ms
+        self.batch_size = batch_size
+        self.retention_days = retention_days
+        self._last_partitions = 0.0
         # Read, not yet committed: retried before anything new.
         self._batch: list[tuple[str, Event | Undecodable]] = []
         self._last_housekeeping = 0.0
@@ -53,14 +67,23 @@ class Flusher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def from_settings(cls, store: EventStore, sessions: sessionmaker, settings: Settings) -> Flusher:
+        return cls(
+            store,
+            sessions,
+            batch_size=settings.event_flush_batch,
+            retention_days=settings.raw_event_retention_days,
+        )
+
     def flush_once(self) -> int:
         """Store one batch (dead-lettering what the database refuses); returns the number of entries
         acknowledged. Raises if the database is unreachable."""
         if not self._batch:
-            self._batch = self.store.read_batch(self.consumer, BATCH_SIZE, self.block_ms)
+            self._batch = self.store.read_batch(self.consumer, self.batch_size, self.block_ms)
         flushed = len(self._batch)
         if self._batch:
-            store_or_dead_letter(self.sessions, self._batch)
+            store_or_dead_letter(self.sessions, self._batch, retention_days=self.retention_days)
             done, self._batch = self._batch, []
             self.store.ack([entry_id for entry_id, _ in done])
             FLUSHED.inc(flushed)
@@ -70,7 +93,22 @@ class Flusher:
             PENDING.set(self.store.pending())
             self.complete_finished_campaigns()
             self._last_housekeeping = time.monotonic()
+        if time.monotonic() - self._last_partitions >= PARTITIONS_SECONDS:
+            self.maintain_partitions()
+            self._last_partitions = time.monotonic()
         return flushed
+
+    def maintain_partitions(self) -> None:
+        """Raw event partitions made ahead, expired ones dropped (PostgreSQL). A failure (a lock not granted
+        within its timeout) is logged and tried again later: it never holds up the flush."""
+        try:
+            with self.sessions() as session:
+                if session.get_bind().dialect.name != "postgresql":
+                    return
+                partitions.maintain(session, self.retention_days)
+                session.commit()
+        except Exception:
+            log.warning("raw event partitions not maintained; trying again later", exc_info=True)
 
     def complete_finished_campaigns(self) -> None:
         with self.sessions() as session:

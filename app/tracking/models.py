@@ -1,19 +1,26 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, IPAddress, Money, UTCDateTime, UUIDPrimaryKey, utcnow
+from app.db import Base, IPAddress, Money, UTCDateTime, utcnow
+
+# Raw events are partitioned by day on PostgreSQL (app.tracking.partitions explains the keys); SQLite keeps
+# plain tables with the same columns and keys.
+_BY_SERVED_DAY = {"postgresql_partition_by": "RANGE (served_on)"}
 
 
-class Impression(UUIDPrimaryKey, Base):
-    """One counted (billable) impression. `ad_serving_id` is unique: an ad is billed at most once."""
+class Impression(Base):
+    """One counted (billable) impression, once per ad serving id: the key is (ad_serving_id, served_on), and
+    served_on is fixed per ad serving id (the UTC day the ad was served), so an ad is billed at most once."""
 
     __tablename__ = "impressions"
+    __table_args__ = _BY_SERVED_DAY
 
-    ad_serving_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    ad_serving_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    served_on: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     campaign_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
@@ -36,6 +43,7 @@ class TrackingEvent(Base):
     progress_offset: Mapped[str] = mapped_column(
         sa.String(16), primary_key=True, default="", server_default=""
     )
+    served_on: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     campaign_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )

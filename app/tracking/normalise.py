@@ -23,6 +23,7 @@ UNKNOWN = "unknown"
 _ERROR_CODE = re.compile(r"[0-9]{1,4}", re.ASCII)
 # What PostgreSQL text cannot hold (NUL) and UTF-8 cannot encode (lone surrogates).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
 # Any instant a datetime column keeps (years 1970 to 9999).
 _LATEST_TIMESTAMP = 253_402_300_799.0
 _MAX_UNITS = 2**62
@@ -53,6 +54,8 @@ def uuid_text(value) -> str | None:
     """A UUID in its canonical text form, or None."""
     if value is None:
         return None
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value  # already canonical, as every stream entry is: no parse (the flusher decodes many)
     try:
         return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
     except ValueError:

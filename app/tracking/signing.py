@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -62,8 +63,33 @@ def base36(value: int) -> str:
             return text
 
 
-def new_ad_serving_id() -> str:
-    return _compact(uuid.uuid4())
+def new_ad_serving_id(at: float | None = None) -> str:
+    """A UUIDv7 (RFC 9562 §5.7): 48 bits of Unix time in milliseconds, the version, 74 random bits. The time
+    is when the ad was served (`at`, seconds since the epoch, now by default): the raw event tables are
+    partitioned by that day (`served_at`)."""
+    random_bits = int.from_bytes(os.urandom(10), "big")  # 12 bits of rand_a, 62 of rand_b (6 unused)
+    value = (
+        (time.time_ns() // 1_000_000 if at is None else int(at * 1000)) << 80
+        | 0x7 << 76
+        | (random_bits >> 62 & 0xFFF) << 64
+        | 0b10 << 62
+        | random_bits & (1 << 62) - 1
+    )
+    return _compact(uuid.UUID(int=value))
+
+
+def served_at(ad_serving_id: str) -> float | None:
+    """When an id of `new_ad_serving_id` was made (seconds since the epoch); None for any other id (those
+    issued before ids carried their time, or not ours)."""
+    if len(ad_serving_id) != 22:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(ad_serving_id + "==")
+    except ValueError:
+        return None
+    if len(raw) != 16 or raw[6] >> 4 != 7 or raw[8] >> 6 != 0b10:
+        return None
+    return int.from_bytes(raw[:6], "big") / 1000
 
 
 class BeaconSigner:

@@ -1,8 +1,9 @@
 """Events into the database, exactly once: rows first (a second copy of an event conflicts and is skipped),
 then the hourly aggregates from the rows that were new. Safe to run twice on the same events.
 
-Statements are executed with lists of parameters (SQLAlchemy's batched "insertmanyvalues"), so each is
-compiled once and cached rather than rebuilt with hundreds of VALUES per batch."""
+PostgreSQL takes the batch through a staging table and one merge (`app.tracking.staging`). SQLite (the
+embedded default) keeps this plain path: statements executed with lists of parameters (SQLAlchemy's batched
+"insertmanyvalues"), each compiled once and cached."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from app.creatives.models import Creative
 from app.serving.counts import COUNTED
 from app.serving.models import AdRequest
 from app.serving.money import units_to_currency
+from app.tracking import staging
 from app.tracking.events import AD_REQUEST, SERVING_COUNTS, Event
 from app.tracking.models import (
     EventCountHourly,
@@ -28,6 +30,7 @@ from app.tracking.models import (
     ServingCountHourly,
     TrackingEvent,
 )
+from app.tracking.partitions import DEFAULT_RETENTION_DAYS, served_on
 
 
 def _insert(session: Session, table):
@@ -39,8 +42,11 @@ def hour_of(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp - timestamp % 3600, UTC)
 
 
-def store_events(session: Session, events: list[Event]) -> int:
-    """Add the events to the session's transaction; returns how many beacons were new. The caller commits."""
+def store_events(
+    session: Session, events: list[Event], *, retention_days: int = DEFAULT_RETENTION_DAYS
+) -> int:
+    """Add the events to the session's transaction; returns how many beacons were new. The caller commits.
+    On PostgreSQL, a missing day partition of the raw tables within `retention_days` is made on the way."""
     campaigns = _existing(session, Campaign, {e.campaign_id for e in events if e.campaign_id})
     # Only impressions and ad requests keep a creative id, and only one that still exists.
     creatives = _existing(
@@ -49,14 +55,19 @@ def store_events(session: Session, events: list[Event]) -> int:
         {e.creative_id for e in events if e.creative_id and e.name in ("impression", AD_REQUEST)},
     )
     beacons = [e for e in events if e.campaign_id in campaigns and e.name not in (AD_REQUEST, SERVING_COUNTS)]
-    new = _store_impressions(session, [e for e in beacons if e.name == "impression"], creatives)
-    new += _store_tracking_events(session, [e for e in beacons if e.name != "impression"])
-    _add_to_hourly(session, new)
-    _store_ad_requests(session, [e for e in events if e.name == AD_REQUEST], campaigns, creatives)
+    requests = list({e.request_id: e for e in events if e.name == AD_REQUEST}.values())
+    if session.get_bind().dialect.name == "postgresql":
+        new = staging.store(session, _first_of_each(beacons), requests, creatives, campaigns, retention_days)
+    else:
+        added = _store_impressions(session, [e for e in beacons if e.name == "impression"], creatives)
+        added += _store_tracking_events(session, [e for e in beacons if e.name != "impression"])
+        _add_to_hourly(session, added)
+        _store_ad_requests(session, requests, campaigns, creatives)
+        new = len(added)
     for event in events:
         if event.name == SERVING_COUNTS:
             _add_serving_counts(session, event)
-    return len(new)
+    return new
 
 
 def _existing(session: Session, model, ids: set[str]) -> set[str]:
@@ -72,8 +83,8 @@ def _store_impressions(session: Session, events: list[Event], creatives: set[str
     unique = _first_of_each(events)
     rows = [
         {
-            "id": uuid.uuid4(),
             "ad_serving_id": e.ad_serving_id,
+            "served_on": served_on(e),
             "campaign_id": uuid.UUID(e.campaign_id),
             "creative_id": uuid.UUID(e.creative_id) if e.creative_id in creatives else None,
             "cost": units_to_currency(e.cost_units),
@@ -85,7 +96,7 @@ def _store_impressions(session: Session, events: list[Event], creatives: set[str
     ]
     statement = (
         _insert(session, Impression)
-        .on_conflict_do_nothing(index_elements=["ad_serving_id"])
+        .on_conflict_do_nothing(index_elements=["ad_serving_id", "served_on"])
         .returning(Impression.ad_serving_id)
     )
     inserted = set(session.scalars(statement, rows))
@@ -102,6 +113,7 @@ def _store_tracking_events(session: Session, events: list[Event]) -> list[Event]
             "event": e.name,
             "error_code": e.error_code or "",
             "progress_offset": e.offset or "",
+            "served_on": served_on(e),
             "campaign_id": uuid.UUID(e.campaign_id),
             "creative_id": uuid.UUID(e.creative_id),
             "ip": e.ip,
@@ -112,7 +124,9 @@ def _store_tracking_events(session: Session, events: list[Event]) -> list[Event]
     ]
     statement = (
         _insert(session, TrackingEvent)
-        .on_conflict_do_nothing(index_elements=["ad_serving_id", "event", "error_code", "progress_offset"])
+        .on_conflict_do_nothing(
+            index_elements=["ad_serving_id", "event", "error_code", "progress_offset", "served_on"]
+        )
         .returning(
             TrackingEvent.ad_serving_id,
             TrackingEvent.event,
@@ -175,7 +189,6 @@ def _store_ad_requests(
         return
     rows = [
         {
-            "id": uuid.uuid4(),
             "request_id": e.request_id,
             "ad_serving_id": e.ad_serving_id,
             "campaign_id": uuid.UUID(e.campaign_id) if e.campaign_id in campaigns else None,
@@ -185,9 +198,11 @@ def _store_ad_requests(
             "user_agent": e.user_agent,
             "created_at": datetime.fromtimestamp(e.occurred_at, UTC),
         }
-        for e in {e.request_id: e for e in events}.values()
+        for e in events
     ]
-    session.execute(_insert(session, AdRequest).on_conflict_do_nothing(index_elements=["request_id"]), rows)
+    session.execute(
+        _insert(session, AdRequest).on_conflict_do_nothing(index_elements=["request_id", "created_at"]), rows
+    )
 
 
 def _add_serving_counts(session: Session, event: Event) -> None:

@@ -38,6 +38,12 @@ def test_postgres_scheme_alias_is_accepted():
         ({"TOKEN_TTL_SECONDS": "soon"}, "TOKEN_TTL_SECONDS must be a number"),
         ({"DEFAULT_CPM": "free"}, "DEFAULT_CPM must be a number"),
         ({"DEFAULT_CPM": "0"}, "DEFAULT_CPM must be greater than 0"),
+        ({"EVENT_FLUSH_BATCH": "0"}, "EVENT_FLUSH_BATCH must be between 1 and 50000"),
+        ({"RAW_EVENT_RETENTION_DAYS": "1"}, "RAW_EVENT_RETENTION_DAYS must cover BEACON_TTL_SECONDS"),
+        (
+            {"RAW_EVENT_RETENTION_DAYS": "3", "BEACON_TTL_SECONDS": str(3 * 86400)},
+            "RAW_EVENT_RETENTION_DAYS must cover BEACON_TTL_SECONDS",
+        ),
         ({"APP_ENV": "staging"}, "APP_ENV must be development or production"),
         ({"APP_ENV": "production", "DATABASE_URL": "postgresql://x/y"}, "SECRET_KEY must be set"),
         ({"APP_ENV": "production", "SECRET_KEY": "s" * 40}, "DATABASE_URL must point at PostgreSQL"),

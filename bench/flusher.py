@@ -1,0 +1,266 @@
+"""`python -m bench.flusher` (and the end of `make bench`): the event flusher's sustained throughput into
+PostgreSQL, with 1 and 2 `flask flush-events` processes, each draining a backlog of `BENCH_FLUSH_BACKLOG`
+(240,000) events from a durable Redis (appendfsync always) into a database of its own on the shared
+PostgreSQL.
+
+Each round fills the stream first (ads of six beacons: impression, start, the quartiles, complete, with an
+address and a user agent each), then starts the flushers; the rate is measured from the first entry
+acknowledged to the last, so the processes' start-up does not count. After each drain the stored rows and the
+hourly counts must match the events exactly (none lost, none twice). Rounds alternate 1 and 2 processes
+(`BENCH_FLUSH_ROUNDS`, 3 each); medians are reported against the targets: ≥ 20,000 events/s for one flusher,
+and two flushers ≥ 1.6 times one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+import sqlalchemy as sa
+
+from app.tracking.events import Event
+from app.tracking.signing import new_ad_serving_id
+from bench.stack import REDIS_KEY_PREFIX, SECRET_KEY, BenchDatabase
+from harness.servers import PROJECT_ROOT, RedisServer
+
+TARGET_ONE = 20_000  # events/s, one flusher process
+TARGET_SCALING = 1.6  # two processes against one
+MIN_BACKLOG = 200_000
+BEACONS = ("impression", "start", "firstQuartile", "midpoint", "thirdQuartile", "complete")
+CAMPAIGNS = 20
+USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7633; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Version/4.0 Chrome/120.0.6099.230 Mobile Safari/537.36"
+)
+FILL_CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class Drain:
+    processes: int
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+class FlusherBench:
+    """A Redis and a database of the bench's own, campaigns to count events for, and flusher processes."""
+
+    def __init__(self, backlog: int):
+        self.backlog = backlog
+        self.directory = Path(tempfile.mkdtemp(prefix="adserver-flusher-bench-"))
+        self.database = BenchDatabase()
+        self.redis = RedisServer(self.directory / "redis", durable=True)
+        self.stream = f"{REDIS_KEY_PREFIX}events"
+        self.ads: list[tuple[str, str, int]] = []  # (campaign, creative, cost units)
+
+    def start(self) -> FlusherBench:
+        self.database.create()
+        self.redis.start()
+        self.env = {
+            **os.environ,
+            "APP_ENV": "production",
+            "SECRET_KEY": SECRET_KEY,
+            "PUBLIC_BASE_URL": "http://127.0.0.1",
+            "DATABASE_URL": self.database.url,
+            "REDIS_URL": self.redis.url,
+            "REDIS_KEY_PREFIX": REDIS_KEY_PREFIX,
+            "STORAGE_DIR": str(self.directory / "creatives"),
+            "EVENT_FLUSHER": "external",
+            "LOG_LEVEL": "WARNING",
+        }
+        self._flask("migrate")
+        self._insert_campaigns()
+        return self
+
+    def _flask(self, *args: str, **popen) -> subprocess.Popen:
+        command = [str(Path(sys.executable).parent / "flask"), "--app", "app", *args]
+        if popen:
+            return subprocess.Popen(command, cwd=PROJECT_ROOT, env=self.env, **popen)
+        subprocess.run(command, cwd=PROJECT_ROOT, env=self.env, check=True, capture_output=True)
+        return None
+
+    def _insert_campaigns(self) -> None:
+        """Campaigns with one creative each, by SQL: the flusher only needs them to exist."""
+        with self.database.engine.begin() as connection:
+            for number in range(CAMPAIGNS):
+                campaign, creative = uuid.uuid4(), uuid.uuid4()
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO campaigns (id, name, budget_total, cpm, start_date, end_date, status, "
+                        "created_at, updated_at) VALUES (:id, :name, 1000000000, 10, "
+                        "now() - interval '1 day', now() + interval '30 days', 'active', now(), now())"
+                    ),
+                    {"id": campaign, "name": f"flusher bench {number}"},
+                )
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO creatives (id, campaign_id, name, storage_key, duration, file_size, "
+                        "width, height, bitrate, mime_type, video_codec, status, created_at) VALUES (:id, "
+                        ":campaign, 'spot', :key, 15, 1000, 1920, 1080, 5000, 'video/mp4', 'h264', 'active', "
+                        "now())"
+                    ),
+                    {"id": creative, "campaign": campaign, "key": f"creatives/flusher-bench-{number}.mp4"},
+                )
+                self.ads.append((str(campaign), str(creative), 100_000))
+
+    def fill(self) -> int:
+        """BACKLOG events (whole ads) into the stream, as the beacon path writes them."""
+        client = redis.Redis.from_url(self.redis.url)
+        now = time.time()
+        added = 0
+        pipe = client.pipeline(transaction=False)
+        while added < self.backlog:
+            campaign, creative, cost = self.ads[added // len(BEACONS) % len(self.ads)]
+            ad_serving_id = new_ad_serving_id()
+            for offset, name in enumerate(BEACONS):
+                event = Event(
+                    name=name,
+                    ad_serving_id=ad_serving_id,
+                    campaign_id=campaign,
+                    creative_id=creative,
+                    occurred_at=now + offset,
+                    cost_units=cost,
+                    ip=f"203.0.{added // 250 % 250}.{added % 250 + 1}",
+                    user_agent=USER_AGENT,
+                )
+                pipe.xadd(self.stream, {"e": event.encode()})
+                added += 1
+            if len(pipe) >= FILL_CHUNK:
+                pipe.execute()
+        pipe.execute()
+        client.close()
+        return added
+
+    def pending(self, client: redis.Redis) -> int:
+        return client.xlen(self.stream)
+
+    def drain(self, processes: int) -> Drain:
+        """Fill, start `processes` flushers, time the drain from the first acknowledged entry to the last."""
+        stored_before = self.stored()
+        events = self.fill()
+        client = redis.Redis.from_url(self.redis.url)
+        flushers = [
+            self._flask("flush-events", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(processes)
+        ]
+        try:
+            while self.pending(client) >= events:
+                self._check_alive(flushers)
+                time.sleep(0.01)
+            started = time.monotonic()
+            while self.pending(client) > 0:
+                self._check_alive(flushers)
+                time.sleep(0.02)
+            seconds = time.monotonic() - started
+        finally:
+            for process in flushers:
+                process.send_signal(signal.SIGTERM)
+            for process in flushers:
+                process.wait(30)
+            client.close()
+        stored = self.stored()
+        missing = {name: events // len(BEACONS) - (stored[name] - stored_before[name]) for name in stored}
+        if any(missing.values()):
+            raise RuntimeError(f"stored counts differ from the events sent (missing per event): {missing}")
+        return Drain(processes, events, seconds)
+
+    @staticmethod
+    def _check_alive(flushers: list[subprocess.Popen]) -> None:
+        for process in flushers:
+            if process.poll() is not None:
+                raise RuntimeError(f"a flusher exited with {process.returncode}")
+
+    def stored(self) -> dict[str, int]:
+        """Hourly counts per event, and the raw rows of impressions and of the other beacons."""
+        with self.database.engine.connect() as connection:
+            counts = dict(
+                connection.execute(
+                    sa.text("SELECT event, sum(count) FROM event_counts_hourly GROUP BY event")
+                ).all()
+            )
+            impressions = connection.execute(sa.text("SELECT count(*) FROM impressions")).scalar_one()
+            others = connection.execute(sa.text("SELECT count(*) FROM tracking_events")).scalar_one()
+        stored = {name: int(counts.get(name, 0)) for name in BEACONS}
+        stored["impression rows"] = impressions
+        stored["other rows"] = others // (len(BEACONS) - 1)
+        return stored
+
+    def stop(self) -> None:
+        self.redis.stop()
+        self.database.drop()
+        subprocess.run(["rm", "-rf", str(self.directory)], check=False)
+
+
+@dataclass(frozen=True)
+class FlusherResult:
+    one: list[Drain]
+    two: list[Drain]
+
+    @property
+    def one_rate(self) -> float:
+        return statistics.median(d.rate for d in self.one)
+
+    @property
+    def two_rate(self) -> float:
+        return statistics.median(d.rate for d in self.two)
+
+    def lines(self) -> list[str]:
+        scaling = self.two_rate / self.one_rate
+        backlog = min(d.events for d in self.one + self.two)
+
+        def rounds(drains: list[Drain]) -> str:
+            return ", ".join(f"{d.rate:,.0f}" for d in drains)
+
+        return [
+            f"flusher into PostgreSQL, backlog {backlog:,} events, median of {len(self.one)} rounds "
+            f"(each: {rounds(self.one)} | {rounds(self.two)}):",
+            f"  1 flusher process   {self.one_rate:>9,.0f} events/s   target >= {TARGET_ONE:,}   "
+            f"{_verdict(self.one_rate >= TARGET_ONE and backlog >= MIN_BACKLOG)}",
+            f"  2 flusher processes {self.two_rate:>9,.0f} events/s   {scaling:.2f}x one, target >= "
+            f"{TARGET_SCALING}x   {_verdict(scaling >= TARGET_SCALING and backlog >= MIN_BACKLOG)}",
+        ]
+
+
+def _verdict(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
+
+
+def measure(backlog: int | None = None, rounds: int | None = None) -> FlusherResult:
+    backlog = backlog or int(os.environ.get("BENCH_FLUSH_BACKLOG", "240000"))
+    rounds = rounds or int(os.environ.get("BENCH_FLUSH_ROUNDS", "3"))
+    bench = FlusherBench(backlog).start()
+    one, two = [], []
+    try:
+        for _ in range(rounds):
+            one.append(bench.drain(1))
+            _say(f"1 flusher: {one[-1].rate:,.0f} events/s")
+            two.append(bench.drain(2))
+            _say(f"2 flushers: {two[-1].rate:,.0f} events/s")
+    finally:
+        bench.stop()
+    return FlusherResult(one, two)
+
+
+def _say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def main() -> None:
+    print("\n".join(measure().lines()))
+
+
+if __name__ == "__main__":
+    main()
