@@ -114,6 +114,9 @@ def seed_demo_command() -> None:
                 "cpm": Decimal("10.0000"),
                 "start_date": now - timedelta(hours=1),
                 "end_date": now + timedelta(days=30),
+                # A demo answers every request it fits at once: even pacing would hold most of them back
+                # to spread 100.00 over 30 days.
+                "pacing": "asap",
             },
             config["DEFAULT_CPM"],
         )

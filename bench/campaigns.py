@@ -59,10 +59,10 @@ def insert_campaigns(engine: sa.Engine, storage_dir: Path, demo: DemoAd, count: 
     with engine.begin() as connection:
         connection.execute(
             sa.text(
-                "INSERT INTO campaigns (id, name, budget_total, cpm, start_date, end_date, status,"
+                "INSERT INTO campaigns (id, name, budget_total, cpm, start_date, end_date, status, pacing,"
                 " created_at, updated_at)"
                 " SELECT gen_random_uuid(), :prefix || lpad(n::text, 5, '0'), :budget, d.cpm, d.start_date,"
-                " d.end_date, 'draft', now(), now()"
+                " d.end_date, 'draft', d.pacing, now(), now()"
                 " FROM generate_series(1, :count) AS n, campaigns AS d WHERE d.id = :demo"
             ),
             {"prefix": NAME_PREFIX, "budget": BUDGET, "count": count, "demo": demo.campaign_id},

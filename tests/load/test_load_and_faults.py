@@ -241,6 +241,7 @@ def test_overspend_under_100_concurrent_players_stays_within_the_bound(stack, tm
             "name": "Small budget",
             "budget_total": "2.00",
             "cpm": "10",
+            "pacing": "asap",  # the bound under test is the budget's, not the pacing line's
             "start_date": "2026-01-01T00:00:00Z",
             "end_date": "2030-01-01T00:00:00Z",
         },
