@@ -31,7 +31,7 @@ def test_an_advertiser_made_then_chosen_for_a_campaign(page):
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
     page.get_by_role("link", name="New campaign").click()
     page.get_by_label("Name").fill("Browser cola spot")
-    page.get_by_label("Budget").fill("100")
+    page.get_by_label("Budget (required)", exact=True).fill("100")
     page.get_by_label("Start (UTC)").fill("2026-01-01T00:00:00")
     page.get_by_label("End (UTC)").fill("2030-01-01T00:00:00")
     page.get_by_label("Advertiser").select_option(label="Browser Cola (browser-cola.example)")
