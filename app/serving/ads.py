@@ -31,11 +31,15 @@ class ServedAd:
     ad_serving_id: str
     campaign: CampaignEntry
     creative: CreativeEntry
-    media_url: str  # the first of media_urls (what a JSON answer names)
     beacon_base: str  # ".../t/" ; an event name and "?t=<token>" follow
     token: str
     media_urls: tuple[str, ...] = ()  # absolute, one per creative.media_files
     mezzanine_url: str = ""  # absolute
+
+    @property
+    def media_url(self) -> str:
+        """The file a JSON answer names: the first (largest) of media_urls."""
+        return self.media_urls[0]
 
     def beacon(self, event: str) -> str:
         return f"{self.beacon_base}{event}?t={self.token}"
@@ -63,7 +67,6 @@ def serve(
         ad_serving_id=ad_serving_id,
         campaign=campaign,
         creative=creative,
-        media_url=media_urls[0],
         media_urls=media_urls,
         mezzanine_url=_absolute(creative.media_url, base_url),
         beacon_base=f"{base_url}/t/",

@@ -30,16 +30,20 @@ import re
 import time
 import uuid
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
 
 from app.campaigns.caps import FLIGHT, MAX_WINDOW_SECONDS, FrequencyCap
-from app.serving.catalog import CampaignEntry, Catalog
-from app.serving.request import AdRequest
-from app.serving.streams import StreamMemory
 from app.tracking.events import EventStore, StoreUnavailable
 from app.tracking.frequency import CapCount, History, MemoryHistories, decode_history, history_key
+
+if TYPE_CHECKING:  # the catalog builds its cap rules with build_cap_rules
+    from app.serving.catalog import CampaignEntry, Catalog
+    from app.serving.request import AdRequest
+    from app.serving.streams import StreamMemory
 
 log = logging.getLogger(__name__)
 
@@ -87,18 +91,11 @@ class _Rules:
     excludes: str  # the separation key that keeps the campaign (or advertiser) out of the decision
 
 
-_rules_cache: tuple[Catalog | None, dict[str, _Rules]] = (None, {})
-
-
-def rules_by_field(catalog: Catalog) -> dict[str, _Rules]:
+def build_cap_rules(campaigns: Iterable[CampaignEntry]) -> dict[str, _Rules]:
     """History field (`c:<campaign id>`, `a:<advertiser id>`) -> its rules, for the capped campaigns and
-    advertisers of the catalog; built once per catalog."""
-    global _rules_cache
-    cached, rules = _rules_cache
-    if cached is catalog:
-        return rules
+    advertisers: built once per catalog load (app.serving.catalog.make_catalog)."""
     rules = {}
-    for campaign in catalog.campaigns.values():
+    for campaign in campaigns:
         if campaign.frequency_caps:
             rules[f"c:{campaign.id}"] = _Rules(
                 campaign.frequency_caps, campaign.start_ts, f"campaign:{campaign.id}"
@@ -107,8 +104,11 @@ def rules_by_field(catalog: Catalog) -> dict[str, _Rules]:
             rules[f"a:{campaign.advertiser_id}"] = _Rules(
                 campaign.advertiser_frequency_caps, 0.0, f"adv:{campaign.advertiser_domain}"
             )
-    _rules_cache = (catalog, rules)
     return rules
+
+
+def rules_by_field(catalog: Catalog) -> dict[str, _Rules]:
+    return catalog.cap_rules
 
 
 def capped_keys(catalog: Catalog, history: History, now: float) -> frozenset[str]:

@@ -28,6 +28,7 @@ from app.campaigns.targeting import Targeting, targeting_of
 from app.creatives.models import Creative, Rendition
 from app.creatives.storage import Storage
 from app.db import utcnow
+from app.serving.caps import build_cap_rules
 from app.serving.decision import EligibleIndex, build_index
 from app.serving.money import currency_to_units
 from app.serving.pacing import Delivered, Goals
@@ -145,6 +146,8 @@ class Catalog:
     traffic: TrafficForecast | None = None
     over_delivery: float = 0.0
     targeting: RuleIndex | None = None  # app.serving.targeting; None: no campaign targets anything
+    # Frequency caps (app.serving.caps): history field -> rules, for the capped campaigns and advertisers.
+    cap_rules: dict = field(default_factory=dict)
 
 
 def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, CampaignEntry]) -> Catalog:
@@ -162,7 +165,7 @@ def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, Campa
         durations=tuple(creative.duration for creative in ordered),
         ordered=ordered,
     )
-    return replace(catalog, targeting=build_rules(catalog))
+    return replace(catalog, targeting=build_rules(catalog), cap_rules=build_cap_rules(campaigns.values()))
 
 
 EMPTY_CATALOG = make_catalog(version=-1, built_at=0.0, campaigns={})

@@ -152,7 +152,6 @@ def _skeleton(
         creative=SimpleNamespace(
             duration=duration, click_through_url=marks.click_through if with_click_through else None
         ),
-        media_url="",
         beacon_base=marks.beacon_base,
         token=marks.token,
     )

@@ -242,23 +242,15 @@ def ad_request(body):
     request_id = body["request_id"]
     private = not may_store_personal_data(body)
     catalog = rt.catalog.current().catalog
+    ip, user_agent = device_ip(request.headers, request.remote_addr), device_user_agent(request.headers)
     device = rt.caps.device(
-        catalog,
-        ifa=body.get("ifa"),
-        lmt=body.get("lmt"),
-        ip=device_ip(request.headers, request.remote_addr),
-        user_agent=device_user_agent(request.headers),
-        may_store=not private,
+        catalog, ifa=body.get("ifa"), lmt=body.get("lmt"), ip=ip, user_agent=user_agent, may_store=not private
     )
     try:
         stored, history = rt.caps.answer_and_history(rt.store, request_id, device)
         if stored is None:
             excluded = capped_keys(catalog, history, time.time())
-            profile = partial(
-                device_profile,
-                device_ip(request.headers, request.remote_addr),
-                device_user_agent(request.headers),
-            )
+            profile = partial(device_profile, ip, user_agent)
             ad = choose(
                 rt, 0.0, body["duration"], private=private, excluded=excluded, device=device, profile=profile
             )
@@ -266,7 +258,7 @@ def ad_request(body):
             stored = rt.store.remember_answer(request_id, json.dumps(envelope), rt.answer_ttl_seconds)
             if stored is None:  # ours is the answer: count the decision and record the request, once
                 count_decision(rt, ad)
-                _record_ad_request(rt, request_id, body["duration"], envelope)
+                _record_ad_request(rt, request_id, body["duration"], envelope, ip, user_agent)
                 stored = json.dumps(envelope)
     except StoreUnavailable:
         raise ServiceUnavailable("Ad requests are unavailable for a moment; retry") from None
@@ -304,7 +296,9 @@ def _answer(rt: Runtime, request_id: str, ad: ServedAd | None, private: bool, de
     }
 
 
-def _record_ad_request(rt: Runtime, request_id: str, duration: float, envelope: dict) -> None:
+def _record_ad_request(
+    rt: Runtime, request_id: str, duration: float, envelope: dict, ip: str | None, user_agent: str | None
+) -> None:
     response = envelope["response"] or {}
     private = envelope["private"]
     rt.store.record(
@@ -315,8 +309,8 @@ def _record_ad_request(rt: Runtime, request_id: str, duration: float, envelope: 
             creative_id=response.get("creative_id"),
             occurred_at=time.time(),
             request_id=request_id,
-            ip=None if private else device_ip(request.headers, request.remote_addr),
-            user_agent=None if private else device_user_agent(request.headers),
+            ip=None if private else ip,
+            user_agent=None if private else user_agent,
             payload=json.dumps({"duration": duration}),
         )
     )

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from app import migrate as migrations
 from app.db import make_engine
 from app.tracking import partitions
-from app.tracking.events import AD_REQUEST, Event
-from app.tracking.models import EventCountHourly, Impression, TrackingEvent
+from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
+from app.tracking.models import DeadLetterEvent, EventCountHourly, Impression, TrackingEvent
+from app.tracking.recording import record_durably
 from app.tracking.signing import new_ad_serving_id, served_at
 from app.tracking.storing import store_events
 from tests.factories import CreativeFactory
@@ -251,3 +252,21 @@ def test_partition_upkeep_that_fails_never_stops_the_flush(app, monkeypatch, cap
     monkeypatch.setattr(partitions, "maintain", refuse)
     app.extensions["runtime"].flusher.maintain_partitions()  # logged, not raised
     assert "raw event partitions not maintained" in caplog.text
+
+
+class _Unreachable:
+    """An event store whose Redis is down: every beacon falls back to the database."""
+
+    def record(self, event, cap=None):
+        raise StoreUnavailable("down")
+
+
+def test_the_fallback_write_keeps_the_configured_retention(app, session, creative):
+    served = _midnight(-40) + 60
+    event = _impression(creative, new_ad_serving_id(served), served + 1)
+    sessions = app.extensions["database"].sessions
+    assert record_durably(_Unreachable(), sessions, event, retention_days=60)  # kept 60 days: stored
+    older = _midnight(-50) + 60
+    late = _impression(creative, new_ad_serving_id(older), older + 1)
+    assert not record_durably(_Unreachable(), sessions, late, retention_days=30)  # past 30: dead-lettered
+    assert session.scalar(sa.select(sa.func.count()).select_from(DeadLetterEvent)) == 1
