@@ -176,7 +176,8 @@ def list_dead_letters_command(limit: int) -> None:
 def replay_dead_letters_command(ids: tuple[int, ...]) -> None:
     """Store the given dead-lettered events again (all when no id is given); stored ones leave the table."""
     with database().sessions() as session:
-        results = dead_letters.replay(session, list(ids) or None)
+        retention = current_app.config["SETTINGS"].raw_event_retention_days
+        results = dead_letters.replay(session, retention, list(ids) or None)
     for dead_id, error in results.items():
         click.echo(f"{dead_id}\t{'stored' if error is None else 'refused again: ' + error}")
     refused = sum(error is not None for error in results.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 import sqlalchemy as sa
+from flask import current_app
 from werkzeug.exceptions import Conflict, NotFound
 
 from app.auth.guard import require_admin
@@ -82,7 +83,10 @@ def replay(body, dead_id: int):
     raw = body.get("raw")
     try:
         error = dead_letters.replay_one(
-            get_session(), dead_id, Event.decode(raw).encode() if raw is not None else None
+            get_session(),
+            dead_id,
+            Event.decode(raw).encode() if raw is not None else None,
+            retention_days=_retention_days(),
         )
     except dead_letters.NotDeadLettered:
         raise NotFound(f"No dead-lettered event {dead_id}") from None
@@ -95,6 +99,10 @@ def replay(body, dead_id: int):
 @blp.response(200, ReplayAllResultSchema)
 def replay_all():
     """Store every dead-lettered event again (after fixing their cause, e.g. a schema or a setting)."""
-    results = dead_letters.replay(get_session())
+    results = dead_letters.replay(get_session(), _retention_days())
     refused = sum(error is not None for error in results.values())
     return {"stored": len(results) - refused, "refused": refused}
+
+
+def _retention_days() -> int:
+    return current_app.config["SETTINGS"].raw_event_retention_days

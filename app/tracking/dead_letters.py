@@ -103,20 +103,23 @@ def _dead_letter(sessions: sessionmaker, dead: list[tuple[str | None, str, str]]
         log.error("event dead-lettered (entry %s): %s", entry_id, error)
 
 
-def replay(session: Session, ids: Sequence[int] | None = None) -> dict[int, str | None]:
+def replay(session: Session, retention_days: int, ids: Sequence[int] | None = None) -> dict[int, str | None]:
     """Store the dead-lettered events `ids` (all when None) again, each on its own. Returns {id: None when
     stored, else the error}; see `replay_one`. Raises when the database is unreachable."""
     query = sa.select(DeadLetterEvent.id).order_by(DeadLetterEvent.id)
     if ids is not None:
         query = query.where(DeadLetterEvent.id.in_(ids))
-    return {dead_id: replay_one(session, dead_id) for dead_id in list(session.scalars(query))}
+    return {
+        dead_id: replay_one(session, dead_id, retention_days=retention_days)
+        for dead_id in list(session.scalars(query))
+    }
 
 
 class NotDeadLettered(LookupError):
     """No dead-lettered event has this id (never, or already replayed)."""
 
 
-def replay_one(session: Session, dead_id: int, raw: str | None = None) -> str | None:
+def replay_one(session: Session, dead_id: int, raw: str | None = None, *, retention_days: int) -> str | None:
     """Store one dead-lettered event, with `raw` (an operator's fix, `Event.encode()` form) in place of its
     text when given; each outcome is committed. Stored: its row is deleted, None is returned. Refused
     again: its row keeps the (fixed) text, the new error and one more attempt, and the error is returned.
@@ -126,7 +129,7 @@ def replay_one(session: Session, dead_id: int, raw: str | None = None) -> str | 
         raise NotDeadLettered(dead_id)
     text = raw if raw is not None else row.raw
     try:
-        store_events(session, [Event.decode(text)])
+        store_events(session, [Event.decode(text)], retention_days=retention_days)
         session.delete(row)
         session.commit()
         return None

@@ -95,7 +95,9 @@ def _record(rt: Runtime, event: Event, cap: CapCount | None = None) -> bool:
     if rt.redis_safety.refuses():  # it could lose or double count what we acknowledge (logged, metered)
         raise ServiceUnavailable("The event store is misconfigured; retry later")
     try:
-        return record_durably(rt.store, rt.sessions, event, on_fallback=rt.count_fallback, cap=cap)
+        return record_durably(
+            rt.store, rt.sessions, event, rt.raw_event_retention_days, on_fallback=rt.count_fallback, cap=cap
+        )
     except Exception:
         # Not acknowledged: the player (or SSAI server) retries later, and the retry is counted once.
         raise ServiceUnavailable("The beacon could not be stored; retry") from None

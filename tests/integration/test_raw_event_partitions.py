@@ -261,6 +261,7 @@ class _Unreachable:
         raise StoreUnavailable("down")
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])
 def test_the_fallback_write_keeps_the_configured_retention(app, session, creative):
     served = _midnight(-40) + 60
     event = _impression(creative, new_ad_serving_id(served), served + 1)
