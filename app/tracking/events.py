@@ -487,8 +487,9 @@ class MemoryEventStore:
         return found[1] if found is not None and found[0] > time.monotonic() else None
 
 
-def consumer_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+def consumer_name(pid: int | None = None) -> str:
+    """A flusher's name in the stream's consumer group: its host and process (this one by default)."""
+    return f"{socket.gethostname()}-{pid or os.getpid()}"
 
 
 def counts_event(counts: dict, worker: str, sequence: int) -> Event:

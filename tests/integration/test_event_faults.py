@@ -2,8 +2,6 @@
 after committing. Against a Redis of the test's own (persistence as the README recommends) and a committed
 PostgreSQL database: acknowledged beacons are never lost and never counted twice."""
 
-import shutil
-
 import pytest
 import sqlalchemy as sa
 
@@ -12,20 +10,10 @@ from app.db import get_session
 from app.tracking import events as events_module
 from app.tracking.flusher import Flusher
 from app.tracking.models import EventCountHourly
-from harness.servers import RedisServer
 from tests import factories
 from tests.conftest import _with_admin
 from tests.factories import CreativeFactory
 from tests.serving_helpers import ad_urls, get_vast, refresh
-
-
-@pytest.fixture
-def redis_process(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed")
-    server = RedisServer(tmp_path / "redis").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

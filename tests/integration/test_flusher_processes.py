@@ -5,9 +5,7 @@ every event is stored exactly once (rows, hourly counts, nothing dead-lettered, 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,23 +16,14 @@ import redis
 import sqlalchemy as sa
 
 from app import migrate as migrations
-from app.tracking.events import CONSUMER_GROUP, Event
+from app.tracking.events import CONSUMER_GROUP, Event, consumer_name
 from app.tracking.signing import new_ad_serving_id
-from harness.servers import PROJECT_ROOT, RedisServer, wait_until
+from harness.servers import PROJECT_ROOT, wait_until
 from tests import factories
 
 BEACONS = ("impression", "start", "firstQuartile", "midpoint", "thirdQuartile", "complete")
 ADS = 2500
 PREFIX = "flushers:"
-
-
-@pytest.fixture
-def redis_process(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed")
-    server = RedisServer(tmp_path / "redis").start()
-    yield server
-    server.stop()
 
 
 def _fill(client: redis.Redis, creative) -> None:
@@ -58,8 +47,9 @@ def _fill(client: redis.Redis, creative) -> None:
 
 
 def _held_by(client: redis.Redis, pid: int) -> int:
-    consumer = f"{socket.gethostname()}-{pid}"
-    entries = client.xpending_range(f"{PREFIX}events", CONSUMER_GROUP, "-", "+", 10, consumername=consumer)
+    entries = client.xpending_range(
+        f"{PREFIX}events", CONSUMER_GROUP, "-", "+", 10, consumername=consumer_name(pid)
+    )
     return len(entries)
 
 
@@ -94,12 +84,15 @@ def test_three_flushers_one_killed_store_every_event_once(make_postgres_database
     try:
         wait_until(lambda: client.xlen(f"{PREFIX}events") < total * 0.8, 60, what="flushing under way")
         victim = flushers[0]
-        while True:  # kill it while it holds entries it read and has not acknowledged
+
+        def stopped_holding_entries() -> bool:  # to kill it while it holds entries it has not acknowledged
             victim.send_signal(signal.SIGSTOP)
             if _held_by(client, victim.pid):
-                break
+                return True
             victim.send_signal(signal.SIGCONT)
-            time.sleep(0.02)
+            return False
+
+        wait_until(stopped_holding_entries, 60, interval=0.02, what="the victim holding entries")
         victim.kill()
         victim.wait(10)
         assert client.xlen(f"{PREFIX}events") > 0

@@ -1,0 +1,18 @@
+"""Fixtures of the integration tests that start services of their own."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from harness.servers import RedisServer
+
+
+@pytest.fixture
+def redis_process(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed")
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
