@@ -71,7 +71,7 @@ def run_transcode(sessions: sessionmaker, storage: Storage, creative_id: uuid.UU
         ready = {name for name, rendition in existing.items() if rendition.status == "ready"}
         pending = [name for name in plan if name not in ready]  # largest first, as planned
         done = len(plan) - len(pending)
-    _update(sessions, Creative, creative_id, transcode_status="running", transcode_error=None)
+    _update(sessions, creative_id, transcode_status="running", transcode_error=None)
     progress = _Progress(sessions, creative_id, len(plan), done)
     with tempfile.TemporaryDirectory(prefix="transcode-") as directory:
         mezzanine = Path(directory) / "mezzanine.mp4"
@@ -145,7 +145,6 @@ def give_up(sessions: sessionmaker, storage: Storage, creative_id: uuid.UUID, re
 def note_retry(sessions: sessionmaker, creative_id: uuid.UUID, reason: str) -> None:
     _update(
         sessions,
-        Creative,
         creative_id,
         transcode_status="queued",
         transcode_error=f"An attempt failed and is retried: {reason}"[:2000],
@@ -176,10 +175,11 @@ def _job_keys(creative_id: uuid.UUID, identity: str) -> list[str]:
     ]
 
 
-def _update(sessions: sessionmaker, model, creative_id: uuid.UUID, **values) -> None:
-    """A plain UPDATE: no ORM object is flushed, so the catalog version is not bumped for progress."""
+def _update(sessions: sessionmaker, creative_id: uuid.UUID, **values) -> None:
+    """A plain UPDATE of the creative: no ORM object is flushed, so the catalog version is not bumped for
+    progress."""
     with sessions() as session:
-        session.execute(sa.update(model).where(model.id == creative_id).values(**values))
+        session.execute(sa.update(Creative).where(Creative.id == creative_id).values(**values))
         session.commit()
 
 
@@ -219,7 +219,7 @@ class _Progress:
 
     def _write(self, percent: float) -> None:
         self.written_at = time.monotonic()
-        _update(self.sessions, Creative, self.creative_id, transcode_progress=min(99, int(percent)))
+        _update(self.sessions, self.creative_id, transcode_progress=min(99, int(percent)))
 
 
 class InProcessTranscoder:

@@ -10,7 +10,7 @@ import gevent
 import sqlalchemy as sa
 from gevent import monkey
 from gevent.lock import BoundedSemaphore
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.campaigns.services import get_campaign
 from app.creatives import jobs, quality, transcode
@@ -155,6 +155,7 @@ def list_creatives(session: Session, campaign_id: uuid.UUID) -> list[Creative]:
         session.scalars(
             sa.select(Creative)
             .where(Creative.campaign_id == campaign_id)
+            .options(selectinload(Creative.renditions))  # every card lists them: one query, not one each
             .order_by(Creative.created_at, Creative.id)
         )
     )

@@ -34,7 +34,6 @@ PEAK_CEILING_DBFS = -1.0
 SILENCE_LUFS = -70.0  # BS.1770's absolute gate: ebur128 reports this for silence
 AUDIO_RATE = 48_000
 AUDIO_BITRATE = 128_000
-AUDIO_CODEC = "mp4a.40.2"  # RFC 6381: MPEG-4 AAC-LC
 X264_PRESET = "veryfast"  # bench.transcode measures the time it costs
 KEYFRAME_SECONDS = 2
 MAX_FRAME_RATE = Fraction(60)

@@ -75,10 +75,6 @@ class CreativeEntry:
     renditions: tuple[MediaEntry, ...] = ()  # ready ones, largest first (app.creatives.transcode)
 
     @property
-    def bitrate_kbps(self) -> int:
-        return max(1, round(self.bitrate / 1000))
-
-    @property
     def mezzanine(self) -> MediaEntry:
         return MediaEntry(self.media_url, self.width, self.height, self.bitrate, self.file_size, None)
 

@@ -113,9 +113,9 @@ def sample_request(url: str, parameters: Mapping[str, str], headers: Mapping[str
     return explain(parse_ad_request(args.to_dict(), Headers(list(headers.items())), None))
 
 
-def explain(ad_request: AdRequest) -> dict:
+def explain(ad_request: AdRequest, campaign_id: uuid.UUID | None = None) -> dict:
     """The diagnosis of `ad_request` against this worker's catalog, campaigns outside it added from the
-    database with the reason they are not in it."""
+    database with the reason they are not in it (only `campaign_id` of those, when given)."""
     rt = runtime()
     state = rt.catalog.current()
     device = rt.caps.device_of(state.catalog, ad_request)
@@ -128,7 +128,7 @@ def explain(ad_request: AdRequest) -> dict:
         tolerance=rt.duration_tolerance_seconds,
         capped=capped_keys(state.catalog, history, time.time()),
     )
-    verdicts += _outside_the_catalog(set(state.catalog.campaigns))
+    verdicts += _outside_the_catalog(set(state.catalog.campaigns), campaign_id)
     low, high = ad_request.duration_window(rt.duration_tolerance_seconds)
     return {
         "request": {
@@ -145,11 +145,11 @@ def explain(ad_request: AdRequest) -> dict:
 
 def campaign_delivery(campaign_id: uuid.UUID) -> Verdict | None:
     """The campaign's verdict for a request of any length (no parameters, no headers)."""
-    verdicts = explain(parse_ad_request({}, Headers(), None))["campaigns"]
+    verdicts = explain(parse_ad_request({}, Headers(), None), campaign_id)["campaigns"]
     return next((verdict for verdict in verdicts if verdict.campaign_id == campaign_id), None)
 
 
-def _outside_the_catalog(loaded: set) -> list[Verdict]:
+def _outside_the_catalog(loaded: set, only: uuid.UUID | None = None) -> list[Verdict]:
     """Campaigns the serving catalog does not hold, and why: not active, no active creative, ended, or
     changed less than a catalog refresh ago."""
     active_creatives = (
@@ -157,11 +157,10 @@ def _outside_the_catalog(loaded: set) -> list[Verdict]:
         .where(Creative.campaign_id == Campaign.id, Creative.status == "active")
         .scalar_subquery()
     )
-    rows = get_session().execute(
-        sa.select(Campaign.id, Campaign.name, Campaign.status, Campaign.end_date, active_creatives).order_by(
-            Campaign.name
-        )
-    )
+    query = sa.select(Campaign.id, Campaign.name, Campaign.status, Campaign.end_date, active_creatives)
+    if only is not None:
+        query = query.where(Campaign.id == only)
+    rows = get_session().execute(query.order_by(Campaign.name))
     now = utcnow()
     verdicts = []
     for campaign_id, name, status, end_date, creatives in rows:

@@ -23,20 +23,14 @@ SKELETONS_PER_WORKER = 1024
 # ids and numbers); in the CDATA sections that hold URLs, "&" too (without ">" no "]]>" can end them).
 PLAIN_TEXT = re.compile(r"[ !#-%'-;=?-~]*")
 PLAIN_URLS = re.compile(r"[!#-;=?-~]*")
-MEDIA_FIELDS = ("url", "width", "height", "bitrate", "file_size", "codec")
 MARKS = {  # what each mark stands for; plain, so lxml writes them as they are
     name: f"@@{name}@@"
     for name in (
         *("ad_id", "title", "ad_serving_id", "creative_id", "universal_ad_id", "advertiser", "category"),
         *("beacon_base", "token", "click_through"),
-        *(f"mezzanine.{field}" for field in MEDIA_FIELDS),
     )
 }
 _MARK = re.compile(r"@@([a-z_]+(?:\.[a-z_]+)?(?:\.\d+)?)@@")
-
-
-def _media_mark(index: int, field: str) -> str:
-    return f"@@media.{field}.{index}@@"
 
 
 def vast_document(ad: ServedAd, version: str) -> bytes:
@@ -55,7 +49,6 @@ def vast_document(ad: ServedAd, version: str) -> bytes:
         "beacon_base": ad.beacon_base,
         "token": ad.token,
         "click_through": creative.click_through_url or "",
-        "mezzanine.url": ad.mezzanine_url,
     }
     media = [creative.mezzanine, *creative.media_files]
     for index, (entry, url) in enumerate(zip(media, (ad.mezzanine_url, *ad.media_urls), strict=True)):
