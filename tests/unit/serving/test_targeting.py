@@ -14,30 +14,16 @@ import pytest
 from hypothesis import strategies as st
 
 from app.campaigns.targeting import DAYS, DEVICE_TYPES, PLATFORMS, Targeting, TargetingSchema, targeting_of
-from app.serving.catalog import CampaignEntry, CreativeEntry, ServingState, make_catalog
+from app.serving.catalog import CampaignEntry, ServingState, make_catalog
 from app.serving.decision import build_index
 from app.serving.pods import PodRequest, choose_one, choose_pod
 from app.serving.request import parse_ad_request
 from app.serving.targeting import VIEWS_PER_TICK, Profile, TargetedIndex, index_for, profile_of, tick_views
+from tests.unit.serving.test_pods import creative
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=ZoneInfo("UTC")).timestamp()  # a Monday, noon UTC
 ROKU = "Roku/DVP-9.10 (519.10E04111A)"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
-
-
-def creative(campaign_id: uuid.UUID, duration: float = 15.0) -> CreativeEntry:
-    return CreativeEntry(
-        id=uuid.uuid4(),
-        campaign_id=campaign_id,
-        duration=duration,
-        width=1920,
-        height=1080,
-        bitrate=5_000_000,
-        file_size=1,
-        video_codec="h264",
-        media_url="/media/x.mp4",
-        click_through_url=None,
-    )
 
 
 def campaign(rules: dict | None, time_zone: str = "UTC", durations=(15.0,)) -> CampaignEntry:
