@@ -103,7 +103,6 @@ def saved_upload(form: dict) -> Iterator[Path]:
 
 def store_upload(campaign_id: uuid.UUID, form: dict) -> Creative:
     """The uploaded file (form["file"]) and its fields, through the creative rules (API and console)."""
-    config = current_app.config
     with saved_upload(form) as upload:
         return services.create_creative(
             get_session(),
@@ -113,10 +112,18 @@ def store_upload(campaign_id: uuid.UUID, form: dict) -> Creative:
             upload=upload,
             click_through_url=form.get("click_through_url"),
             ad_id=form.get("ad_id"),
-            max_bytes=config["MAX_UPLOAD_BYTES"],
-            max_seconds=config["MAX_CREATIVE_SECONDS"],
-            submit=runtime().transcoder.submit,
+            **_upload_rules(),
         )
+
+
+def _upload_rules() -> dict:
+    """What every stored upload is held to, and where its renditions are made."""
+    config = current_app.config
+    return {
+        "max_bytes": config["MAX_UPLOAD_BYTES"],
+        "max_seconds": config["MAX_CREATIVE_SECONDS"],
+        "submit": runtime().transcoder.submit,
+    }
 
 
 @blp.put("/creatives/<uuid:creative_id>/file")
@@ -130,18 +137,9 @@ def store_upload(campaign_id: uuid.UUID, form: dict) -> Creative:
 def replace_file(form, creative_id: uuid.UUID):
     """Replace the creative's file: validated as an upload is, it gets a new `identity` (VAST Creative@id:
     stitchers key their transcodes by it) and new renditions; the old file, renditions and poster go."""
-    config = current_app.config
     with saved_upload(form) as upload:
         return present(
-            services.replace_file(
-                get_session(),
-                storage(),
-                creative_id,
-                upload=upload,
-                max_bytes=config["MAX_UPLOAD_BYTES"],
-                max_seconds=config["MAX_CREATIVE_SECONDS"],
-                submit=runtime().transcoder.submit,
-            )
+            services.replace_file(get_session(), storage(), creative_id, upload=upload, **_upload_rules())
         )
 
 
