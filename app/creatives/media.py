@@ -446,11 +446,38 @@ def _decode_picture(container: InputContainer, video: VideoStream) -> VideoFrame
     if packet is None:
         raise MediaError("undecodable", DAMAGED_MESSAGE)
     decoder = video.codec_context
+    coded = _coded_size(video, packet)
+    if (
+        coded is not None
+        and decoder.width
+        and (abs(coded[0] - decoder.width) > MACROBLOCK or abs(coded[1] - decoder.height) > MACROBLOCK)
+    ):
+        # The stream's parameter sets contradict the container: refused before the decoder allocates its
+        # tables for a picture size nothing else declared (tens of MB for 8192x8192).
+        raise MediaError("undecodable", DAMAGED_MESSAGE)
     frames = decoder.decode(packet) + decoder.decode(None)
     decoder.flush_buffers()  # ready for the next packet after the flush
     if not frames or any(frame.is_corrupt for frame in frames):
         raise MediaError("undecodable", DAMAGED_MESSAGE)
     return frames[0]
+
+
+MACROBLOCK = 16  # coded sizes round up to it (1080 lines are coded as 1088)
+
+
+def _coded_size(video: VideoStream, packet) -> tuple[int, int] | None:
+    """The picture size the packet's own parameter sets (H.264/HEVC SPS) give, as FFmpeg's parser reads them
+    (it allocates nothing for the picture); None where no parser knows the codec or none was found."""
+    try:
+        parser = av.CodecContext.create(video.codec_context.name, "r")
+    except (ValueError, av.FFmpegError):
+        return None
+    parser.extradata = video.codec_context.extradata
+    try:
+        parser.parse(bytes(packet))
+    except av.FFmpegError:
+        return None
+    return (parser.width, parser.height) if parser.width and parser.height else None
 
 
 def _decimal(value: float) -> str:
