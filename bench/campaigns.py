@@ -70,10 +70,13 @@ def insert_campaigns(engine: sa.Engine, storage_dir: Path, demo: DemoAd, count: 
         connection.execute(
             sa.text(
                 "INSERT INTO creatives (id, campaign_id, name, storage_key, duration, file_size, width,"
-                " height, bitrate, mime_type, video_codec, click_through_url, status, created_at)"
+                " height, bitrate, mime_type, video_codec, click_through_url, status, created_at, identity,"
+                " transcode_status, transcode_progress, warnings)"
                 " SELECT gen_random_uuid(), c.id, d.name, :key_prefix || substr(c.name, :skip) || '.mp4',"
                 " (:durations)[substr(c.name, :skip)::int % 3 + 1], d.file_size, d.width, d.height,"
-                " d.bitrate, d.mime_type, d.video_codec, d.click_through_url, 'active', now()"
+                " d.bitrate, d.mime_type, d.video_codec, d.click_through_url, 'active', now(),"
+                " replace(gen_random_uuid()::text, '-', ''), d.transcode_status, d.transcode_progress,"
+                " d.warnings"
                 " FROM campaigns AS c, creatives AS d WHERE c.name LIKE :pattern AND d.id = :demo"
             ),
             {
