@@ -108,11 +108,16 @@ class FlusherBench:
                 connection.execute(
                     sa.text(
                         "INSERT INTO creatives (id, campaign_id, name, storage_key, duration, file_size, "
-                        "width, height, bitrate, mime_type, video_codec, status, created_at) VALUES (:id, "
-                        ":campaign, 'spot', :key, 15, 1000, 1920, 1080, 5000, 'video/mp4', 'h264', 'active', "
-                        "now())"
+                        "width, height, bitrate, mime_type, video_codec, status, created_at, identity)"
+                        " VALUES (:id, :campaign, 'spot', :key, 15, 1000, 1920, 1080, 5000, 'video/mp4',"
+                        " 'h264', 'active', now(), :identity)"
                     ),
-                    {"id": creative, "campaign": campaign, "key": f"creatives/flusher-bench-{number}.mp4"},
+                    {
+                        "id": creative,
+                        "campaign": campaign,
+                        "key": f"creatives/flusher-bench-{number}.mp4",
+                        "identity": creative.hex,
+                    },
                 )
                 self.ads.append((str(campaign), str(creative), 100_000))
 
