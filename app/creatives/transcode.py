@@ -29,6 +29,8 @@ import av.filter
 import numpy as np
 from av.video.frame import PictureType
 
+from app.creatives.media import ANALYSIS_OPTIONS, CONTAINER_OPTIONS
+
 LOUDNESS_TARGET_LUFS = -24.0  # ATSC A/85 (2013) §5; EBU R128 would be -23.0
 PEAK_CEILING_DBFS = -1.0
 SILENCE_LUFS = -70.0  # BS.1770's absolute gate: ebur128 reports this for silence
@@ -123,7 +125,9 @@ def _even(value: float) -> int:
 def measure_loudness(path: str | os.PathLike) -> Loudness | None:
     """Integrated loudness and sample peak of the first audio track (FFmpeg's ebur128 filter, ITU-R
     BS.1770-4), or None when the file has no audio."""
-    with av.open(os.fspath(path)) as container:
+    # Opened as the probe opens a file: FFmpeg's stream analysis would otherwise decode pictures (up to 7
+    # of a 4K H.264 file) to measure only the sound.
+    with av.open(os.fspath(path), options=ANALYSIS_OPTIONS, container_options=CONTAINER_OPTIONS) as container:
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
