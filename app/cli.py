@@ -3,7 +3,7 @@
 import contextlib
 import signal
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from app.creatives.worker import worker_command
 from app.db import database, utcnow
 from app.exceptions import Invalid
 from app.runtime import runtime
-from app.tracking import dead_letters
+from app.tracking import dead_letters, export
 from app.tracking.flusher import Flusher
 from app.tracking.models import DeadLetterEvent
 
@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
         ensure_admin_command,
         seed_demo_command,
         flush_command,
+        export_events_command,
         dead_letters_group,
         worker_command,
     ):
@@ -151,6 +152,32 @@ def flush_command() -> None:
     with contextlib.suppress(KeyboardInterrupt):
         flusher.run()
     click.echo("flusher stopped")
+
+
+@click.command("export-events")
+@with_appcontext
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Write every closed hour from this UTC day on (default: the last 48 hours, as the flusher does).",
+)
+def export_events_command(since: datetime | None) -> None:
+    """Write the closed hours of raw events as Parquet (app.tracking.export): those not yet written, or whose
+    rows changed since."""
+    settings = current_app.config["SETTINGS"]
+    with database().sessions() as session:
+        written = export.export_hours(
+            session,
+            export.make_target(settings),
+            now=datetime.now(UTC),
+            delay=timedelta(seconds=settings.event_export_delay_seconds),
+            beacon_ttl=timedelta(seconds=settings.beacon_ttl_seconds),
+            since=since.replace(tzinfo=UTC) if since else None,
+        )
+    for table, hour, rows in written:
+        click.echo(f"{table}\t{hour.isoformat()}\t{rows} rows")
+    click.echo(f"{len(written)} file(s) written")
 
 
 @click.group("dead-letters")

@@ -226,6 +226,37 @@ class Settings:
             "older day partitions are dropped whole. Stats read the hourly aggregates, kept for good.",
         },
     )
+    event_export_seconds: int = field(
+        default=300,
+        metadata={
+            "env": "EVENT_EXPORT_SECONDS",
+            "help": "How often a flusher writes the closed hours of raw events as Parquet "
+            "(app.tracking.export); 0: never.",
+        },
+    )
+    event_export_delay_seconds: int = field(
+        default=300,
+        metadata={
+            "env": "EVENT_EXPORT_DELAY_SECONDS",
+            "help": "How long after its end an hour of raw events is first written as Parquet (events "
+            "flushed later rewrite it for 48 hours).",
+        },
+    )
+    event_export_dir: str = field(
+        default=str(INSTANCE_DIR / "event-exports"),
+        metadata={
+            "env": "EVENT_EXPORT_DIR",
+            "help": "Local directory of the Parquet files of raw events when EVENT_EXPORT_BUCKET is unset.",
+        },
+    )
+    event_export_bucket: str | None = field(
+        default=None,
+        metadata={
+            "env": "EVENT_EXPORT_BUCKET",
+            "help": "S3 bucket of the Parquet files of raw events (events/<table>/dt=/hour=), private: "
+            "not the creatives' bucket.",
+        },
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -260,6 +291,8 @@ class Settings:
         if self.raw_event_retention_days * 86400 < self.beacon_ttl_seconds + 86400:
             # A beacon may arrive BEACON_TTL_SECONDS after its ad was served: its day must still be kept.
             raise SettingsError("RAW_EVENT_RETENTION_DAYS must cover BEACON_TTL_SECONDS and one day more")
+        if self.event_export_seconds < 0 or self.event_export_delay_seconds < 0:
+            raise SettingsError("EVENT_EXPORT_SECONDS and EVENT_EXPORT_DELAY_SECONDS must not be negative")
         if not 0 <= self.beacon_clock_skew_seconds <= 3600:
             raise SettingsError("BEACON_CLOCK_SKEW_SECONDS must be between 0 and 3600")
         if not 0 <= self.duration_tolerance_seconds <= 1:

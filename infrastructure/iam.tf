@@ -78,6 +78,7 @@ locals {
   # Which Kubernetes service account may assume which role.
   irsa_subjects = {
     app                      = { namespace = var.k8s_namespace, service_account = var.k8s_service_account }
+    flusher                  = { namespace = var.k8s_namespace, service_account = var.k8s_flusher_service_account }
     load_balancer_controller = { namespace = "kube-system", service_account = "aws-load-balancer-controller" }
     cloudwatch_agent         = { namespace = "amazon-cloudwatch", service_account = "cloudwatch-agent" }
   }
@@ -136,6 +137,33 @@ resource "aws_iam_role_policy" "app" {
 }
 
 # The CloudWatch agent and Fluent Bit of the amazon-cloudwatch-observability add-on.
+# The flusher: writes the Parquet files of raw events into the events bucket (analytics.tf), nothing else.
+resource "aws_iam_role" "flusher" {
+  name               = "${local.name}-flusher"
+  description        = "IRSA role of ${var.k8s_namespace}/${var.k8s_flusher_service_account}: events bucket writes only"
+  assume_role_policy = data.aws_iam_policy_document.irsa_trust["flusher"].json
+}
+
+data "aws_iam_policy_document" "flusher" {
+  statement {
+    sid       = "WriteEventFiles"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.events.arn}/events/*"]
+  }
+
+  statement {
+    sid       = "EncryptEventFiles"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.main.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "flusher" {
+  name   = "events-bucket"
+  role   = aws_iam_role.flusher.id
+  policy = data.aws_iam_policy_document.flusher.json
+}
+
 resource "aws_iam_role" "cloudwatch_agent" {
   name               = "${local.name}-cloudwatch-agent"
   assume_role_policy = data.aws_iam_policy_document.irsa_trust["cloudwatch_agent"].json

@@ -61,6 +61,21 @@ output "s3_bucket" {
   value       = aws_s3_bucket.creatives.bucket
 }
 
+output "event_export_bucket" {
+  description = "EVENT_EXPORT_BUCKET of the flusher (Parquet files of raw events)."
+  value       = aws_s3_bucket.events.bucket
+}
+
+output "flusher_role_arn" {
+  description = "IRSA role of the flusher's service account (events bucket writes)."
+  value       = aws_iam_role.flusher.arn
+}
+
+output "athena_workgroup" {
+  description = "Athena workgroup and Glue database for queries over the log-level data."
+  value       = "${aws_athena_workgroup.events.name} (database ${aws_glue_catalog_database.events.name})"
+}
+
 output "cdn_base_url" {
   description = "CDN_BASE_URL of the app (CloudFront with the custom domain)."
   value       = "https://${var.cdn_domain_name}"

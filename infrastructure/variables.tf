@@ -267,6 +267,29 @@ variable "creative_noncurrent_version_days" {
   default     = 30
 }
 
+variable "event_export_retention_days" {
+  description = "Days the Parquet files of raw events are kept in the events bucket (Athena's history)."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.event_export_retention_days >= 31
+    error_message = "event_export_retention_days must be at least 31: the files outlive the raw events in PostgreSQL (30 days)."
+  }
+}
+
+variable "athena_bytes_scanned_cutoff" {
+  description = "Bytes one Athena query of the events workgroup may scan before it is cancelled (cost bound)."
+  type        = number
+  default     = 107374182400 # 100 GiB
+}
+
+variable "k8s_flusher_service_account" {
+  description = "Service account of the flusher (must match k8s/base/serviceaccounts.yaml); the only one allowed to assume the flusher role."
+  type        = string
+  default     = "adserver-flusher"
+}
+
 variable "ecr_keep_images" {
   description = "Number of most recent images kept in ECR (older ones expire; keep enough to roll back)."
   type        = number

@@ -164,6 +164,8 @@ read_outputs() {
   APP_DOMAIN="$(tf_out app_domain_name)"
   PUBLIC_BASE_URL="$(tf_out public_base_url)"
   S3_BUCKET="$(tf_out s3_bucket)"
+  EVENT_EXPORT_BUCKET="$(tf_out event_export_bucket)"
+  FLUSHER_ROLE_ARN="$(tf_out flusher_role_arn)"
   CDN_BASE_URL="$(tf_out cdn_base_url)"
   DB_HOST="$(tf_out db_host)"; DB_PORT="$(tf_out db_port)"; DB_NAME="$(tf_out db_name)"
   REDIS_HOST="$(tf_out redis_host)"; REDIS_PORT="$(tf_out redis_port)"
@@ -233,7 +235,7 @@ apply_secrets() {
   SECRET_KEY="$secret_key"
   # Rolls the pods when a secret or a Terraform output changes (pod template annotation).
   CONFIG_CHECKSUM="$(printf '%s\n' "$DATABASE_URL" "$REDIS_URL" "$SECRET_KEY" "$S3_BUCKET" "$CDN_BASE_URL" \
-    "$PUBLIC_BASE_URL" "$APP_ROLE_ARN" "$CERT_ARN" | sha256sum | cut -c1-16)"
+    "$PUBLIC_BASE_URL" "$APP_ROLE_ARN" "$CERT_ARN" "$EVENT_EXPORT_BUCKET" "$FLUSHER_ROLE_ARN" | sha256sum | cut -c1-16)"
 
   echo "+ kubectl apply -f - <<< Secret $NAMESPACE/adserver-secrets {SECRET_KEY, DATABASE_URL, REDIS_URL} (values not shown)" >&2
   [[ $DRY_RUN == 1 ]] && return
@@ -259,6 +261,8 @@ render_manifests() {
       -e "s|@@IMAGE_TAG@@|$(esc "$IMAGE_TAG")|g" \
       -e "s|@@AWS_REGION@@|$(esc "$REGION")|g" \
       -e "s|@@S3_BUCKET@@|$(esc "$S3_BUCKET")|g" \
+      -e "s|@@EVENT_EXPORT_BUCKET@@|$(esc "$EVENT_EXPORT_BUCKET")|g" \
+      -e "s|@@FLUSHER_ROLE_ARN@@|$(esc "$FLUSHER_ROLE_ARN")|g" \
       -e "s|@@CDN_BASE_URL@@|$(esc "$CDN_BASE_URL")|g" \
       -e "s|@@PUBLIC_BASE_URL@@|$(esc "$PUBLIC_BASE_URL")|g" \
       -e "s|@@APP_DOMAIN@@|$(esc "$APP_DOMAIN")|g" \

@@ -160,6 +160,7 @@ def make_settings(tmp_path):
     def make(**overrides) -> Settings:
         values = {
             "storage_dir": str(tmp_path / "creatives"),
+            "event_export_dir": str(tmp_path / "event-exports"),
             "redis_url": None,
             "secret_key": "test-secret-key-that-is-long-enough-0123456789",
             "log_level": "WARNING",

@@ -11,15 +11,18 @@ Throughput: batches of `EVENT_FLUSH_BATCH` entries (5,000), each one COPY and on
 (`app.tracking.staging`); one flusher process is one serial loop (read, store, acknowledge), so several
 processes scale until the database's CPU is spent. Housekeeping: every `PARTITIONS_SECONDS` the day
 partitions of the raw tables are made ahead and those past `RAW_EVENT_RETENTION_DAYS` dropped
-(`app.tracking.partitions`).
+(`app.tracking.partitions`); every `EVENT_EXPORT_SECONDS` the closed hours of raw events are written as
+Parquet (`app.tracking.export`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -29,7 +32,7 @@ from app.campaigns.models import Campaign
 from app.metrics import FLUSH_FAILURES, FLUSH_LAG, FLUSHED, PENDING
 from app.serving.money import currency_to_units
 from app.settings import Settings
-from app.tracking import partitions
+from app.tracking import export, partitions
 from app.tracking.dead_letters import store_or_dead_letter
 from app.tracking.events import Event, EventStore, Undecodable, consumer_name
 from app.tracking.models import EventCountHourly
@@ -52,6 +55,8 @@ class Flusher:
         block_ms: int = 1000,
         batch_size: int = BATCH_SIZE,
         retention_days: int = partitions.DEFAULT_RETENTION_DAYS,
+        exporter: Callable[[], object] | None = None,
+        export_seconds: float = 0.0,
     ):
         self.store = store
         self.sessions = sessions
@@ -60,6 +65,10 @@ class Flusher:
         self.batch_size = batch_size
         self.retention_days = retention_days
         self._last_partitions = 0.0
+        # Parquet files of the closed hours (app.tracking.export), every export_seconds when given.
+        self.exporter = exporter
+        self.export_seconds = export_seconds
+        self._last_export = time.monotonic()
         # Read, not yet committed: retried before anything new.
         self._batch: list[tuple[str, Event | Undecodable]] = []
         self._last_housekeeping = 0.0
@@ -69,11 +78,16 @@ class Flusher:
 
     @classmethod
     def from_settings(cls, store: EventStore, sessions: sessionmaker, settings: Settings) -> Flusher:
+        exporter = None
+        if settings.event_export_seconds:
+            exporter = functools.partial(export.export_once, sessions, export.make_target(settings), settings)
         return cls(
             store,
             sessions,
             batch_size=settings.event_flush_batch,
             retention_days=settings.raw_event_retention_days,
+            exporter=exporter,
+            export_seconds=settings.event_export_seconds,
         )
 
     def flush_once(self) -> int:
@@ -96,7 +110,18 @@ class Flusher:
         if time.monotonic() - self._last_partitions >= PARTITIONS_SECONDS:
             self.maintain_partitions()
             self._last_partitions = time.monotonic()
+        if self.exporter is not None and time.monotonic() - self._last_export >= self.export_seconds:
+            self.export_events()
+            self._last_export = time.monotonic()
         return flushed
+
+    def export_events(self) -> None:
+        """The closed hours as Parquet; a failure (storage unreachable) is logged and the hours are written
+        at a later round: it never holds up the flush."""
+        try:
+            self.exporter()
+        except Exception:
+            log.warning("raw events not exported; trying again later", exc_info=True)
 
     def maintain_partitions(self) -> None:
         """Raw event partitions made ahead, expired ones dropped (PostgreSQL). A failure (a lock not granted

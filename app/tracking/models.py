@@ -90,6 +90,17 @@ class ServingCountHourly(Base):
     pod_filled_ms: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
 
+class EventExport(Base):
+    """The hours of raw events written as Parquet (app.tracking.export), and the rows each file holds."""
+
+    __tablename__ = "event_exports"
+
+    table_name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ProcessedBatch(Base):
     """Batches of serving counts already added, so a batch the flusher sees twice is added once."""
 

@@ -364,6 +364,53 @@ run "app_role_is_scoped_to_the_bucket" {
   }
 }
 
+run "event_files_are_private_and_only_the_flusher_writes_them" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      aws_s3_bucket_public_access_block.events.block_public_acls,
+      aws_s3_bucket_public_access_block.events.block_public_policy,
+      aws_s3_bucket_public_access_block.events.ignore_public_acls,
+      aws_s3_bucket_public_access_block.events.restrict_public_buckets,
+    ])
+    error_message = "The events bucket must block every form of public access."
+  }
+
+  assert {
+    condition     = one([for r in aws_s3_bucket_server_side_encryption_configuration.events.rule : one(r.apply_server_side_encryption_by_default).sse_algorithm]) == "aws:kms"
+    error_message = "The events bucket must be encrypted with the stack key."
+  }
+
+  assert {
+    condition     = aws_s3_bucket.events.bucket != aws_s3_bucket.creatives.bucket
+    error_message = "Log-level data must not share the creatives' (CDN-served) bucket."
+  }
+
+  assert {
+    condition     = alltrue(flatten([for s in data.aws_iam_policy_document.flusher.statement : [for r in s.resources : startswith(r, aws_s3_bucket.events.arn) || r == aws_kms_key.main.arn]]))
+    error_message = "The flusher's IAM policy may only name the events bucket and the stack key."
+  }
+
+  assert {
+    condition     = alltrue([for s in data.aws_iam_policy_document.flusher.statement : alltrue([for a in s.actions : !contains(["s3:GetObject", "s3:DeleteObject", "s3:*"], a)])])
+    error_message = "The flusher only writes event files: no reads or deletes."
+  }
+
+  assert {
+    condition = anytrue([
+      for c in one(data.aws_iam_policy_document.irsa_trust["flusher"].statement).condition :
+      c.values == tolist(["system:serviceaccount:adserver:adserver-flusher"])
+    ])
+    error_message = "Only the adserver/adserver-flusher service account may assume the flusher role."
+  }
+
+  assert {
+    condition     = aws_athena_workgroup.events.configuration[0].enforce_workgroup_configuration
+    error_message = "The Athena workgroup must enforce its encrypted result location."
+  }
+}
+
 run "alb_alarms_wait_for_the_alb" {
   command = apply
 

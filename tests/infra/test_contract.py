@@ -309,17 +309,18 @@ def test_names_shared_with_terraform(deployed):
         accounts = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ServiceAccount"}
         irsa = accounts[terraform_default("k8s_service_account")]
         assert "eks.amazonaws.com/role-arn" in irsa["metadata"]["annotations"]
+        flusher = accounts[terraform_default("k8s_flusher_service_account")]
+        assert flusher["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == "@@FLUSHER_ROLE_ARN@@"
         for component, spec in workloads(docs):
-            expected = (
-                terraform_default("k8s_service_account")
-                if component in BUCKET_COMPONENTS
-                else "adserver-jobs"
-            )
+            expected = {
+                **dict.fromkeys(BUCKET_COMPONENTS, terraform_default("k8s_service_account")),
+                "flusher": terraform_default("k8s_flusher_service_account"),
+            }.get(component, "adserver-jobs")
             assert spec["serviceAccountName"] == expected, component
             assert (
                 "eks.amazonaws.com/role-arn"
                 not in accounts[spec["serviceAccountName"]]["metadata"].get("annotations", {})
-                or component in BUCKET_COMPONENTS
+                or expected != "adserver-jobs"
             ), f"{component} must not get AWS credentials"
         ingress = next(d for d in docs if d["kind"] == "Ingress")
         assert ingress["metadata"]["annotations"][
