@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
@@ -161,3 +162,16 @@ def test_the_command_writes_the_hours_since_a_day(app, creative):
     assert f"impressions\t{old.isoformat()}\t1 rows" in result.output
     target = export.make_target(app.config["SETTINGS"])
     assert len(_read(target, "tracking_events", old)) == 2
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_files_go_to_the_private_events_bucket(app, creative, make_settings, s3_bucket, s3_endpoint):
+    settings = make_settings(event_export_bucket=s3_bucket, s3_endpoint_url=s3_endpoint)
+    target = export.make_target(settings)
+    hour = _hour(1)
+    _store(app, _ad(creative, hour + timedelta(minutes=3)))
+    assert ("impressions", hour, 1) in _export(app, target)
+    body = target.client.get_object(Bucket=s3_bucket, Key=export.object_key("impressions", hour))["Body"]
+    assert pq.read_table(pa.BufferReader(body.read())).column("campaign_id").to_pylist() == [
+        str(creative.campaign_id)
+    ]
