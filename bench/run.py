@@ -211,13 +211,17 @@ def worker_rss(server: AppServer) -> list[float]:
 
 
 def beacon_counts(server: AppServer) -> dict[str, int]:
-    """Impression beacons by result, from the app's own Prometheus counters (all workers)."""
+    """Impression beacons by result, and the event store's round trips and the writes they carried (group
+    commit), from the app's own Prometheus counters (all workers)."""
     with urllib.request.urlopen(f"{server.base_url}/metrics", timeout=5) as response:
         text = response.read().decode()
     counts = {"counted": 0, "duplicate": 0, "refused": 0}
     pattern = r'^adserver_beacons_total\{event="impression",result="(\w+)"\} ([0-9.e+]+)$'
     for result, value in re.findall(pattern, text, re.MULTILINE):
         counts[result] = int(float(value))
+    for name in ("round_trips", "writes"):
+        found = re.search(rf"^adserver_event_store_{name}_total ([0-9.e+]+)$", text, re.MULTILINE)
+        counts[f"store_{name}"] = int(float(found.group(1))) if found else 0
     return counts
 
 

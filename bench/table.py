@@ -126,6 +126,10 @@ def printout(run: Run) -> str:
             f" {run.beacons['refused']:,} refused; tokens used twice: {run.beacons['reused']:,};"
             " events left to flush after each beacon run (drained in): "
             + ", ".join(f"{pending:,} ({seconds} s)" for pending, seconds in run.beacons["backlog"]),
+            f"event store (all runs): {run.beacons['store_writes']:,} writes in"
+            f" {run.beacons['store_round_trips']:,} Redis round trips, "
+            f"{run.beacons['store_writes'] / max(run.beacons['store_round_trips'], 1):.1f} per round trip"
+            " (group commit)",
         ]
     if run.fixed_rates:
         lines += [

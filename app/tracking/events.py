@@ -28,6 +28,7 @@ from typing import Protocol
 
 import redis
 
+from app.metrics import STORE_ROUND_TRIPS, STORE_WRITES
 from app.serving.pacing import Delivered, day_key
 from app.tracking import normalise
 from app.tracking.frequency import CapCount, MemoryHistories, history_key
@@ -205,7 +206,7 @@ class RedisEventStore:
         self.stream = f"{prefix}events"
         self.dedupe_seconds = dedupe_seconds
         self.script = RecordScript(client, self.stream, dedupe_seconds, wait_replicas)
-        self.commits = GroupCommit(self.script.send, name="event-store-commit")
+        self.commits = GroupCommit(self._send, name="event-store-commit")
         self._seed = client.register_script(_SEED_SPEND_SCRIPT)
         self._seed_delivery = client.register_script(_SEED_DELIVERY_SCRIPT)
         self._group_ready = False
@@ -225,6 +226,11 @@ class RedisEventStore:
             keys.append(history_key(self.prefix, cap.device))
             args += cap.script_args(event.occurred_at)
         return keys, args
+
+    def _send(self, writes: list[Write]) -> list:
+        STORE_ROUND_TRIPS.inc()
+        STORE_WRITES.inc(len(writes))
+        return self.script.send(writes)
 
     def _commit(self, write: Write):
         """The write's result, once the round trip that carried it returned (its batch's WAIT included)."""
