@@ -9,8 +9,9 @@ only when the round trip holding its write has returned. A lone write never wait
 once, so a quiet worker answers as fast as before and a busy one sends fewer, larger round trips.
 
 One committer thread per process, started by the first write (a forked worker starts its own, so the
-master's never serves a worker). Under gevent's monkey-patching (gunicorn's gevent workers) the thread is a
-greenlet and every wait is cooperative; without it (tests, the CLI) it is a thread.
+master's never serves a worker) and ended after IDLE_SECONDS without one (the next write starts it again).
+Under gevent's monkey-patching (gunicorn's gevent workers) the thread is a greenlet and every wait is
+cooperative; without it (tests, the CLI) it is a thread.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ Result = TypeVar("Result")
 
 MAX_BATCH = 256  # writes per round trip: a script over more would hold Redis (single-threaded) too long
 TIMEOUT_SECONDS = 10.0  # a caller's wait: the round trip in flight plus its own, each bounded by the client
+IDLE_SECONDS = 30.0
 
 
 class CommitTimeout(TimeoutError):
@@ -63,23 +65,26 @@ class GroupCommit(Generic[Item, Result]):
         self.round_trips = 0  # batches sent by this process
         self._pid: int | None = None
 
-    def _start(self) -> None:
-        """The queue and committer of this process (a forked child starts afresh)."""
+    def _reset(self) -> None:
+        """The queue of this process (a forked child starts afresh, without its parent's committer)."""
         self._lock = threading.Lock()
         self._arrived = threading.Event()
         self._queue: list[_Waiter] = []
+        self._running = False
         self.round_trips = 0
         self._pid = os.getpid()
-        threading.Thread(target=self._run, name=self.name, daemon=True).start()
 
     def submit(self, item: Item) -> Result:
         if self._pid != os.getpid():
             with _STARTING:
                 if self._pid != os.getpid():
-                    self._start()
+                    self._reset()
         waiter = _Waiter(item)
         with self._lock:
             self._queue.append(waiter)
+            start, self._running = not self._running, True
+        if start:
+            threading.Thread(target=self._run, name=self.name, daemon=True).start()
         self._arrived.set()
         if not waiter.done.wait(self.timeout_seconds):
             with self._lock:
@@ -97,7 +102,12 @@ class GroupCommit(Generic[Item, Result]):
 
     def _run(self) -> None:
         while True:
-            self._arrived.wait()
+            if not self._arrived.wait(IDLE_SECONDS):
+                with self._lock:
+                    if not self._queue:
+                        self._running = False  # the next write starts a committer again
+                        return
+                continue
             self._arrived.clear()  # before taking the queue: a write queued after this sets it again
             with self._lock:
                 batch = self._queue[: self.max_batch]

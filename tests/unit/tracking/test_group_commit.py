@@ -4,10 +4,12 @@ that gives up withdraws a write not yet sent."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
 
+from app.tracking import group_commit
 from app.tracking.group_commit import CommitTimeout, GroupCommit
 
 
@@ -128,3 +130,35 @@ def test_a_caller_that_gives_up_withdraws_its_write_if_not_yet_sent():
     send.release.set()
     assert commits.submit(3) == 30
     assert send.batches == [[1], [3]]
+
+
+def test_an_idle_committer_ends_and_the_next_write_starts_one(monkeypatch):
+    monkeypatch.setattr(group_commit, "IDLE_SECONDS", 0.05)
+    commits = GroupCommit(lambda items: [item * 10 for item in items], name="idle-commit")
+    assert commits.submit(1) == 10
+    running = lambda: [t for t in threading.enumerate() if t.name == "idle-commit"]  # noqa: E731
+    for _ in range(100):
+        if not running():
+            break
+        threading.Event().wait(0.02)
+    assert not running()
+    assert commits.submit(2) == 20
+    assert commits.round_trips == 2
+
+
+def test_a_forked_worker_starts_a_committer_of_its_own():
+    """gunicorn forks its workers: the parent's committer thread does not exist in a child."""
+    commits = GroupCommit(lambda items: [item * 10 for item in items], timeout_seconds=5)
+    assert commits.submit(1) == 10
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child answers through the pipe, whatever happens
+        try:
+            answer = str(commits.submit(2))
+        except Exception as exc:
+            answer = repr(exc)
+        os.write(write, answer.encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 200) == b"20"
+    assert commits.submit(3) == 30
