@@ -54,19 +54,24 @@ def wait_queued(commits: GroupCommit, count: int) -> None:
     raise AssertionError(f"{count} writes never queued")
 
 
+def behind_one_round_trip(commits: GroupCommit, send: SlowRoundTrips, items: list[int]) -> dict:
+    """Write 1, then `items` while its round trip is in flight; every result, once all have returned."""
+    results: dict = {}
+    threads = submit_all(commits, [1], results)
+    assert send.in_flight.wait(5)
+    threads += submit_all(commits, items, results)
+    wait_queued(commits, len(items))
+    assert results == {}  # none answered before the round trip holding it returned
+    send.release.set()
+    for thread in threads:
+        thread.join(5)
+    return results
+
+
 def test_writes_arriving_during_a_round_trip_go_together_in_the_next():
     send = SlowRoundTrips()
     commits = GroupCommit(send)
-    results: dict = {}
-    first = submit_all(commits, [1], results)
-    assert send.in_flight.wait(5)
-    assert results == {}  # not answered before its round trip returned
-    rest = submit_all(commits, list(range(2, 42)), results)
-    wait_queued(commits, 40)
-    assert 2 not in results
-    send.release.set()
-    for thread in first + rest:
-        thread.join(5)
+    results = behind_one_round_trip(commits, send, list(range(2, 42)))
     assert send.batches[0] == [1]
     assert sorted(send.batches[1]) == list(range(2, 42))  # one round trip for all forty
     assert results == {item: item * 10 for item in range(1, 42)}
@@ -76,14 +81,7 @@ def test_writes_arriving_during_a_round_trip_go_together_in_the_next():
 def test_a_batch_is_at_most_max_batch_writes():
     send = SlowRoundTrips()
     commits = GroupCommit(send, max_batch=16)
-    results: dict = {}
-    threads = submit_all(commits, [1], results)
-    assert send.in_flight.wait(5)
-    threads += submit_all(commits, list(range(2, 42)), results)
-    wait_queued(commits, 40)
-    send.release.set()
-    for thread in threads:
-        thread.join(5)
+    results = behind_one_round_trip(commits, send, list(range(2, 42)))
     assert [len(batch) for batch in send.batches] == [1, 16, 16, 8]
     assert results == {item: item * 10 for item in range(1, 42)}
 
@@ -91,14 +89,7 @@ def test_a_batch_is_at_most_max_batch_writes():
 def test_a_failed_round_trip_fails_each_of_its_writes_and_no_other():
     send = SlowRoundTrips(fail_batch=1)
     commits = GroupCommit(send)
-    results: dict = {}
-    threads = submit_all(commits, [1], results)
-    assert send.in_flight.wait(5)
-    threads += submit_all(commits, list(range(2, 12)), results)
-    wait_queued(commits, 10)
-    send.release.set()
-    for thread in threads:
-        thread.join(5)
+    results = behind_one_round_trip(commits, send, list(range(2, 12)))
     assert results[1] == 10
     assert all(isinstance(results[item], ConnectionError) for item in range(2, 12))
     assert commits.submit(12) == 120  # the next round trip is made as usual
@@ -107,14 +98,7 @@ def test_a_failed_round_trip_fails_each_of_its_writes_and_no_other():
 def test_a_write_that_fails_alone_fails_no_other_of_its_batch():
     send = SlowRoundTrips()
     commits = GroupCommit(send)
-    results: dict = {}
-    threads = submit_all(commits, [1], results)
-    assert send.in_flight.wait(5)
-    threads += submit_all(commits, [2, -3, 4], results)
-    wait_queued(commits, 3)
-    send.release.set()
-    for thread in threads:
-        thread.join(5)
+    results = behind_one_round_trip(commits, send, [2, -3, 4])
     assert sorted(send.batches[1]) == [-3, 2, 4]
     assert (results[2], results[4]) == (20, 40)
     assert isinstance(results[-3], ValueError)
