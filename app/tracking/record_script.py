@@ -30,7 +30,7 @@ import redis
 
 from app.tracking.frequency import HISTORY_LUA
 
-COUNTED, REPEAT = 1, 0
+COUNTED = 1  # a write's result: counted (an event), or ours stored and recorded (an answer)
 
 RECORD_SCRIPT = (
     HISTORY_LUA
