@@ -31,6 +31,9 @@ BEACONS = Counter("adserver_beacons_total", "Beacons by event and result", ["eve
 FALLBACK_WRITES = Counter(
     "adserver_beacon_fallback_writes_total", "Beacons written to the database: store down"
 )
+# Group commit (app.tracking.group_commit): their ratio is the mean number of writes a round trip carried.
+STORE_ROUND_TRIPS = Counter("adserver_event_store_round_trips_total", "Record-script calls made to Redis")
+STORE_WRITES = Counter("adserver_event_store_writes_total", "Events and SDK answers those calls carried")
 FLUSHED = Counter("adserver_flushed_events_total", "Events moved from the event store into the database")
 FLUSH_FAILURES = Counter("adserver_flush_failures_total", "Flush attempts that failed (retried)")
 PENDING = Gauge("adserver_events_pending", "Counted events not yet in the database", multiprocess_mode="max")

@@ -20,6 +20,7 @@ POD = f"/vast?pod_max_dur=120&pod_min_ads={POD_ADS}&pod_max_ads={POD_ADS}"
 GZIP = {"Accept-Encoding": "gzip"}
 # Tokens written for one beacon run: more than either server answers, so that none is used twice.
 MAX_BEACONS_PER_SECOND = 8_000
+DURABLE_PREFIX = "/durable"  # the reference's beacons with one durable Redis write each
 
 
 class Drives:
@@ -49,6 +50,12 @@ class Drives:
     def impressions(self, base_url: str, seconds: float) -> Measurement:
         tokens = impression_paths(SECRET_KEY, self.ad, round(MAX_BEACONS_PER_SECOND * seconds))
         return self.wrk.saturate_lines(base_url, write_lines(self._lines(), tokens), seconds)
+
+    def durable_impressions(self, base_url: str, seconds: float) -> Measurement:
+        """The reference's beacons that make one durable Redis write each (bench.reference_app)."""
+        tokens = impression_paths(SECRET_KEY, self.ad, round(MAX_BEACONS_PER_SECOND * seconds))
+        paths = (f"{DURABLE_PREFIX}{path}" for path in tokens)
+        return self.wrk.saturate_lines(base_url, write_lines(self._lines(), paths), seconds)
 
     def ad_requests(self, base_url: str, seconds: float) -> Measurement:
         return self.wrk.ad_requests(base_url, f"bench-{uuid.uuid4().hex[:12]}", seconds)

@@ -4,12 +4,19 @@ Per request it builds, with lxml, a VAST 4.2 document of the ad server's shape a
 a fresh id in each; with `pod_max_ads`, a pod of that many such ads, `sequence` 1..n), answers beacons with
 a bare 204, and ad requests with JSON of the ad server's shape.
 No decision, no validation, no signing, no storage: its speed is the floor the ad server is held against.
+
+`/durable/t/<event>` is the second reference for beacons: one durable Redis write per beacon made the plain
+way, one script call per request (dedupe by token, then a stream entry) to the bench's Redis
+(`REFERENCE_REDIS_URL`, fsync on every write), answered once that call returned, as the ad server's beacons
+were before their writes shared round trips (app.tracking.group_commit).
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 
+import redis
 from flask import Flask, Response, jsonify, request
 from lxml import etree
 
@@ -27,7 +34,17 @@ CREATIVE_ID = "8d2e4c6a-1b3f-4e5d-8c7b-6a5f4e3d2c1b"
 MEDIA_KEY = "creatives/0b1c2d3e4f5a46b7c8d9e0f1a2b3c4d5.mp4"
 CLICK_THROUGH = "https://example.com/"
 
+# KEYS: the beacon's seen-hash, the stream. ARGV: the event, the token. The stream keeps its newest entries.
+DURABLE_WRITE = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], '1') == 1 then
+  redis.call('EXPIRE', KEYS[1], 86400)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'e', ARGV[2])
+end
+return 1
+"""
+
 app = Flask(__name__)
+_durable_write = None  # made in each worker by its first durable beacon (after gunicorn forked it)
 
 
 def _tag(name: str) -> str:
@@ -107,6 +124,19 @@ def vast():
 
 @app.route("/t/<event>", methods=["GET", "HEAD"])
 def beacon(event: str):
+    return Response(status=204)
+
+
+@app.route("/durable/t/<event>", methods=["GET", "HEAD"])
+def durable_beacon(event: str):
+    global _durable_write
+    if _durable_write is None:
+        pool = redis.BlockingConnectionPool.from_url(
+            os.environ["REFERENCE_REDIS_URL"], max_connections=200, timeout=5
+        )
+        _durable_write = redis.Redis(connection_pool=pool).register_script(DURABLE_WRITE)
+    token = request.args.get("t", "")
+    _durable_write(keys=[f"reference:seen:{token}", "reference:events"], args=[event, token])
     return Response(status=204)
 
 

@@ -6,11 +6,14 @@ of half the app's); then the ad server alone with 10, 1,000 and 10,000 active ca
 pod request (an ad break of four ads, bench.drives.POD), which the saturation runs also compare with the
 reference's pod. Prints the table and the targets, and writes the whole record to bench/results/.
 
-Settings: BENCH_WORKERS (2), BENCH_ROUNDS (3), BENCH_SECONDS (10 per wrk run).
+Settings: BENCH_WORKERS (2), BENCH_ROUNDS (3), BENCH_SECONDS (10 per wrk run). `--only beacons` (or
+`ad-requests`, or both) measures those endpoints alone, with their fixed-rate latency and targets, at the
+smallest catalog: a quick look at the event store's path.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import statistics
@@ -34,6 +37,8 @@ from harness.servers import AppServer
 
 CATALOG_SIZES = (10, 1_000, 10_000)
 WARMUP_SECONDS = 2
+BEACONS, AD_REQUESTS = "/t/impression", "POST /api/v1/ad-request"
+ONLY = {"beacons": BEACONS, "ad-requests": AD_REQUESTS}  # `--only` choices: the endpoints they measure
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,9 @@ class BenchSettings:
 
 
 class Bench:
-    def __init__(self, settings: BenchSettings):
+    def __init__(self, settings: BenchSettings, only: tuple[str, ...] = ()):
         self.settings = settings
+        self.only = only  # endpoint labels to measure alone (ONLY); all of the bench when empty
         self.stack = BenchStack(settings.workers)
         self.run = Run(
             settings={
@@ -73,9 +79,13 @@ class Bench:
         others = OthersMeter()
         try:
             self.stack.start()
-            ad = self.stack.prepare_campaigns(CATALOG_SIZES[-1])
+            ad = self.stack.prepare_campaigns(CATALOG_SIZES[0] if self.only else CATALOG_SIZES[-1])
             self.stack.serve_campaigns(CATALOG_SIZES[0])
             drives = Drives(wrk, self.stack.inputs_dir, ad)
+            if self.only:
+                self._saturate(drives)
+                self._fixed_rates(drives)
+                return self.run
             self._compare_documents()
             self._saturate(drives)
             self._fixed_rates(drives)
@@ -117,27 +127,35 @@ class Bench:
             ("/vast (fill)", drives.vast_fill),
             ("/vast (no fill)", drives.vast_no_fill),
             ("/vast (pod)", drives.vast_pod),
-            ("/t/impression", drives.impressions),
-            ("POST /api/v1/ad-request", drives.ad_requests),
+            (BEACONS, drives.impressions),
+            (AD_REQUESTS, drives.ad_requests),
         ]
-        servers = {"app": self.stack.app, "reference": self.stack.reference}
         backlog = []  # events left to flush after each of the app's beacon runs, and the seconds it took
         for label, drive in scenarios:
+            if self.only and label not in self.only:
+                continue
+            contenders = {"app": (self.stack.app, drive), "reference": (self.stack.reference, drive)}
+            if label == BEACONS:  # and the reference's beacons that make one durable Redis write each
+                contenders["durable"] = (self.stack.reference, drives.durable_impressions)
             say(f"warming up {label}")
-            for server in servers.values():
-                drive(server.base_url, WARMUP_SECONDS)
+            for server, contender_drive in contenders.values():
+                contender_drive(server.base_url, WARMUP_SECONDS)
             comparison = Comparison(label)
+            names = list(contenders)
             for number in range(self.settings.rounds):
-                # Alternate who goes first, so that a drift of the machine weighs on both alike.
-                for name in ("app", "reference") if number % 2 == 0 else ("reference", "app"):
+                # Rotate who goes first, so that a drift of the machine weighs on all alike.
+                for name in names[number % len(names) :] + names[: number % len(names)]:
                     self.stack.settle()
-                    measured = measure(servers[name], drive, self.settings.seconds)
+                    server, contender_drive = contenders[name]
+                    measured = measure(server, contender_drive, self.settings.seconds)
                     getattr(comparison, name).append(measured)
                     say(f"{label} round {number + 1} {name}: {measured.rate:,.0f} req/s")
-                    if label == "/t/impression" and name == "app":
+                    if label == BEACONS and name == "app":
                         backlog.append((self.stack.pending_events(), round(self.stack.settle(), 1)))
             self.run.comparisons.append(comparison)
-        impressions = self.run.comparison("/t/impression").app
+        if self.only and BEACONS not in self.only:
+            return
+        impressions = self.run.comparison(BEACONS).app
         self.run.beacons = {
             **beacon_counts(self.stack.app),
             "reused": sum(m.wrapped for m in impressions),
@@ -149,8 +167,10 @@ class Bench:
         from its capacity."""
         for label, drive in (
             ("/vast (fill)", drives.paced_vast_fill),
-            ("/t/impression", drives.paced_impressions),
+            (BEACONS, drives.paced_impressions),
         ):
+            if self.only and label not in self.only:
+                continue
             for basis in ("reference", "app"):
                 rate = statistics.median(m.rate for m in getattr(self.run.comparison(label), basis)) / 2
                 say(f"{label} at a fixed {rate:,.0f} req/s (half the {basis}'s capacity)")
@@ -191,13 +211,17 @@ def worker_rss(server: AppServer) -> list[float]:
 
 
 def beacon_counts(server: AppServer) -> dict[str, int]:
-    """Impression beacons by result, from the app's own Prometheus counters (all workers)."""
+    """Impression beacons by result, and the event store's round trips and the writes they carried (group
+    commit), from the app's own Prometheus counters (all workers)."""
     with urllib.request.urlopen(f"{server.base_url}/metrics", timeout=5) as response:
         text = response.read().decode()
     counts = {"counted": 0, "duplicate": 0, "refused": 0}
     pattern = r'^adserver_beacons_total\{event="impression",result="(\w+)"\} ([0-9.e+]+)$'
     for result, value in re.findall(pattern, text, re.MULTILINE):
         counts[result] = int(float(value))
+    for name in ("round_trips", "writes"):
+        found = re.search(rf"^adserver_event_store_{name}_total ([0-9.e+]+)$", text, re.MULTILINE)
+        counts[f"store_{name}"] = int(float(found.group(1))) if found else 0
     return counts
 
 
@@ -206,10 +230,16 @@ def say(message: str) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=sorted(ONLY), default=[], help="these endpoints alone")
+    only = tuple(ONLY[choice] for choice in parser.parse_args().only)
     started = time.monotonic()
-    bench = Bench(BenchSettings.from_env())
+    bench = Bench(BenchSettings.from_env(), only)
     run = bench.execute()
     print(printout(run))
+    if only:
+        print(f"\nresults: {run.save()} ({(time.monotonic() - started) / 60:.1f} min)")
+        return
     print("\n" + targeting.printout(bench.targeting))
     print(f"\nresults: {run.save()} ({(time.monotonic() - started) / 60:.1f} min)")
     say("draining a backlog with 1 and 2 flusher processes (bench.flusher)")

@@ -60,7 +60,7 @@ class BenchStack:
         self.redis = RedisServer(self.directory / "redis", durable=True)
         self.app: AppServer | None = None
         self.reference = AppServer(
-            {},
+            {"REFERENCE_REDIS_URL": self.redis.url},  # its durable beacons' (bench.reference_app)
             workers=workers,
             log=self.directory / "reference.log",
             command=("-c", str(REFERENCE_CONFIG), "bench.reference_app:app"),

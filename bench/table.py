@@ -34,19 +34,24 @@ def comparison_table(run: Run) -> list[str]:
     header += ["ref req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req", "app/ref", "by CPU", "spread"]
     rows = []
     for comparison in run.comparisons:
-        app, reference = Summary.of(comparison.app), Summary.of(comparison.reference)
-        rows.append(
-            [
-                comparison.label,
-                *_cells(app),
-                _cpu(app),
-                *_cells(reference),
-                _cpu(reference),
-                f"{comparison.ratio:.2f}x",
-                f"{comparison.cpu_ratio:.2f}x",
-                f"{max(app.spread, reference.spread):.2f}",
-            ]
-        )
+        app = Summary.of(comparison.app)
+        references = [(comparison.label, comparison.reference)]
+        if comparison.durable:  # the same app rounds against the reference's durable beacons
+            references.append((f"{comparison.label} (ref: a durable write each)", comparison.durable))
+        for label, rounds in references:
+            reference = Summary.of(rounds)
+            rows.append(
+                [
+                    label,
+                    *_cells(app),
+                    _cpu(app),
+                    *_cells(reference),
+                    _cpu(reference),
+                    f"{app.rate / reference.rate:.2f}x",
+                    f"{reference.cpu_ms / app.cpu_ms:.2f}x",
+                    f"{max(app.spread, reference.spread):.2f}",
+                ]
+            )
     return _grid(header, rows)
 
 
@@ -88,7 +93,7 @@ def gzip_cost(run: Run) -> str:
 
 
 def printout(run: Run) -> str:
-    machine, work = run.machine, run.catalog_work
+    machine = run.machine
     lines = [
         "",
         f"machine: {machine['cpus']} x {machine['cpu_model']}, {machine['memory_gb']} GB,"
@@ -100,37 +105,55 @@ def printout(run: Run) -> str:
         f"background load before: {run.load_before}; after: {run.load_after};"
         f" others' share of the CPU during the run: {run.others_share:.0%}"
         + ("  (NOISY: others were using the machine)" if run.noisy else ""),
-        f"VAST fill document: app {run.documents['app']}; reference {run.documents['reference']}",
-        f"VAST pod document ({POD}): app {run.pod_documents['app']};"
-        f" reference {run.pod_documents['reference']}",
+    ]
+    if run.documents:
+        lines += [
+            f"VAST fill document: app {run.documents['app']}; reference {run.documents['reference']}",
+            f"VAST pod document ({POD}): app {run.pod_documents['app']};"
+            f" reference {run.pod_documents['reference']}",
+        ]
+    lines += [
         "",
         "Throughput at saturation: medians of the rounds; CPU ms/req = the workers' CPU per answer;"
         " by CPU = the ratio the CPU per answer predicts (steadier than req/s on a shared machine);"
         " spread = fastest / slowest round",
         *comparison_table(run),
-        "",
-        f"beacons: {run.beacons['counted']:,} counted, {run.beacons['duplicate']:,} duplicates,"
-        f" {run.beacons['refused']:,} refused; tokens used twice: {run.beacons['reused']:,};"
-        " events left to flush after each beacon run (drained in): "
-        + ", ".join(f"{pending:,} ({seconds} s)" for pending, seconds in run.beacons["backlog"]),
-        "",
-        "Latency at a fixed offered rate: half the reference's capacity (the target), and half the app's",
-        *fixed_rate_table(run),
-        "",
-        "/vast (fill) and the pod request by catalog size",
-        *catalog_table(run),
-        gzip_cost(run),
-        "",
-        f"catalog rebuild at {work['campaigns']:,} campaigns: load_catalog {work['load_ms']:.0f} ms"
-        f" + stored spend {work['spend_ms']:.0f} ms + build_index {work['index_ms']:.0f} ms;"
-        f" flusher housekeeping (complete_finished_campaigns) {work['housekeeping_ms']:.0f} ms",
-        "resident memory per worker: "
-        + "; ".join(
-            f"{where} {' / '.join(f'{mb:.0f}' for mb in pids)} MB" for where, pids in run.rss_mb.items()
-        ),
-        "",
-        *(f"{'PASS' if passed else 'FAIL'}  {text}" for passed, text in run.verdicts()),
     ]
+    if run.beacons:
+        lines += [
+            "",
+            f"beacons: {run.beacons['counted']:,} counted, {run.beacons['duplicate']:,} duplicates,"
+            f" {run.beacons['refused']:,} refused; tokens used twice: {run.beacons['reused']:,};"
+            " events left to flush after each beacon run (drained in): "
+            + ", ".join(f"{pending:,} ({seconds} s)" for pending, seconds in run.beacons["backlog"]),
+            f"event store (all runs): {run.beacons['store_writes']:,} writes in"
+            f" {run.beacons['store_round_trips']:,} Redis round trips, "
+            f"{run.beacons['store_writes'] / max(run.beacons['store_round_trips'], 1):.1f} per round trip"
+            " (group commit)",
+        ]
+    if run.fixed_rates:
+        lines += [
+            "",
+            "Latency at a fixed offered rate: half the reference's capacity (the target), and half the app's",
+            *fixed_rate_table(run),
+        ]
+    if run.catalog_sizes:
+        work = run.catalog_work
+        lines += [
+            "",
+            "/vast (fill) and the pod request by catalog size",
+            *catalog_table(run),
+            gzip_cost(run),
+            "",
+            f"catalog rebuild at {work['campaigns']:,} campaigns: load_catalog {work['load_ms']:.0f} ms"
+            f" + stored spend {work['spend_ms']:.0f} ms + build_index {work['index_ms']:.0f} ms;"
+            f" flusher housekeeping (complete_finished_campaigns) {work['housekeeping_ms']:.0f} ms",
+            "resident memory per worker: "
+            + "; ".join(
+                f"{where} {' / '.join(f'{mb:.0f}' for mb in pids)} MB" for where, pids in run.rss_mb.items()
+            ),
+        ]
+    lines += ["", *(f"{'PASS' if passed else 'FAIL'}  {text}" for passed, text in run.verdicts())]
     if not all(passed for passed, _ in run.verdicts()):
         lines.append("What limits a missed target, and what would lift it: bench/README.md")
     return "\n".join(lines)

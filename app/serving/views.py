@@ -236,7 +236,9 @@ def count_decision(rt: Runtime, ad: ServedAd | None) -> None:
 @sdk.doc(security=[])
 def ad_request(body):
     """Ask for an ad as JSON. Idempotent: the same request_id always gets the same answer, decided and
-    counted once however many copies of the request arrive at the same time."""
+    counted once however many copies of the request arrive at the same time. One Redis round trip (the
+    answer stored unless one exists, and the request recorded, in one script); two when a frequency cap
+    applies, whose device history is read first (with any answer already stored)."""
     rt = runtime()
     refuse_when_unsafe(rt)
     request_id = body["request_id"]
@@ -247,7 +249,9 @@ def ad_request(body):
         catalog, ifa=body.get("ifa"), lmt=body.get("lmt"), ip=ip, user_agent=user_agent, may_store=not private
     )
     try:
-        stored, history = rt.caps.answer_and_history(rt.store, request_id, device)
+        stored, history = (
+            (None, {}) if device is None else rt.caps.answer_and_history(rt.store, request_id, device)
+        )
         if stored is None:
             excluded = capped_keys(catalog, history, time.time())
             profile = partial(device_profile, ip, user_agent)
@@ -255,11 +259,16 @@ def ad_request(body):
                 rt, 0.0, body["duration"], private=private, excluded=excluded, device=device, profile=profile
             )
             envelope = _answer(rt, request_id, ad, private, device)
-            stored = rt.store.remember_answer(request_id, json.dumps(envelope), rt.answer_ttl_seconds)
-            if stored is None:  # ours is the answer: count the decision and record the request, once
+            answer = json.dumps(envelope)
+            stored = rt.store.remember_answer(
+                request_id,
+                answer,
+                rt.answer_ttl_seconds,
+                _ad_request_event(request_id, body["duration"], envelope, ip, user_agent),
+            )
+            if stored is None:  # ours is the answer, and its request is recorded: count the decision, once
                 count_decision(rt, ad)
-                _record_ad_request(rt, request_id, body["duration"], envelope, ip, user_agent)
-                stored = json.dumps(envelope)
+                stored = answer
     except StoreUnavailable:
         raise ServiceUnavailable("Ad requests are unavailable for a moment; retry") from None
     response = json.loads(stored)["response"]
@@ -296,23 +305,21 @@ def _answer(rt: Runtime, request_id: str, ad: ServedAd | None, private: bool, de
     }
 
 
-def _record_ad_request(
-    rt: Runtime, request_id: str, duration: float, envelope: dict, ip: str | None, user_agent: str | None
-) -> None:
+def _ad_request_event(
+    request_id: str, duration: float, envelope: dict, ip: str | None, user_agent: str | None
+) -> Event:
     response = envelope["response"] or {}
     private = envelope["private"]
-    rt.store.record(
-        Event(
-            name=AD_REQUEST,
-            ad_serving_id=response.get("ad_serving_id") or f"nofill-{request_id}",
-            campaign_id=response.get("campaign_id"),
-            creative_id=response.get("creative_id"),
-            occurred_at=time.time(),
-            request_id=request_id,
-            ip=None if private else ip,
-            user_agent=None if private else user_agent,
-            payload=json.dumps({"duration": duration}),
-        )
+    return Event(
+        name=AD_REQUEST,
+        ad_serving_id=response.get("ad_serving_id") or f"nofill-{request_id}",
+        campaign_id=response.get("campaign_id"),
+        creative_id=response.get("creative_id"),
+        occurred_at=time.time(),
+        request_id=request_id,
+        ip=None if private else ip,
+        user_agent=None if private else user_agent,
+        payload=json.dumps({"duration": duration}),
     )
 
 

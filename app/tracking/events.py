@@ -1,9 +1,12 @@
 """Where counted events go: the one module that knows.
 
-The beacon path calls `EventStore.record()`: with Redis, one atomic round trip dedupes the event (once per ad
+The beacon path calls `EventStore.record()`: with Redis, one atomic script dedupes the event (once per ad
 serving id and event name), adds it to a stream, adds an impression's cost to its campaign's live spend, the
 impression to its campaign's live delivery (in total, and the spend and impressions of its UTC day: pacing's
-daily goals, app.serving.pacing) and to its device's frequency-cap history (app.tracking.frequency).
+daily goals, app.serving.pacing) and to its device's frequency-cap history (app.tracking.frequency). The
+writes of a worker's concurrent requests share their round trips (app.tracking.group_commit: one script call
+carries every write that arrived while the previous one was in flight, app.tracking.record_script); each is
+acknowledged once the call that made it returned.
 The flusher (`app.tracking.flusher`) reads the stream into the database and acknowledges only what it stored.
 Without Redis (the embedded default) an in-process store keeps the same semantics for a single worker.
 """
@@ -25,9 +28,12 @@ from typing import Protocol
 
 import redis
 
+from app.metrics import STORE_ROUND_TRIPS, STORE_WRITES
 from app.serving.pacing import Delivered, day_key
 from app.tracking import normalise
-from app.tracking.frequency import RECORD_LUA, CapCount, MemoryHistories, history_key
+from app.tracking.frequency import CapCount, MemoryHistories, history_key
+from app.tracking.group_commit import CommitTimeout, GroupCommit
+from app.tracking.record_script import COUNTED, RecordScript, Write
 from vast.events import ALL_EVENTS
 
 log = logging.getLogger(__name__)
@@ -162,30 +168,11 @@ class EventStore(Protocol):
 
     def pending(self) -> int: ...
 
-    def remember_answer(self, request_id: str, answer: str, ttl_seconds: int) -> str | None:
-        """Store an ad-request answer unless one exists; return the existing one."""
+    def remember_answer(self, request_id: str, answer: str, ttl_seconds: int, request: Event) -> str | None:
+        """Store an ad-request answer unless one exists, and then record its `request` event (one step);
+        return the existing answer (and record nothing). Raises StoreUnavailable."""
 
     def answer(self, request_id: str) -> str | None: ...
-
-
-# KEYS: 1 seen-hash of the ad, 2 stream, 3 campaign spend, 4 campaign delivery hash, 5 (optional) the device's
-# cap history. ARGV: 1 event key (Event.key), 2 dedupe TTL, 3 cost units, 4 the encoded event, 5 the
-# impression's UTC day ('' for other events), then CapCount.script_args.
-_RECORD_SCRIPT = (
-    """
-if redis.call('HSETNX', KEYS[1], ARGV[1], '1') == 0 then return 0 end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[2], '*', 'e', ARGV[4])
-if tonumber(ARGV[3]) > 0 then redis.call('INCRBY', KEYS[3], ARGV[3]) end
-if ARGV[5] ~= '' then
-  redis.call('HINCRBY', KEYS[4], 'impressions', 1)
-  redis.call('HINCRBY', KEYS[4], 'impressions:' .. ARGV[5], 1)
-  redis.call('HINCRBY', KEYS[4], 'spend:' .. ARGV[5], ARGV[3])
-end
-"""
-    + RECORD_LUA
-    + "return 1\n"
-)
 
 
 def _impression_day(event: Event) -> str:
@@ -218,8 +205,8 @@ class RedisEventStore:
         self.prefix = prefix
         self.stream = f"{prefix}events"
         self.dedupe_seconds = dedupe_seconds
-        self.wait_replicas = wait_replicas
-        self._record = client.register_script(_RECORD_SCRIPT)
+        self.script = RecordScript(client, self.stream, dedupe_seconds, wait_replicas)
+        self.commits = GroupCommit(self._send, name="event-store-commit")
         self._seed = client.register_script(_SEED_SPEND_SCRIPT)
         self._seed_delivery = client.register_script(_SEED_DELIVERY_SCRIPT)
         self._group_ready = False
@@ -230,29 +217,31 @@ class RedisEventStore:
     def _delivery_key(self, campaign_id) -> str:
         return f"{self.prefix}delivery:{campaign_id}"
 
-    def record(self, event: Event, cap: CapCount | None = None) -> bool:
-        keys = [
-            f"{self.prefix}seen:{event.ad_serving_id}",
-            self.stream,
-            self._spend_key(event.campaign_id),
-            self._delivery_key(event.campaign_id),
-        ]
-        args = [event.key, self.dedupe_seconds, event.cost_units, event.encode(), _impression_day(event)]
+    def _event_write(self, event: Event, cap: CapCount | None = None) -> tuple[list, list]:
+        """An event's keys and arguments in the record script (app.tracking.record_script)."""
+        keys = [f"{self.prefix}seen:{event.ad_serving_id}", self._spend_key(event.campaign_id)]
+        keys.append(self._delivery_key(event.campaign_id))
+        args = [event.key, event.cost_units, event.encode(), _impression_day(event)]
         if cap is not None and event.name == "impression":
             keys.append(history_key(self.prefix, cap.device))
             args += cap.script_args(event.occurred_at)
+        return keys, args
+
+    def _send(self, writes: list[Write]) -> list:
+        STORE_ROUND_TRIPS.inc()
+        STORE_WRITES.inc(len(writes))
+        return self.script.send(writes)
+
+    def _commit(self, write: Write):
+        """The write's result, once the round trip that carried it returned (its batch's WAIT included)."""
         try:
-            counted = self._record(keys=keys, args=args)
-            if counted and self.wait_replicas:
-                # A failover must not lose what we acknowledged: wait for the replicas to have it.
-                acked = self.client.wait(self.wait_replicas, 1000)
-                if acked < self.wait_replicas:
-                    raise StoreUnavailable(
-                        f"only {acked} of {self.wait_replicas} Redis replicas took the event"
-                    )
-        except redis.RedisError as exc:
+            return self.commits.submit(write)
+        except (redis.RedisError, CommitTimeout) as exc:
             raise StoreUnavailable(str(exc)) from exc
-        return bool(counted)
+
+    def record(self, event: Event, cap: CapCount | None = None) -> bool:
+        keys, args = self._event_write(event, cap)
+        return self._commit(Write("e", tuple(keys), tuple(args))) == COUNTED
 
     def spend(self, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
         if not campaign_ids:
@@ -335,15 +324,10 @@ class RedisEventStore:
     def pending(self) -> int:
         return int(self.client.xlen(self.stream))
 
-    def remember_answer(self, request_id: str, answer: str, ttl_seconds: int) -> str | None:
-        key = self.answer_key(request_id)
-        try:
-            if self.client.set(key, answer, nx=True, ex=ttl_seconds):
-                return None
-            existing = self.client.get(key)
-        except redis.RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
-        return _text(existing) if existing is not None else None
+    def remember_answer(self, request_id: str, answer: str, ttl_seconds: int, request: Event) -> str | None:
+        keys, args = self._event_write(request)
+        result = self._commit(Write("a", (self.answer_key(request_id), *keys), (answer, ttl_seconds, *args)))
+        return None if result == COUNTED else _text(result[0])
 
     def answer(self, request_id: str) -> str | None:
         try:
@@ -456,7 +440,7 @@ class MemoryEventStore:
     def pending(self) -> int:
         return len(self._entries)
 
-    def remember_answer(self, request_id: str, answer: str, ttl_seconds: int) -> str | None:
+    def remember_answer(self, request_id: str, answer: str, ttl_seconds: int, request: Event) -> str | None:
         """As Redis SET NX EX: answers expire after ttl_seconds, and the oldest are dropped first when
         they would pass max_answer_bytes or max_seen (a dropped answer is an unknown request_id)."""
         now = time.monotonic()
@@ -471,7 +455,8 @@ class MemoryEventStore:
                 self._answer_bytes > self.max_answer_bytes or len(self._answers) > self.max_seen
             ):
                 self._drop_oldest_answer()
-            return None
+        self.record(request)
+        return None
 
     def _forget_answers(self, now: float) -> None:
         while self._answers and next(iter(self._answers.values()))[0] <= now:

@@ -31,31 +31,33 @@ class CapCount:
     ttl_seconds: int
 
     def script_args(self, at: float) -> list:
-        """ARGV of the record script after its own five: the time, the TTL, then field, oldest, keep."""
+        """The record script's history arguments (app.tracking.record_script): the time, the TTL, then
+        field, oldest, keep for each field."""
         args: list = [int(at), self.ttl_seconds]
         for name, oldest, keep in self.fields:
             args += [name, int(oldest), keep]
         return args
 
 
-# Appended to the record script (app.tracking.events) once the event is known to be new. KEYS[5] is the
-# history; ARGV[6] the impression's time, ARGV[7] the TTL, then (field, oldest, keep) triples.
-RECORD_LUA = """
-if KEYS[5] then
-  local at = tonumber(ARGV[6])
-  for i = 8, #ARGV, 3 do
-    local oldest, keep = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+# A function of the record script (app.tracking.record_script), called once the impression is known to be
+# new: `key` is the history, args[first] the impression's time, args[first + 1] the TTL, then
+# (field, oldest, keep) triples to the end of args.
+HISTORY_LUA = """
+local function add_to_history(key, args, first)
+  local at = tonumber(args[first])
+  for i = first + 2, #args, 3 do
+    local oldest, keep = tonumber(args[i + 1]), tonumber(args[i + 2])
     local times = {at}
-    for t in string.gmatch(redis.call('HGET', KEYS[5], ARGV[i]) or '', '%d+') do
+    for t in string.gmatch(redis.call('HGET', key, args[i]) or '', '%d+') do
       if tonumber(t) >= oldest then times[#times + 1] = tonumber(t) end
     end
     table.sort(times)
-    local first = math.max(1, #times - keep + 1)
+    local first_kept = math.max(1, #times - keep + 1)
     local kept = {}
-    for j = first, #times do kept[#kept + 1] = string.format('%d', times[j]) end
-    redis.call('HSET', KEYS[5], ARGV[i], table.concat(kept, ' '))
+    for j = first_kept, #times do kept[#kept + 1] = string.format('%d', times[j]) end
+    redis.call('HSET', key, args[i], table.concat(kept, ' '))
   end
-  if redis.call('TTL', KEYS[5]) < tonumber(ARGV[7]) then redis.call('EXPIRE', KEYS[5], ARGV[7]) end
+  if redis.call('TTL', key) < tonumber(args[first + 1]) then redis.call('EXPIRE', key, args[first + 1]) end
 end
 """
 

@@ -109,7 +109,7 @@ def test_store_down_is_a_503(client, app, live):
     def down(*_args, **_kwargs):
         raise StoreUnavailable("refused")
 
-    runtime(app).store.answer = down
+    runtime(app).store.answer = runtime(app).store.remember_answer = down
     assert ask(client).status_code == 503
     assert client.post("/api/v1/impression", json={"request_id": "req-1"}).status_code == 503
     assert client.get("/vast?request_id=req-1").status_code == 503

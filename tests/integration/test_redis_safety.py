@@ -4,7 +4,6 @@ policy and durability mode against a Redis of the test's own, read through INFO 
 from __future__ import annotations
 
 import logging
-import shutil
 
 import pytest
 import redis
@@ -12,28 +11,12 @@ import redis
 from app import create_app, migrate
 from app.metrics import REDIS_UNSAFE
 from app.tracking.redis_safety import problems_of
-from harness.servers import RedisServer, wait_until
+from harness.servers import wait_until
 from tests.conftest import _with_admin
 from tests.factories import CreativeFactory, bind
 from tests.serving_helpers import ad_urls, get_vast, refresh
 
 PRODUCTION_SECRET = "production-secret-that-is-long-enough-0123456789"
-
-
-@pytest.fixture
-def start_redis(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed")
-    servers = []
-
-    def start(*options: str, durable: bool = False) -> RedisServer:
-        server = RedisServer(tmp_path / f"redis-{len(servers)}", durable=durable, options=options).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in reversed(servers):
-        server.stop()
 
 
 @pytest.fixture(scope="module")
