@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from lxml import etree
 
 from app.db import utcnow
 from app.tracking.events import StoreUnavailable
@@ -411,3 +412,32 @@ def test_sdk_impressions_record_the_device_not_the_stitcher(client, app, session
     flush(app)
     row = session.execute(sa.select(Impression.ip, Impression.user_agent)).one()
     assert (str(row.ip), row.user_agent) == ("198.51.100.20", "Tizen 7")
+
+
+IFA = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
+DEVICE = {"X-Device-IP": "203.0.113.77", "X-Device-User-Agent": "Roku/DVP-12.0 (12.0.0.4182-88)"}
+
+
+@pytest.mark.parametrize(
+    ("query", "stored"),
+    [
+        (f"ifa={IFA}", True),
+        (f"ifa={IFA}&coppa=1", False),
+        (f"ifa={IFA}&lmt=1", False),
+        (f"ifa={IFA}&gpp=DBABLA~BVQVAAAAAgA.QA&gpp_sid=7", False),  # US National: opted out of sale
+    ],
+)
+def test_identifiers_reach_no_url_and_are_stored_only_when_allowed(client, app, session, live, query, stored):
+    response = client.get(f"/vast?{query}", headers=DEVICE)
+    document = response.get_data(as_text=True)
+    for identifier in (IFA, IFA.lower(), "203.0.113.77", "Roku"):
+        assert identifier not in document  # no tracking URL carries one, hashed or not, allowed or not
+    urls = ad_urls(etree.fromstring(response.data))
+    assert fire(client, urls["impression"], headers=DEVICE).status_code == 204
+    assert fire(client, urls["start"], headers=DEVICE).status_code == 204
+    flush(app)
+    impression = session.scalars(sa.select(Impression)).one()
+    start = session.scalars(sa.select(TrackingEvent).where(TrackingEvent.event == "start")).one()
+    for row in (impression, start):
+        expected = ("203.0.113.77", DEVICE["X-Device-User-Agent"]) if stored else (None, None)
+        assert (row.ip, row.user_agent) == expected
