@@ -13,6 +13,7 @@ from app.tracking.events import StoreUnavailable
 from app.tracking.models import EventCountHourly, Impression, TrackingEvent
 from tests.factories import CampaignFactory, CreativeFactory
 from tests.serving_helpers import NS, ad_urls, flush, get_vast, refresh, runtime
+from vast.errors import meaning
 
 
 @pytest.fixture
@@ -119,9 +120,19 @@ def test_error_beacons_keep_each_distinct_code_of_an_ad(client, app, auth, sessi
     flush(app)
     body = stats(client, auth, live.campaign_id)
     assert body["errors"] == 4
-    assert body["errors_by_code"] == {"402": 2, "405": 1, "unknown": 1}
-    rows = session.execute(sa.select(TrackingEvent.error_code).where(TrackingEvent.event == "error")).all()
-    assert sorted(code for (code,) in rows) == ["402", "402", "405", "unknown"]
+    assert body["errors_by_code"] == {"402": 2, "405": 1, "unexpanded": 1}
+    assert body["error_codes"] == [
+        {"code": "402", "meaning": "Timeout of MediaFile URI.", "count": 2},
+        {"code": "405", "meaning": meaning("405"), "count": 1},
+        {"code": "unexpanded", "meaning": "The player did not replace the [ERRORCODE] macro.", "count": 1},
+    ]
+    rows = session.execute(
+        sa.select(TrackingEvent.ad_serving_id, TrackingEvent.error_code).where(TrackingEvent.event == "error")
+    ).all()
+    assert sorted(code for (_, code) in rows) == ["402", "402", "405", "unexpanded"]
+    served = {urls["impression"].partition("t=")[2]: urls for urls in (first, second, third)}
+    ids = {runtime(app).signer.verify(token).ad_serving_id for token in served}
+    assert {ad_serving_id for (ad_serving_id, _) in rows} == ids  # each recorded per ad serving id
 
 
 def test_pixel_when_an_image_is_expected_and_cors_everywhere(client, live):
