@@ -222,14 +222,6 @@ def _ip(raw: str) -> str:
     return address
 
 
-def _us_privacy(raw: str) -> str:
-    try:
-        consent.us_privacy_opt_out(raw)
-    except consent.Unreadable:
-        raise Unusable("not a US Privacy string") from None
-    return raw
-
-
 def _zero_or_one(raw: str) -> int:
     value = raw.strip()
     if value not in ("0", "1"):
@@ -237,24 +229,19 @@ def _zero_or_one(raw: str) -> int:
     return int(value)
 
 
-def _gdpr_consent(raw: str) -> str:
-    """A TCF v2 TC string (base64url segments joined by dots, standard base64 taken too), decoded once per
-    worker (app.serving.consent). Its length is bounded only by the query string's: a TC string with
-    publisher restrictions and disclosed vendors runs to 4 KB."""
-    try:
-        consent.tcf_purpose_one(raw)
-    except consent.Unreadable:
-        raise Unusable("not a TCF consent string") from None
-    return raw
+def _consent_string(read: Callable[[str], object], reason: str) -> Callable[[str], str]:
+    """A consent string, kept as sent once app.serving.consent's `read` (cached per string) can read it.
+    TC strings (gdpr_consent) are bounded only by the query string's length: one with publisher
+    restrictions and disclosed vendors runs to 4 KB."""
 
+    def parse(raw: str) -> str:
+        try:
+            read(raw)
+        except consent.Unreadable:
+            raise Unusable(reason) from None
+        return raw
 
-def _gpp(raw: str) -> str:
-    """An IAB GPP string (header~section~...), kept as sent; its sections are read by app.serving.consent."""
-    try:
-        consent.decode_gpp(raw)
-    except consent.Unreadable:
-        raise Unusable("not a GPP string") from None
-    return raw
+    return parse
 
 
 def _gpp_sid(raw: str) -> tuple[int, ...]:
@@ -286,10 +273,10 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "device_type": _device_type,
     "ip": _ip,
     "ua": _text(1024),
-    "us_privacy": _us_privacy,
+    "us_privacy": _consent_string(consent.us_privacy_opt_out, "not a US Privacy string"),
     "gdpr": _zero_or_one,
-    "gdpr_consent": _gdpr_consent,
-    "gpp": _gpp,
+    "gdpr_consent": _consent_string(consent.tcf_purpose_one, "not a TCF consent string"),
+    "gpp": _consent_string(consent.decode_gpp, "not a GPP string"),
     "gpp_sid": _gpp_sid,
     # Directed at children (OpenRTB regs.coppa): 1, no identifier is used at all.
     "coppa": _zero_or_one,
@@ -463,21 +450,12 @@ def read_parameters(
 def identifiers_allowed(signals: Mapping[str, object]) -> bool:
     """app.serving.consent's rule for signals sent another way (the SDK's JSON body): each of
     PRIVACY_PARAMETERS optional, read as the query parameters are (an unreadable one forbids identifiers)."""
-    values: dict[str, object] = {}
-    unreadable = False
-    for name in PRIVACY_PARAMETERS:
-        raw = signals.get(name)
-        if isinstance(raw, list | tuple):  # gpp_sid as a JSON array
-            raw = ",".join(str(item) for item in raw)
-        reason = None if raw is None else unusable(str(raw))
-        if raw is None or reason == "empty":
-            continue
-        try:
-            if reason is not None:
-                raise Unusable(reason)
-            values[name] = _PARSERS[name](str(raw))
-        except Unusable:
-            unreadable = True
+    args = {
+        name: ",".join(map(str, raw)) if isinstance(raw, list | tuple) else str(raw)  # gpp_sid as an array
+        for name in PRIVACY_PARAMETERS
+        if (raw := signals.get(name)) is not None
+    }
+    values, warnings = read_parameters(args, {name: _PARSERS[name] for name in PRIVACY_PARAMETERS})
     return consent.identifiers_allowed(
         coppa=values.get("coppa"),
         lmt=_first(values, ("lmt", "is_lmt")),
@@ -486,7 +464,7 @@ def identifiers_allowed(signals: Mapping[str, object]) -> bool:
         gdpr_consent=values.get("gdpr_consent"),
         gpp=values.get("gpp"),
         gpp_sid=values.get("gpp_sid"),
-        unreadable=unreadable,
+        unreadable=any(reason != "empty" for reason in warnings.values()),
     )
 
 
