@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
 from app.serving import consent
@@ -387,6 +387,8 @@ class AdRequest:
     gpp: str | None = None
     gpp_sid: tuple[int, ...] | None = None
     coppa: int | None = None
+    # identifiers_allowed, once worked out: a request asks it for its caps, its beacons and its events.
+    _identifiers_allowed: bool | None = field(default=None, repr=False, compare=False)
 
     def duration_window(self, tolerance: float) -> tuple[float, float]:
         """The seconds an ad of this request may last, [low, high]: the request's min_duration and
@@ -400,6 +402,11 @@ class AdRequest:
     def identifiers_allowed(self) -> bool:
         """Whether the IFA, IP address and user agent may be used (frequency caps, events, beacons):
         app.serving.consent's rule."""
+        if self._identifiers_allowed is None:
+            self._identifiers_allowed = self._consent()
+        return self._identifiers_allowed
+
+    def _consent(self) -> bool:
         return consent.identifiers_allowed(
             coppa=self.coppa,
             lmt=self.lmt,
