@@ -14,7 +14,12 @@ from vast.model import Verification
 
 MAX_VERIFICATIONS = 10
 MAX_PARAMETERS = 4096
-_URL = {"schemes": {"https"}, "require_tld": True, "validate": ma.validate.Length(max=2048)}
+_URL = {
+    "schemes": {"https"},
+    "require_tld": True,
+    "validate": ma.validate.Length(max=2048),
+    "error_messages": {"invalid": "Must be an https URL."},
+}
 _VENDOR = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$"
 
 

@@ -62,7 +62,7 @@ def test_form_fields_are_checked_with_the_apis_messages(console, session, tmp_pa
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert field_error(page, "name") == "Must not be blank."
-    assert field_error(page, "click_through_url") == "Not a valid URL."
+    assert field_error(page, "click_through_url") == "Must be an https URL."
 
 
 def test_a_file_over_the_limit_is_refused_by_the_field(console, app, session, tmp_path):
@@ -146,9 +146,9 @@ def test_verification_vendors_are_set_from_the_creatives_form(console, session, 
     assert refused.status_code == 400
     html = refused.get_data(as_text=True)
     for message in (
-        "Vendor 1, script URL: Not a valid URL.",
+        "Vendor 1, script URL: Must be an https URL.",
         "Vendor 2, vendor key: Missing data for required field.",
-        "Vendor 2, not-executed URL: Not a valid URL.",
+        "Vendor 2, not-executed URL: Must be an https URL.",
     ):
         assert message in html  # every refusal at once, by its input
     assert 'value="http://verify.example.com/omid.js"' in html  # what was typed stays

@@ -51,9 +51,13 @@ def test_verifications_are_stored_and_listed(client, auth, creative):
         (
             OMID | {"javascript_url": "http://verify.example.com/omid.js"},
             "javascript_url",
-            "Not a valid URL.",
+            "Must be an https URL.",
         ),
-        (OMID | {"not_executed_url": "ftp://verify.example.com/x"}, "not_executed_url", "Not a valid URL."),
+        (
+            OMID | {"not_executed_url": "ftp://verify.example.com/x"},
+            "not_executed_url",
+            "Must be an https URL.",
+        ),
         (OMID | {"vendor": "has space"}, "vendor", "Must be a vendor key such as company.com-omid."),
         ({"vendor": "x-omid"}, "javascript_url", "Missing data for required field."),
         (OMID | {"parameters": "x" * 4097}, "parameters", "Longer than maximum length 4096."),
