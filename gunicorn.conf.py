@@ -96,6 +96,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))  # outlive the ALB's 60 s idle timeout
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # the app logs its own JSON lines
+# When an access log is asked for: no client address and no query string (ad tags carry the IFA and the
+# device's IP), the path alone.
+access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%({x-request-id}i)s"'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Ad tags carry long query strings (a TCF consent string alone runs to 4 KB): the longest request line

@@ -1,7 +1,13 @@
-"""JSON log lines on stdout, each carrying the id of the request it belongs to."""
+"""JSON log lines on stdout, each carrying the id of the request it belongs to.
+
+No IP address is logged in clear: every address in a line (its message, its extras, its traceback) is
+truncated to its network, IPv4 to /24 and IPv6 to /48 (`truncate_ip`), whatever wrote it. IFAs and user
+agents are never passed to a log call (app.serving keeps them in requests and hashed device keys only).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import json
 import logging
@@ -17,6 +23,37 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Ids of our own: a random prefix per process and a counter, unique without a random draw per request.
 _ID_PREFIX = os.urandom(8).hex()
 _ids = itertools.count(1)
+# Candidates only: each is checked with ipaddress before it is truncated (a version number is no address).
+_IPV4 = re.compile(r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w.])", re.ASCII)
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}|[0-9A-Fa-f]{1,4})?(?:%\w+)?(?![\w:]|\.\d)",
+    re.ASCII,
+)
+IPV4_PREFIX = 24
+IPV6_PREFIX = 48
+
+
+def truncate_ip(address: str) -> str | None:
+    """The network of an address, as `203.0.113.0/24` or `2001:db8:85a3::/48`; None if it is not one."""
+    try:
+        parsed = ipaddress.ip_address(address.partition("%")[0])
+    except ValueError:
+        return None
+    prefix = IPV4_PREFIX if parsed.version == 4 else IPV6_PREFIX
+    return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
+def _truncated(match: re.Match) -> str:
+    return truncate_ip(match.group()) or match.group()
+
+
+def mask_ips(text: str) -> str:
+    """`text` with every IP address in it truncated (`truncate_ip`)."""
+    if ":" in text:  # first: an IPv6 address may end in an IPv4 one
+        text = _IPV6.sub(_truncated, text)
+    if "." in text:
+        text = _IPV4.sub(_truncated, text)
+    return text
 
 
 def new_request_id() -> str:
@@ -29,15 +66,16 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": mask_ips(record.getMessage()),
         }
         if has_request_context():
             entry["request_id"] = g.get("request_id")
         for key in ("event", "count", "error_code", "channel", "client", "email_fingerprint", "admin_email"):
             if hasattr(record, key):
-                entry[key] = getattr(record, key)
+                value = getattr(record, key)
+                entry[key] = mask_ips(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = mask_ips(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 

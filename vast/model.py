@@ -78,6 +78,26 @@ class Category:
 
 
 @dataclass(frozen=True, slots=True)
+class Verification:
+    """A third-party measurement script (InLine <AdVerifications>, VAST 4.1 §3.16): the vendor's key
+    (`company.com-omid`), its JavaScriptResource URL (apiFramework `omid`), the VerificationParameters it
+    is given, and URLs to call when the player does not run it (Tracking event `verificationNotExecuted`,
+    which may carry the [REASON] macro)."""
+
+    vendor: str
+    javascript_url: str
+    api_framework: str = "omid"
+    parameters: str | None = None
+    not_executed_urls: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.vendor.strip():
+            raise ValueError("a verification needs a vendor")
+        if not self.javascript_url.strip():
+            raise ValueError("a verification needs a JavaScriptResource URL")
+
+
+@dataclass(frozen=True, slots=True)
 class InlineAd:
     ad_id: str
     ad_system: str
@@ -91,6 +111,8 @@ class InlineAd:
     category: Category | None = None  # <Category>, VAST 4.0+ (3.0 has no such element)
     description: str | None = None
     sequence: int | None = None  # position in an ad pod
+    # <AdVerifications> in InLine from VAST 4.1; in an Extension of type "AdVerifications" before it.
+    verifications: tuple[Verification, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.impressions:

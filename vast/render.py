@@ -9,6 +9,10 @@ emitted with the 4.2 layout. Per version:
   (4.0 also idValue); AdServingId, MediaFile@fileSize and Mezzanine from 4.1.
 - Advertiser in every version (after Description in 3.0, after AdTitle in 4.x); Category, with its
   required authority, from 4.0 only (right after Advertiser, before Creatives): 3.0 has no such element.
+- AdVerifications (VAST 4.1 §3.16): in InLine, after AdTitle, from 4.1; before 4.1 (3.0, 4.0, whose
+  Verification lacks VerificationParameters and TrackingEvents) in `<Extensions><Extension
+  type="AdVerifications">` with the 4.1 layout, as the IAB's Open Measurement guidance for older versions
+  says (Extensions last in a 3.0 InLine, between Error and Impression in 4.0).
 - Tracking events a version's schema does not know are renamed to their equivalent
   (fullscreen <-> playerExpand, exitFullscreen <-> playerCollapse) or else left out.
 
@@ -23,7 +27,7 @@ from types import SimpleNamespace
 from lxml import etree
 
 from vast.events import VAST30_EVENTS, VAST40_EVENTS, VAST41_EVENTS, VAST42_EVENTS, event_names_for
-from vast.model import InlineAd, LinearCreative, MediaFile, Tracking
+from vast.model import InlineAd, LinearCreative, MediaFile, Tracking, Verification
 from vast.timecode import format_duration
 
 VAST_NAMESPACE = "http://www.iab.com/VAST"
@@ -57,6 +61,12 @@ _TAG_NAMES = (
     "Mezzanine",
     "CreativeExtensions",
     "CreativeExtension",
+    "Extensions",
+    "Extension",
+    "AdVerifications",
+    "Verification",
+    "JavaScriptResource",
+    "VerificationParameters",
 )
 
 # Characters XML 1.0 cannot carry at all (not even as character references): they are dropped.
@@ -73,6 +83,7 @@ class _Dialect:
     file_size: bool = False
     mezzanine: bool = False
     universal_ad_id_value: bool = False  # 4.0 repeats the id in a required idValue attribute
+    ad_verifications: bool = False  # InLine <AdVerifications> (4.1+); an Extension before
 
 
 def render(ad: InlineAd | None, version: str = DEFAULT_VERSION) -> bytes:
@@ -115,7 +126,10 @@ def _inline_vast3(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -
         _url(inline, tags.Error, url)
     _impressions(inline, ad.impressions, tags)
     creative = ad.creative
-    linear = etree.SubElement(_creative(inline, creative, tags, "AdID"), tags.Linear)
+    creative_element = _creative(inline, creative, tags, "AdID")
+    if ad.verifications:  # Extensions follow Creatives in the 3.0 sequence
+        _verifications_extension(inline, ad.verifications, tags)
+    linear = etree.SubElement(creative_element, tags.Linear)
     extension = etree.SubElement(
         etree.SubElement(linear, tags.CreativeExtensions), tags.CreativeExtension, {"type": "UniversalAdId"}
     )
@@ -136,10 +150,14 @@ def _inline_vast4(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -
     _ad_system(inline, ad, tags)
     for url in ad.errors:
         _url(inline, tags.Error, url)
+    if ad.verifications and not dialect.ad_verifications:  # 4.0: Extensions between Error and Impression
+        _verifications_extension(inline, ad.verifications, tags)
     _impressions(inline, ad.impressions, tags)
     if dialect.ad_serving_id:
         _text(inline, tags.AdServingId, ad.ad_serving_id)
     _text(inline, tags.AdTitle, ad.ad_title)
+    if ad.verifications and dialect.ad_verifications:
+        _ad_verifications(inline, ad.verifications, tags)
     if ad.advertiser:
         _text(inline, tags.Advertiser, ad.advertiser)
     if ad.category is not None:
@@ -160,6 +178,35 @@ def _inline_vast4(ad_element: etree._Element, ad: InlineAd, dialect: _Dialect) -
     _universal_ad_id(creative_element, creative, tags, dialect.universal_ad_id_value)
     if ad.description:
         _text(inline, tags.Description, ad.description)
+
+
+def _verifications_extension(
+    inline: etree._Element, verifications: Iterable[Verification], tags: SimpleNamespace
+) -> None:
+    extension = etree.SubElement(
+        etree.SubElement(inline, tags.Extensions), tags.Extension, {"type": "AdVerifications"}
+    )
+    _ad_verifications(extension, verifications, tags)
+
+
+def _ad_verifications(
+    parent: etree._Element, verifications: Iterable[Verification], tags: SimpleNamespace
+) -> None:
+    container = etree.SubElement(parent, tags.AdVerifications)
+    for verification in verifications:
+        element = etree.SubElement(container, tags.Verification, {"vendor": xml_safe(verification.vendor)})
+        _url(
+            element,
+            tags.JavaScriptResource,
+            verification.javascript_url,
+            {"apiFramework": xml_safe(verification.api_framework), "browserOptional": "true"},
+        )
+        if verification.not_executed_urls:
+            events = etree.SubElement(element, tags.TrackingEvents)
+            for url in verification.not_executed_urls:
+                _url(events, tags.Tracking, url, {"event": "verificationNotExecuted"})
+        if verification.parameters is not None:
+            _url(element, tags.VerificationParameters, verification.parameters)
 
 
 def _universal_ad_id(
@@ -269,7 +316,7 @@ def _vast4(events: frozenset[str], **features: bool) -> _Dialect:
 _DIALECTS = {
     "3.0": _Dialect(_tags(None), None, event_names_for(VAST30_EVENTS), _inline_vast3),
     "4.0": _vast4(VAST40_EVENTS, universal_ad_id_value=True),
-    "4.1": _vast4(VAST41_EVENTS, ad_serving_id=True, file_size=True, mezzanine=True),
-    "4.2": _vast4(VAST42_EVENTS, ad_serving_id=True, file_size=True, mezzanine=True),
+    "4.1": _vast4(VAST41_EVENTS, ad_serving_id=True, file_size=True, mezzanine=True, ad_verifications=True),
+    "4.2": _vast4(VAST42_EVENTS, ad_serving_id=True, file_size=True, mezzanine=True, ad_verifications=True),
 }
 _DIALECTS["4.3"] = _DIALECTS["4.2"]  # no 4.3 XSD is published: same layout, validated against 4.2

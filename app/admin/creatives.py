@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -14,6 +14,7 @@ from app.admin.confirmation import delete_after_confirmation
 from app.admin.forms import load_form, refusal
 from app.creatives import services as creatives
 from app.creatives.schemas import CreativeStatusSchema, CreativeUploadSchema
+from app.creatives.verifications import MAX_VERIFICATIONS, CreativeVerificationsSchema
 from app.creatives.views import storage, store_upload, upload_limits
 from app.db import get_session
 from app.exceptions import Invalid, ServiceError, TooLarge
@@ -71,6 +72,57 @@ def creative_delete(creative_id: uuid.UUID):
         deleted=f"Creative “{creative.name}” deleted.",
         then=_creatives_of(creative.campaign_id),
     )
+
+
+VERIFICATION_FIELDS = ("vendor", "javascript_url", "parameters", "not_executed_url")
+
+
+@bp.route("/creatives/<uuid:creative_id>/verifications", methods=["GET", "POST"])
+def creative_verifications(creative_id: uuid.UUID):
+    """The creative's verification vendors, one row each and a blank row to add one; a row left blank is
+    none. Saved all at once through the API's schema: a refusal shows every message by its input."""
+    db = get_session()
+    creative = creatives.get_creative(db, creative_id)
+    if request.method == "GET":
+        rows = [
+            {name: entry.get(name) or "" for name in VERIFICATION_FIELDS} for entry in creative.verifications
+        ]
+        return _verifications_page(creative, rows, {})
+    rows = _verification_rows(request.form)
+    try:
+        body = load_form(
+            CreativeVerificationsSchema(),
+            {"verifications": [{name: value for name, value in row.items() if value} for row in rows]},
+            "Invalid verification",
+        )
+    except Invalid as exc:
+        return _verifications_page(creative, rows, exc.details, status=400)
+    creatives.set_verifications(db, creative_id, body["verifications"])
+    flash(f"Verification of “{creative.name}” saved: {len(rows)} vendor(s).", "success")
+    return redirect(_creatives_of(creative.campaign_id), 303)
+
+
+def _verification_rows(form) -> list[dict[str, str]]:
+    """The form's rows that are not blank, in order, their values stripped."""
+    rows = []
+    for index in range(MAX_VERIFICATIONS + 1):
+        row = {name: form.get(f"verifications.{index}.{name}", "").strip() for name in VERIFICATION_FIELDS}
+        if any(row.values()):
+            rows.append(row)
+    return rows
+
+
+def _verifications_page(creative, rows: list[dict], errors: dict, status: int = 200):
+    blank = dict.fromkeys(VERIFICATION_FIELDS, "")
+    shown = rows + [blank] * (len(rows) < MAX_VERIFICATIONS)
+    page = render_template(
+        "admin/creatives/verifications.html",
+        creative=creative,
+        rows=shown,
+        errors=errors,
+        back=_creatives_of(creative.campaign_id),
+    )
+    return page, status
 
 
 def _creatives_of(campaign_id: uuid.UUID, **query) -> str:

@@ -52,6 +52,9 @@ class Creative(UUIDPrimaryKey, Base):
     poster_key: Mapped[str | None] = mapped_column(sa.String(255))
     # Quality warnings found on upload (app.creatives.quality): [{"code": ..., "message": ...}]
     warnings: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Third-party verification (VAST 4.1 AdVerifications, app.creatives.verifications): [{"vendor": ...,
+    # "javascript_url": ..., "parameters": ... | None, "not_executed_url": ... | None}]
+    verifications: Mapped[list] = mapped_column(sa.JSON, default=list)
 
     renditions: Mapped[list["Rendition"]] = relationship(
         back_populates="creative",

@@ -3,6 +3,7 @@ from flask_smorest.fields import Upload
 
 from app.creatives.identity import AD_ID_PATTERN
 from app.creatives.models import STATUSES, TRANSCODE_STATUSES
+from app.creatives.verifications import VerificationSchema
 from app.web import UTCDateTime
 
 
@@ -89,6 +90,11 @@ class CreativeSchema(ma.Schema):
     renditions = ma.fields.List(ma.fields.Nested(RenditionSchema), required=True)
     warnings = ma.fields.List(
         ma.fields.Nested(WarningSchema), required=True, metadata={"description": "Quality warnings"}
+    )
+    verifications = ma.fields.List(
+        ma.fields.Nested(VerificationSchema),
+        required=True,
+        metadata={"description": "Third-party verification vendors (VAST 4.1 AdVerifications)"},
     )
 
 

@@ -175,6 +175,15 @@ def change_status(session: Session, creative_id: uuid.UUID, status: str) -> Crea
     return creative
 
 
+def set_verifications(session: Session, creative_id: uuid.UUID, verifications: list[dict]) -> Creative:
+    """Replace the creative's verification vendors (validated by CreativeVerificationsSchema); the catalog
+    serves them within a second."""
+    creative = get_creative(session, creative_id, for_update=True)
+    creative.verifications = [dict(entry) for entry in verifications]
+    session.commit()
+    return creative
+
+
 def delete_creative(session: Session, storage: Storage, creative_id: uuid.UUID) -> None:
     creative = get_creative(session, creative_id, for_update=True)
     keys = stored_keys(creative)

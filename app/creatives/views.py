@@ -19,6 +19,7 @@ from app.creatives.schemas import (
     RenditionSchema,
 )
 from app.creatives.storage import MEDIA_URL_PATH, LocalStorage, Storage, content_type
+from app.creatives.verifications import CreativeVerificationsSchema
 from app.db import get_session
 from app.errors import ErrorSchema
 from app.runtime import runtime
@@ -164,6 +165,16 @@ def get_creative(creative_id: uuid.UUID):
 def change_status(body, creative_id: uuid.UUID):
     """Activate or deactivate a creative (an inactive one is never served)."""
     return present(services.change_status(get_session(), creative_id, body["status"]))
+
+
+@blp.put("/creatives/<uuid:creative_id>/verifications")
+@json_body(blp, CreativeVerificationsSchema)
+@blp.response(200, CreativeSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+def set_verifications(body, creative_id: uuid.UUID):
+    """Set the creative's third-party verification vendors (Open Measurement scripts): emitted as
+    <AdVerifications> in VAST 4.1+ and as an Extension of type AdVerifications in 3.0 and 4.0."""
+    return present(services.set_verifications(get_session(), creative_id, body["verifications"]))
 
 
 @blp.delete("/creatives/<uuid:creative_id>")

@@ -11,6 +11,15 @@ class StatsQuerySchema(ma.Schema):
     granularity = ma.fields.String(load_default="hour", validate=ma.validate.OneOf(("hour", "day")))
 
 
+class ErrorCodeSchema(ma.Schema):
+    code = ma.fields.String(
+        required=True,
+        metadata={"description": "The player's [ERRORCODE]; `unexpanded` (macro not replaced) or `unknown`"},
+    )
+    meaning = ma.fields.String(required=True)
+    count = ma.fields.Integer(required=True)
+
+
 class SummaryFields(ma.Schema):
     impressions = ma.fields.Integer(required=True)
     starts = ma.fields.Integer(required=True)
@@ -24,6 +33,11 @@ class SummaryFields(ma.Schema):
     skips = ma.fields.Integer(required=True)
     errors = ma.fields.Integer(required=True)
     errors_by_code = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    error_codes = ma.fields.List(
+        ma.fields.Nested(ErrorCodeSchema),
+        required=True,
+        metadata={"description": "Errors by VAST error code, with each code's meaning (VAST 4.2 §2.3.6.3)"},
+    )
     spend = Money(required=True)
 
 

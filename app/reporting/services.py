@@ -17,6 +17,7 @@ from app.exceptions import Invalid
 from app.serving.money import currency_to_units, units_to_currency
 from app.serving.traffic import read_forecast
 from app.tracking.models import EventCountHourly, ServingCountHourly
+from vast.errors import UNKNOWN, meaning
 
 TOTALS = ("impressions", "completes", "completion_rate", "clicks", "ctr", "spend")  # of the dashboard
 MAX_POINTS = 24 * 93  # a quarter of hours, or that many days
@@ -54,8 +55,18 @@ def _summary(counts: dict[str, int], errors: dict[str, int], spend_units: int) -
         "skips": counts.get("skip", 0),
         "errors": sum(errors.values()),
         "errors_by_code": dict(sorted(errors.items())),
+        "error_codes": error_codes(errors),
         "spend": money_text(spend_units),
     }
+
+
+def error_codes(errors: dict[str, int]) -> list[dict]:
+    """[{code, meaning, count}] of the VAST error codes players reported (vast.errors), by code: the
+    specification's codes in order, then the others (`unexpanded`, `unknown`)."""
+    return [
+        {"code": code, "meaning": meaning(code), "count": count}
+        for code, count in sorted(errors.items(), key=lambda item: (not item[0].isdigit(), item[0].zfill(4)))
+    ]
 
 
 def campaign_stats(
@@ -96,7 +107,7 @@ def campaign_stats(
         position["counts"][row.event] += row.count
         position["spend"] += row.spend_units
         if row.event == "error":
-            errors[row.error_code or "unknown"] += row.count
+            errors[row.error_code or UNKNOWN] += row.count
         bucket = series.setdefault(_truncate(row.hour, granularity), {"counts": defaultdict(int), "spend": 0})
         bucket["counts"][row.event] += row.count
         bucket["spend"] += row.spend_units

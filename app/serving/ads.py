@@ -146,6 +146,7 @@ def linear_ad(
             click_through=creative.click_through_url,
             click_tracking=(ad.beacon("click"),),
         ),
+        verifications=creative.verifications,
     )
 
 

@@ -1,12 +1,12 @@
 """Frequency caps on the serving path: who the device is, what it has seen, which campaigns it may not get.
 
 The rules are the campaign's and its advertiser's (app.campaigns.caps). Per request:
-1. **The device key** (`DeviceKeys`): the IFA when it is usable (`lmt`/`is_lmt` not 1, not all zeros), else
-   the IP address and user agent together, which is how SSAI traffic tells a household; always as a keyed
-   hash (HMAC-SHA256 with a key derived from SECRET_KEY, 128 bits, base64url): an identifier is never
-   stored in clear. None, and no capping, when the request says no personal data may be kept (GDPR applies
-   without a consent string, a US Privacy opt-out, or a signal that cannot be read:
-   app.serving.request.may_store_personal_data), or when it has neither.
+1. **The device key** (`DeviceKeys`): the IFA when it is usable (not all zeros), else the IP address and
+   user agent together, which is how SSAI traffic tells a household; always as a keyed hash (HMAC-SHA256
+   with a key derived from SECRET_KEY, 128 bits, base64url): an identifier is never stored in clear. None,
+   and no capping, when the request's identifiers may not be used (COPPA, limited ad tracking, a US
+   opt-out, GDPR without consent to store on the device, or a signal that cannot be read:
+   app.serving.consent), or when it has neither.
 2. **The read** (`FrequencyCaps.read`): the device's history (app.tracking.frequency) in the same Redis
    pipeline as the stream's separation keys (app.serving.streams), one round trip, and only while some
    campaign of the catalog is capped; from memory in the embedded default. When Redis does not answer,
@@ -61,15 +61,15 @@ class DeviceKeys:
         self,
         *,
         ifa: str | None,
-        lmt: int | None,
         ip: str | None,
         user_agent: str | None,
-        may_store: bool,
+        allowed: bool,
     ) -> str | None:
-        if not may_store:
+        """The key, or None when identifiers are not `allowed` (app.serving.consent) or there are none."""
+        if not allowed:
             return None
         ifa = (ifa or "").strip().lower()
-        if ifa and lmt != 1 and not _ZEROS.fullmatch(ifa):
+        if ifa and not _ZEROS.fullmatch(ifa):
             return self._hash("ifa\n" + ifa)
         if ip and user_agent:
             return self._hash(f"ipua\n{ip}\n{user_agent}")
@@ -174,10 +174,9 @@ class FrequencyCaps:
         return self.device(
             catalog,
             ifa=ad_request.ifa,
-            lmt=ad_request.lmt,
             ip=ad_request.ip,
             user_agent=ad_request.user_agent,
-            may_store=ad_request.may_store_personal_data,
+            allowed=ad_request.identifiers_allowed,
         )
 
     def read(

@@ -27,6 +27,7 @@ from app.campaigns.models import Campaign
 from app.campaigns.targeting import Targeting, targeting_of
 from app.creatives.models import Creative, Rendition
 from app.creatives.storage import Storage
+from app.creatives.verifications import vast_verifications
 from app.db import utcnow
 from app.serving.caps import build_cap_rules
 from app.serving.decision import EligibleIndex, build_index
@@ -35,6 +36,7 @@ from app.serving.pacing import Delivered, Goals
 from app.serving.separation import SeparationKeys, separation_keys
 from app.serving.targeting import RuleIndex, TargetedViews, build_rules, tick_views
 from app.serving.traffic import TrafficForecast
+from vast.model import Verification
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class CreativeEntry:
     identity: str | None = None  # Creative@id (app.creatives.identity); the id when None
     ad_id: str | None = None  # the advertiser's Ad-ID
     renditions: tuple[MediaEntry, ...] = ()  # ready ones, largest first (app.creatives.transcode)
+    verifications: tuple[Verification, ...] = ()  # third-party measurement (app.creatives.verifications)
 
     @property
     def mezzanine(self) -> MediaEntry:
@@ -207,6 +210,7 @@ def load_catalog(
             Creative.identity,
             Creative.ad_id,
             Creative.transcode_status,
+            Creative.verifications,
         )
         .join(Creative, Creative.campaign_id == Campaign.id)
         .outerjoin(Advertiser, Advertiser.id == Campaign.advertiser_id)
@@ -235,6 +239,7 @@ def load_catalog(
                 identity=row.identity,
                 ad_id=row.ad_id,
                 renditions=renditions.get(row.creative_id, ()),
+                verifications=vast_verifications(row.verifications),
             )
         )
     campaigns = {

@@ -2,7 +2,8 @@
 
 Rendering with lxml took about a quarter of a /vast request's CPU. A document depends on the ad's values
 (ids, title, advertiser, category, URLs, token, media attributes) and on its shape (duration, codec, whether
-it has a click-through, an advertiser, a category and which taxonomy), of which there are few. The skeleton
+it has a click-through, an advertiser, a category and which taxonomy, its creative's verification vendors),
+of which there are few. The skeleton
 of a shape is rendered by the same `render`, with a mark in place of each value; a fill puts the values in.
 Values that XML would escape or alter take the whole render instead, so both ways give the same bytes.
 """
@@ -14,7 +15,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 from app.serving.ads import CODEC_NAMES, ServedAd, inline_ad, inline_ad_identity, linear_ad
-from vast.model import MediaFile
+from vast.model import MediaFile, Verification
 from vast.render import SUPPORTED_VERSIONS, render
 
 # VAST versions x durations x media shapes x with or without a click-through, an advertiser, a category
@@ -62,7 +63,11 @@ def vast_document(ad: ServedAd, version: str) -> bytes:
             f"{prefix}.file_size{suffix}": str(entry.file_size),
             f"{prefix}.codec{suffix}": entry.codec or CODEC_NAMES.get(creative.video_codec, ""),
         }
-    if not (PLAIN_TEXT.fullmatch("".join(texts.values())) and PLAIN_URLS.fullmatch("".join(urls.values()))):
+    if not (
+        PLAIN_TEXT.fullmatch("".join(texts.values()))
+        and PLAIN_URLS.fullmatch("".join(urls.values()))
+        and not any("@@" in repr(verification) for verification in creative.verifications)  # no mark in them
+    ):
         return render(inline_ad(ad), version)
     known_codec = creative.video_codec in CODEC_NAMES
     literals, names = _skeleton(
@@ -74,6 +79,7 @@ def vast_document(ad: ServedAd, version: str) -> bytes:
         bool(urls["click_through"]),
         bool(texts["advertiser"]),
         ad.campaign.category_authority if texts["category"] else None,
+        creative.verifications,
     )
     values = texts | urls
     parts = [literals[0]]
@@ -116,10 +122,11 @@ def _skeleton(
     with_click_through: bool,
     with_advertiser: bool,
     category_authority: str | None,
+    verifications: tuple[Verification, ...],
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The document of this shape cut at its marks: the literal text around them, and the value each stands
     for (numbers too: render writes them with str(), so a mark takes their place). The shape: how many media
-    files, which have a codec, and the UniversalAdId registry."""
+    files, which have a codec, the UniversalAdId registry, and the verifications, rendered as they are."""
     marks = SimpleNamespace(**{name.replace(".", "_"): mark for name, mark in MARKS.items()})
 
     def media(prefix: str, suffix: str, with_codec: bool) -> MediaFile:
@@ -143,7 +150,9 @@ def _skeleton(
             category_authority=category_authority,
         ),
         creative=SimpleNamespace(
-            duration=duration, click_through_url=marks.click_through if with_click_through else None
+            duration=duration,
+            click_through_url=marks.click_through if with_click_through else None,
+            verifications=verifications,
         ),
         beacon_base=marks.beacon_base,
         token=marks.token,

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
+from app.serving import consent
 from app.serving.device import canonical_ip, device_ip, device_user_agent
 from vast.render import DEFAULT_VERSION, SUPPORTED_VERSIONS
 
@@ -37,7 +38,8 @@ DEVICE_TYPES = {
 }
 _DEVICE_TYPE_VALUES = frozenset(DEVICE_TYPES) | {str(n) for n in DEVICE_TYPES.values()}
 _IFA_TYPES = frozenset(IFA_TYPES)
-PRIVACY_PARAMETERS = ("us_privacy", "gdpr", "gdpr_consent")
+# Privacy signals (app.serving.consent): one that is sent but cannot be read keeps every identifier out.
+PRIVACY_PARAMETERS = ("us_privacy", "gdpr", "gdpr_consent", "gpp", "gpp_sid", "coppa", "lmt", "is_lmt")
 DEVICE_IP_HEADER = "X-Device-IP"
 # The warnings header stays well under any proxy's header limit whatever the caller sent.
 MAX_WARNINGS_HEADER = 512
@@ -56,11 +58,8 @@ _MACRO = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
-_US_PRIVACY = re.compile(r"1[nNyY-]{3}")
-# TCF consent strings are base64url segments joined by dots; standard base64 (+ / =) is taken as well. Their
-# length is bounded only by the query string's: a TCF string with publisher restrictions and
-# disclosed vendors runs to 4 KB.
-_TCF = re.compile(r"[A-Za-z0-9_.\-+/=]+")
+# GPP section ids (gpp_sid): at most this many, each a small whole number.
+MAX_GPP_SECTIONS = 32
 _UNSAFE_ECHO = re.compile(r"[^A-Za-z0-9._\-]")
 
 
@@ -223,12 +222,6 @@ def _ip(raw: str) -> str:
     return address
 
 
-def _us_privacy(raw: str) -> str:
-    if not _US_PRIVACY.fullmatch(raw):
-        raise Unusable("not a US Privacy string")
-    return raw
-
-
 def _zero_or_one(raw: str) -> int:
     value = raw.strip()
     if value not in ("0", "1"):
@@ -236,10 +229,33 @@ def _zero_or_one(raw: str) -> int:
     return int(value)
 
 
-def _gdpr_consent(raw: str) -> str:
-    if not _TCF.fullmatch(raw):
-        raise Unusable("not a TCF consent string")
-    return raw
+def _consent_string(read: Callable[[str], object], reason: str) -> Callable[[str], str]:
+    """A consent string, kept as sent once app.serving.consent's `read` (cached per string) can read it.
+    TC strings (gdpr_consent) are bounded only by the query string's length: one with publisher
+    restrictions and disclosed vendors runs to 4 KB."""
+
+    def parse(raw: str) -> str:
+        try:
+            read(raw)
+        except consent.Unreadable:
+            raise Unusable(reason) from None
+        return raw
+
+    return parse
+
+
+def _gpp_sid(raw: str) -> tuple[int, ...]:
+    """The GPP sections in force (OpenRTB 2.6 regs.gpp_sid), comma-separated whole numbers, as sent."""
+    parts = raw.split(",", MAX_GPP_SECTIONS)
+    if len(parts) > MAX_GPP_SECTIONS:
+        raise Unusable(f"more than {MAX_GPP_SECTIONS} section ids")
+    try:
+        ids = tuple(int(part) for part in parts)
+    except ValueError:
+        raise Unusable("not comma-separated whole numbers") from None
+    if any(not 0 < sid < 1000 for sid in ids):
+        raise Unusable("a section id out of range")
+    return ids
 
 
 _PARSERS: dict[str, Callable[[str], object]] = {
@@ -249,7 +265,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "vast_version": _vast_version,
     "ifa": _text(128),
     "ifa_type": _ifa_type,
-    # Limit ad tracking (OpenRTB device.lmt; `is_lmt` as SSAI macros name it): 1, the IFA is not used.
+    # Limit ad tracking (OpenRTB device.lmt; `is_lmt` as SSAI macros name it): 1, no identifier is used.
     "lmt": _zero_or_one,
     "is_lmt": _zero_or_one,
     "app_bundle": _text(255),
@@ -257,9 +273,13 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "device_type": _device_type,
     "ip": _ip,
     "ua": _text(1024),
-    "us_privacy": _us_privacy,
+    "us_privacy": _consent_string(consent.us_privacy_opt_out, "not a US Privacy string"),
     "gdpr": _zero_or_one,
-    "gdpr_consent": _gdpr_consent,
+    "gdpr_consent": _consent_string(consent.tcf_purpose_one, "not a TCF consent string"),
+    "gpp": _consent_string(consent.decode_gpp, "not a GPP string"),
+    "gpp_sid": _gpp_sid,
+    # Directed at children (OpenRTB regs.coppa): 1, no identifier is used at all.
+    "coppa": _zero_or_one,
     "cb": _text(128),
     "request_id": _text(128),
     # Ad pods (app.serving.pods), and the aliases integrators send: Google's pmxd/pmnd (ms) and pmad,
@@ -363,6 +383,12 @@ class AdRequest:
     content_rating: str | None = None
     livestream: int | None = None
     custom: frozenset[tuple[str, str]] = frozenset()
+    # IAB GPP string and its sections in force; COPPA (1: directed at children).
+    gpp: str | None = None
+    gpp_sid: tuple[int, ...] | None = None
+    coppa: int | None = None
+    # identifiers_allowed, once worked out: a request asks it for its caps, its beacons and its events.
+    _identifiers_allowed: bool | None = field(default=None, repr=False, compare=False)
 
     def duration_window(self, tolerance: float) -> tuple[float, float]:
         """The seconds an ad of this request may last, [low, high]: the request's min_duration and
@@ -373,8 +399,24 @@ class AdRequest:
         return self.min_duration, high
 
     @property
-    def may_store_personal_data(self) -> bool:
-        return _may_store(self.us_privacy, self.gdpr, self.gdpr_consent, self.privacy_unreadable)
+    def identifiers_allowed(self) -> bool:
+        """Whether the IFA, IP address and user agent may be used (frequency caps, events, beacons):
+        app.serving.consent's rule."""
+        if self._identifiers_allowed is None:
+            self._identifiers_allowed = self._consent()
+        return self._identifiers_allowed
+
+    def _consent(self) -> bool:
+        return consent.identifiers_allowed(
+            coppa=self.coppa,
+            lmt=self.lmt,
+            us_privacy=self.us_privacy,
+            gdpr=self.gdpr,
+            gdpr_consent=self.gdpr_consent,
+            gpp=self.gpp,
+            gpp_sid=self.gpp_sid,
+            unreadable=self.privacy_unreadable,
+        )
 
     def warnings_header(self) -> str:
         return warnings_header(self.warnings)
@@ -412,31 +454,25 @@ def read_parameters(
     return values, warnings
 
 
-def _may_store(us_privacy: str | None, gdpr: int | None, gdpr_consent: str | None, unreadable: bool) -> bool:
-    """No IP, user agent or device id is kept when the user opted out (CCPA, IAB US Privacy string: its
-    third character), GDPR applies without a consent string, or a privacy signal was sent that could not be
-    read."""
-    opted_out = bool(us_privacy) and us_privacy[2] in "yY"
-    return not (opted_out or unreadable or (gdpr == 1 and not gdpr_consent))
-
-
-def may_store_personal_data(signals: Mapping[str, object]) -> bool:
-    """The same rule for privacy signals sent another way (the SDK's JSON body): `us_privacy`, `gdpr`,
-    `gdpr_consent`, each optional, read as the query parameters are."""
-    values: dict[str, object] = {}
-    unreadable = False
-    for name in PRIVACY_PARAMETERS:
-        raw = signals.get(name)
-        reason = None if raw is None else unusable(str(raw))
-        if raw is None or reason == "empty":
-            continue
-        try:
-            if reason is not None:
-                raise Unusable(reason)
-            values[name] = _PARSERS[name](str(raw))
-        except Unusable:
-            unreadable = True
-    return _may_store(values.get("us_privacy"), values.get("gdpr"), values.get("gdpr_consent"), unreadable)
+def identifiers_allowed(signals: Mapping[str, object]) -> bool:
+    """app.serving.consent's rule for signals sent another way (the SDK's JSON body): each of
+    PRIVACY_PARAMETERS optional, read as the query parameters are (an unreadable one forbids identifiers)."""
+    args = {
+        name: ",".join(map(str, raw)) if isinstance(raw, list | tuple) else str(raw)  # gpp_sid as an array
+        for name in PRIVACY_PARAMETERS
+        if (raw := signals.get(name)) is not None
+    }
+    values, warnings = read_parameters(args, {name: _PARSERS[name] for name in PRIVACY_PARAMETERS})
+    return consent.identifiers_allowed(
+        coppa=values.get("coppa"),
+        lmt=_first(values, ("lmt", "is_lmt")),
+        us_privacy=values.get("us_privacy"),
+        gdpr=values.get("gdpr"),
+        gdpr_consent=values.get("gdpr_consent"),
+        gpp=values.get("gpp"),
+        gpp_sid=values.get("gpp_sid"),
+        unreadable=any(reason != "empty" for reason in warnings.values()),
+    )
 
 
 def parse_ad_request(
@@ -495,6 +531,9 @@ def parse_ad_request(
         content_rating=values.get("content_rating"),
         livestream=values.get("livestream"),
         custom=values.get("cust_params", frozenset()),
+        gpp=values.get("gpp"),
+        gpp_sid=values.get("gpp_sid"),
+        coppa=values.get("coppa"),
     )
 
 

@@ -16,22 +16,30 @@ class AdRequestBodySchema(ma.Schema):
         allow_nan=False,
         metadata={"description": "Longest ad the slot takes, in seconds"},
     )
-    # Privacy signals, read as /vast reads them (an unreadable one is an opt-out): with an opt-out, no IP,
-    # user agent or device id is stored for the request, its impression or its beacons.
+    # Privacy signals, read as /vast reads them (app.serving.consent; an unreadable one is an opt-out): when
+    # identifiers may not be used, no IP, user agent or device id is used or stored for the request, its
+    # impression or its beacons.
     us_privacy = ma.fields.Raw(allow_none=True, metadata={"description": "IAB US Privacy string, e.g. 1YNN"})
     gdpr = ma.fields.Raw(allow_none=True, metadata={"description": "1 when GDPR applies, else 0"})
-    gdpr_consent = ma.fields.Raw(allow_none=True, metadata={"description": "IAB TCF consent string"})
+    gdpr_consent = ma.fields.Raw(allow_none=True, metadata={"description": "IAB TCF v2 consent string"})
+    gpp = ma.fields.Raw(allow_none=True, metadata={"description": "IAB GPP string"})
+    gpp_sid = ma.fields.Raw(
+        allow_none=True, metadata={"description": "GPP section ids in force: an array, or comma-separated"}
+    )
+    coppa = ma.fields.Raw(allow_none=True, metadata={"description": "1 when directed at children (COPPA)"})
     # The device, for frequency caps (app.serving.caps): without a usable IFA, IP and user agent stand in.
     ifa = ma.fields.String(
         allow_none=True,
         validate=ma.validate.Length(max=128),
-        metadata={"description": "Identifier for advertising (IFA); not used with lmt 1 or all zeros"},
+        metadata={
+            "description": "Identifier for advertising (IFA); unused with lmt 1, all zeros, or no consent"
+        },
     )
     lmt = ma.fields.Integer(
         allow_none=True,
         strict=True,
         validate=ma.validate.OneOf((0, 1)),
-        metadata={"description": "Limit ad tracking (OpenRTB device.lmt): 1, the IFA is not used"},
+        metadata={"description": "Limit ad tracking (OpenRTB device.lmt): 1, no identifier is used"},
     )
 
 

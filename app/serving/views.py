@@ -25,7 +25,7 @@ from app.serving.rate_limit import limit_sdk_client
 from app.serving.request import (
     AdRequest,
     AdRequestError,
-    may_store_personal_data,
+    identifiers_allowed,
     parse_ad_request,
     warnings_header,
 )
@@ -65,7 +65,7 @@ def vast():
     rt = runtime()
     if ad_request.request_id:
         try:
-            ad = replay(rt, ad_request.request_id, private=not ad_request.may_store_personal_data)
+            ad = replay(rt, ad_request.request_id, private=not ad_request.identifiers_allowed)
         except NotFound:
             if request.args.get("strict") == "1":
                 raise
@@ -82,7 +82,7 @@ def vast():
             rt,
             ad_request.min_duration,
             ad_request.max_duration,
-            private=not ad_request.may_store_personal_data,
+            private=not ad_request.identifiers_allowed,
             excluded=_excluded(rt, ad_request, device),
             device=device,
             profile=lambda: profile_of(ad_request),
@@ -163,7 +163,7 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
         if creative is not None and creative.id not in taken:
             taken.add(creative.id)
             buffet.append(creative)
-    private = not ad_request.may_store_personal_data
+    private = not ad_request.identifiers_allowed
     campaigns, base = state.catalog.campaigns, base_url(rt)
     ads = [
         serve(campaigns[c.campaign_id], c, rt.signer, base, private=private, pod_position=pos, device=device)
@@ -242,12 +242,10 @@ def ad_request(body):
     rt = runtime()
     refuse_when_unsafe(rt)
     request_id = body["request_id"]
-    private = not may_store_personal_data(body)
+    private = not identifiers_allowed(body)
     catalog = rt.catalog.current().catalog
     ip, user_agent = device_ip(request.headers, request.remote_addr), device_user_agent(request.headers)
-    device = rt.caps.device(
-        catalog, ifa=body.get("ifa"), lmt=body.get("lmt"), ip=ip, user_agent=user_agent, may_store=not private
-    )
+    device = rt.caps.device(catalog, ifa=body.get("ifa"), ip=ip, user_agent=user_agent, allowed=not private)
     try:
         stored, history = (
             (None, {}) if device is None else rt.caps.answer_and_history(rt.store, request_id, device)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
+from app.logs import mask_ips
 from app.metrics import DEAD_LETTERED
 from app.tracking.events import Event, Undecodable
 from app.tracking.models import DeadLetterEvent
@@ -85,10 +86,11 @@ def _store_splitting(
 
 
 def _describe(exc: BaseException) -> str:
-    """The error without the statement and its parameters (they hold addresses and user agents)."""
+    """The error without the statement and its parameters (they hold addresses and user agents), and with
+    any address the database quoted in it (`DETAIL: Key (ip)=(…)`) truncated: it is logged and shown."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
         exc = exc.orig
-    return f"{type(exc).__name__}: {str(exc).strip()}"[:MAX_ERROR_TEXT]
+    return mask_ips(f"{type(exc).__name__}: {str(exc).strip()}")[:MAX_ERROR_TEXT]
 
 
 def _dead_letter(sessions: sessionmaker, dead: list[tuple[str | None, str, str]]) -> None:

@@ -13,13 +13,14 @@ import re
 import uuid
 
 from app.serving.device import MAX_USER_AGENT, canonical_ip
+from app.serving.request import unusable
+from vast.errors import UNEXPANDED, UNKNOWN
 from vast.timecode import is_valid_offset
 
 MAX_AD_SERVING_ID = 64  # impressions.ad_serving_id, tracking_events.ad_serving_id
 MAX_REQUEST_ID = 128  # ad_requests.request_id
 MAX_CODE = 16  # error_code and offset columns
-UNKNOWN = "unknown"
-# VAST error codes are three digits (VAST 4.2 §2.3.6.3); players also send 1-4 digit vendor codes.
+# VAST error codes: three digits (VAST 4.2 §2.3.6.3, vast.errors); players send 1-4 digit codes of their own.
 _ERROR_CODE = re.compile(r"[0-9]{1,4}", re.ASCII)
 # What PostgreSQL text cannot hold (NUL) and UTF-8 cannot encode (lone surrogates).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -63,9 +64,16 @@ def uuid_text(value) -> str | None:
 
 
 def error_code(value) -> str:
-    """The player's [ERRORCODE]: one to four digits, else `unknown` (a macro the player did not fill,
-    or garbage, is still an error: its code is just unknown)."""
-    return value if isinstance(value, str) and _ERROR_CODE.fullmatch(value) else UNKNOWN
+    """The player's [ERRORCODE]: one to four digits (without leading zeros), `unexpanded` for a macro the
+    player did not replace, else `unknown`: an error is recorded whatever its code (vast.errors)."""
+    if not isinstance(value, str):
+        return UNKNOWN
+    value = value.strip()
+    if _ERROR_CODE.fullmatch(value):
+        return str(int(value))
+    if value in (UNEXPANDED, UNKNOWN):  # already normalised (the flusher decodes what the store took)
+        return value
+    return UNEXPANDED if unusable(value) == "unexpanded macro" else UNKNOWN
 
 
 def offset(value) -> str:

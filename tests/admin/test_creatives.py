@@ -62,7 +62,7 @@ def test_form_fields_are_checked_with_the_apis_messages(console, session, tmp_pa
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert field_error(page, "name") == "Must not be blank."
-    assert field_error(page, "click_through_url") == "Not a valid URL."
+    assert field_error(page, "click_through_url") == "Must be an https URL."
 
 
 def test_a_file_over_the_limit_is_refused_by_the_field(console, app, session, tmp_path):
@@ -128,3 +128,50 @@ def test_an_upload_that_is_not_multipart_gets_the_servers_refusal(console, sessi
     response = console.post(f"/admin/campaigns/{CampaignFactory().id}/creatives", {"name": "x"})
     assert response.status_code == 415
     assert "Send the creative as multipart/form-data" in response.get_data(as_text=True)
+
+
+def test_verification_vendors_are_set_from_the_creatives_form(console, session, app):
+    creative = CreativeFactory()
+    page = console.page(f"/admin/creatives/{creative.id}/verifications")
+    assert 'name="verifications.0.vendor"' in page and 'name="verifications.1.vendor"' not in page
+    refused = console.post(
+        f"/admin/creatives/{creative.id}/verifications",
+        {
+            "verifications.0.vendor": "verify.example.com-omid",
+            "verifications.0.javascript_url": "http://verify.example.com/omid.js",
+            "verifications.1.javascript_url": "https://other.example/v.js",
+            "verifications.1.not_executed_url": "not a url",
+        },
+    )
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    for message in (
+        "Vendor 1, script URL: Must be an https URL.",
+        "Vendor 2, vendor key: Missing data for required field.",
+        "Vendor 2, not-executed URL: Must be an https URL.",
+    ):
+        assert message in html  # every refusal at once, by its input
+    assert 'value="http://verify.example.com/omid.js"' in html  # what was typed stays
+    saved = console.post(
+        f"/admin/creatives/{creative.id}/verifications",
+        {
+            "verifications.0.vendor": "verify.example.com-omid",
+            "verifications.0.javascript_url": "https://verify.example.com/omid.js",
+            "verifications.0.parameters": '{"id": 1}',
+            "verifications.1.vendor": "",  # the blank row: none
+        },
+    )
+    assert saved.status_code == 303
+    session.refresh(creative)
+    assert creative.verifications == [
+        {
+            "vendor": "verify.example.com-omid",
+            "javascript_url": "https://verify.example.com/omid.js",
+            "parameters": '{"id": 1}',
+            "not_executed_url": None,
+        }
+    ]
+    campaign_page = console.page(f"/admin/campaigns/{creative.campaign_id}")
+    assert '<dt>Verification</dt><dd class="break">verify.example.com-omid</dd>' in campaign_page
+    again = console.page(f"/admin/creatives/{creative.id}/verifications")
+    assert 'value="https://verify.example.com/omid.js"' in again and 'name="verifications.1.vendor"' in again

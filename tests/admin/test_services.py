@@ -1,6 +1,7 @@
 """What the console added to the services: list figures, the spend curve, totals since a moment, and the
 statuses a campaign may move to now."""
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -20,14 +21,16 @@ def midnight(days_from_today: int = 0):
     return utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days_from_today)
 
 
-def counted(session, campaign, hour, event: str, count: int, spend: Decimal = Decimal(0)) -> None:
+def counted(
+    session, campaign, hour, event: str, count: int, spend: Decimal = Decimal(0), error_code: str = ""
+) -> None:
     session.add(
         EventCountHourly(
             hour=hour,
             campaign_id=campaign.id,
             creative_id=uuid.uuid4(),
             event=event,
-            error_code="",
+            error_code=error_code,
             count=count,
             spend_units=int(spend * UNITS),
         )
@@ -116,3 +119,20 @@ def test_allowed_transitions_follow_change_status(session, status, ended, allowe
     campaign = CampaignFactory(status=status, start_date=end - timedelta(days=3), end_date=end)
     assert campaigns.allowed_transitions(campaign) == allowed
     assert campaigns.accepts_changes(campaign) is changeable
+
+
+def test_the_campaign_page_shows_errors_by_code_with_their_meaning(console, session):
+    campaign = CampaignFactory(start_date=utcnow() - timedelta(days=2))
+    counted(session, campaign, midnight(), "error", 3, error_code="402")
+    counted(session, campaign, midnight(), "error", 1, error_code="unexpanded")
+    counted(session, campaign, midnight(), "error", 2, error_code="1009")
+    html = console.page(f"/admin/campaigns/{campaign.id}")
+    table = html[html.index('id="error-codes"') : html.index("</table>", html.index('id="error-codes"'))]
+    rows = re.findall(
+        r'<th scope="row">([^<]+)</th>\s*<td>([^<]+)</td>\s*<td class="num">([^<]+)</td>', table
+    )
+    assert rows == [
+        ("402", "Timeout of MediaFile URI.", "3"),
+        ("1009", "Not a VAST error code (the player&#39;s or a vendor&#39;s own).", "2"),
+        ("unexpanded", "The player did not replace the [ERRORCODE] macro.", "1"),
+    ]

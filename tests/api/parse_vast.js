@@ -24,6 +24,13 @@ async function parse(xml) {
           mediaFiles: (linear.mediaFiles || []).map((media) => media.fileURL),
           tracking: linear.trackingEvents || {},
           clickTracking: (linear.videoClickTrackingURLTemplates || []).map((template) => template.url),
+          verifications: (ad.adVerifications || []).map((verification) => ({
+            vendor: verification.vendor,
+            resource: verification.resource,
+            apiFramework: verification.apiFramework,
+            parameters: verification.parameters,
+            trackingEvents: verification.trackingEvents,
+          })),
         };
       }),
     };

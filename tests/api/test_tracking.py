@@ -6,12 +6,14 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from lxml import etree
 
 from app.db import utcnow
 from app.tracking.events import StoreUnavailable
 from app.tracking.models import EventCountHourly, Impression, TrackingEvent
 from tests.factories import CampaignFactory, CreativeFactory
 from tests.serving_helpers import NS, ad_urls, flush, get_vast, refresh, runtime
+from vast.errors import meaning
 
 
 @pytest.fixture
@@ -118,9 +120,19 @@ def test_error_beacons_keep_each_distinct_code_of_an_ad(client, app, auth, sessi
     flush(app)
     body = stats(client, auth, live.campaign_id)
     assert body["errors"] == 4
-    assert body["errors_by_code"] == {"402": 2, "405": 1, "unknown": 1}
-    rows = session.execute(sa.select(TrackingEvent.error_code).where(TrackingEvent.event == "error")).all()
-    assert sorted(code for (code,) in rows) == ["402", "402", "405", "unknown"]
+    assert body["errors_by_code"] == {"402": 2, "405": 1, "unexpanded": 1}
+    assert body["error_codes"] == [
+        {"code": "402", "meaning": "Timeout of MediaFile URI.", "count": 2},
+        {"code": "405", "meaning": meaning("405"), "count": 1},
+        {"code": "unexpanded", "meaning": "The player did not replace the [ERRORCODE] macro.", "count": 1},
+    ]
+    rows = session.execute(
+        sa.select(TrackingEvent.ad_serving_id, TrackingEvent.error_code).where(TrackingEvent.event == "error")
+    ).all()
+    assert sorted(code for (_, code) in rows) == ["402", "402", "405", "unexpanded"]
+    served = {urls["impression"].partition("t=")[2]: urls for urls in (first, second, third)}
+    ids = {runtime(app).signer.verify(token).ad_serving_id for token in served}
+    assert {ad_serving_id for (ad_serving_id, _) in rows} == ids  # each recorded per ad serving id
 
 
 def test_pixel_when_an_image_is_expected_and_cors_everywhere(client, live):
@@ -411,3 +423,32 @@ def test_sdk_impressions_record_the_device_not_the_stitcher(client, app, session
     flush(app)
     row = session.execute(sa.select(Impression.ip, Impression.user_agent)).one()
     assert (str(row.ip), row.user_agent) == ("198.51.100.20", "Tizen 7")
+
+
+IFA = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
+DEVICE = {"X-Device-IP": "203.0.113.77", "X-Device-User-Agent": "Roku/DVP-12.0 (12.0.0.4182-88)"}
+
+
+@pytest.mark.parametrize(
+    ("query", "stored"),
+    [
+        (f"ifa={IFA}", True),
+        (f"ifa={IFA}&coppa=1", False),
+        (f"ifa={IFA}&lmt=1", False),
+        (f"ifa={IFA}&gpp=DBABLA~BVQVAAAAAgA.QA&gpp_sid=7", False),  # US National: opted out of sale
+    ],
+)
+def test_identifiers_reach_no_url_and_are_stored_only_when_allowed(client, app, session, live, query, stored):
+    response = client.get(f"/vast?{query}", headers=DEVICE)
+    document = response.get_data(as_text=True)
+    for identifier in (IFA, IFA.lower(), "203.0.113.77", "Roku"):
+        assert identifier not in document  # no tracking URL carries one, hashed or not, allowed or not
+    urls = ad_urls(etree.fromstring(response.data))
+    assert fire(client, urls["impression"], headers=DEVICE).status_code == 204
+    assert fire(client, urls["start"], headers=DEVICE).status_code == 204
+    flush(app)
+    impression = session.scalars(sa.select(Impression)).one()
+    start = session.scalars(sa.select(TrackingEvent).where(TrackingEvent.event == "start")).one()
+    for row in (impression, start):
+        expected = ("203.0.113.77", DEVICE["X-Device-User-Agent"]) if stored else (None, None)
+        assert (row.ip, row.user_agent) == expected

@@ -219,6 +219,15 @@ def test_max_duration_and_a_different_dur_use_max_duration(client, live):
         ("gdpr=0&gdpr_consent=[GDPR_CONSENT]", True),
         ("gdpr=1&gdpr_consent=", True),  # GDPR without consent, as before
         ("us_privacy=1YNN&gdpr=0", False),
+        # Consent (app.serving.consent): COPPA, limited ad tracking, TCF purpose 1, GPP US National opt-outs.
+        ("coppa=1", True),
+        ("coppa=0", False),
+        ("lmt=1", True),
+        ("gdpr=1&gdpr_consent=CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", True),
+        ("gdpr=1&gdpr_consent=CPc0YAAPc0YAAAGABCENBdCgAP_AAAAAAAAAAAAAAAAA", False),
+        ("gpp=DBABLA~BVQVAAAAAgA.QA&gpp_sid=7", True),
+        ("gpp=DBABLA~BVQqAAAAAgA.QA&gpp_sid=7", False),
+        ("gpp=garbage", True),
     ],
 )
 def test_an_unreadable_privacy_signal_makes_the_ad_private(client, app, live, query, private):
@@ -434,7 +443,7 @@ def test_a_long_tcf_consent_string_is_accepted(client, live):
     response = client.get(f"/vast?gdpr=1&gdpr_consent={consent}&max_duration=30")
     assert served_ads(response) == 1
     assert WARNINGS not in response.headers
-    assert parse_ad_request({"gdpr": "1", "gdpr_consent": consent}, {}, None).may_store_personal_data
+    assert parse_ad_request({"gdpr": "1", "gdpr_consent": consent}, {}, None).identifiers_allowed
 
 
 def test_queries_up_to_the_limit_are_served_and_longer_is_a_414(client, live):

@@ -30,9 +30,7 @@ HOUSEHOLD = {"ip": "203.0.113.7", "user_agent": "Roku/DVP-12.0 (12.0.0.4182-88)"
 
 
 def key(**identity):
-    return KEYS.of(
-        **({"ifa": None, "lmt": None, "ip": None, "user_agent": None, "may_store": True} | identity)
-    )
+    return KEYS.of(**({"ifa": None, "ip": None, "user_agent": None, "allowed": True} | identity))
 
 
 def test_the_ifa_is_the_device_when_usable_hashed_and_case_blind():
@@ -40,10 +38,9 @@ def test_the_ifa_is_the_device_when_usable_hashed_and_case_blind():
     assert by_ifa == key(ifa=IFA.lower(), ip="198.51.100.1", user_agent="another")  # the IFA wins
     assert len(by_ifa) == 22 and IFA.lower() not in by_ifa and "203.0.113.7" not in by_ifa
     assert by_ifa != key(ifa="0f0f0f0f-8246-4ba4-ae5b-76104861e7dc")
-    assert by_ifa == key(ifa=IFA, lmt=0)
     assert (
         DeviceKeys("another-secret-key-that-is-long-enough-012345").of(
-            ifa=IFA, lmt=None, ip=None, user_agent=None, may_store=True
+            ifa=IFA, ip=None, user_agent=None, allowed=True
         )
         != by_ifa
     )  # keyed: nobody without the secret can tell whose it is
@@ -52,7 +49,6 @@ def test_the_ifa_is_the_device_when_usable_hashed_and_case_blind():
 @pytest.mark.parametrize(
     "unusable",
     [
-        {"ifa": IFA, "lmt": 1},  # limit ad tracking
         {"ifa": "00000000-0000-0000-0000-000000000000"},
         {"ifa": "0000000000000000"},
         {"ifa": "   "},
@@ -69,8 +65,8 @@ def test_without_a_usable_ifa_ip_and_user_agent_are_the_household(unusable):
     assert key(**unusable, ip=HOUSEHOLD["ip"]) is None
 
 
-def test_no_identifier_based_capping_where_no_personal_data_may_be_kept():
-    assert key(ifa=IFA, **HOUSEHOLD, may_store=False) is None
+def test_no_identifier_based_capping_where_identifiers_may_not_be_used():
+    assert key(ifa=IFA, **HOUSEHOLD, allowed=False) is None
 
 
 def capped_catalog(*caps: tuple[tuple[FrequencyCap, ...], tuple[FrequencyCap, ...], str | None]):

@@ -11,6 +11,7 @@ from app.serving.ads import inline_ad, serve
 from app.serving.catalog import CampaignEntry, CreativeEntry
 from app.serving.documents import MARKS, _skeleton, no_fill_document, vast_document
 from app.tracking.signing import BeaconSigner
+from vast.model import Verification
 from vast.render import SUPPORTED_VERSIONS, render, xml_safe
 from vast.validate import validate
 
@@ -153,3 +154,23 @@ def test_advertiser_and_category_are_in_the_filled_document(version):
     root = etree.fromstring(document)
     assert root.findtext(".//{*}Advertiser") == "Cola Co"
     assert (root.findtext(".//{*}Category") == "1534") == (version != "3.0")
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+@pytest.mark.parametrize(
+    "parameters",
+    ['{"id":"c-1"}', "a & b <c> ]]> d", "@@title@@"],  # plain; escaped by lxml; a mark's look-alike
+)
+def test_verifications_are_in_the_filled_document_as_rendered_whole(version, parameters):
+    campaign, creative = entries()
+    verification = Verification(
+        vendor="verify.example.com-omid",
+        javascript_url="https://verify.example.com/omid.js",
+        parameters=parameters,
+        not_executed_urls=("https://verify.example.com/ne?r=[REASON]",),
+    )
+    ad = served(campaign, dataclasses.replace(creative, verifications=(verification,)))
+    document = vast_document(ad, version)
+    assert document == render(inline_ad(ad), version)
+    validate(document, version)
+    assert etree.fromstring(document).findtext(".//{*}VerificationParameters") == parameters

@@ -3,6 +3,7 @@ import math
 import pytest
 
 from vast import Category, InlineAd, LinearCreative, MediaFile, Tracking, format_duration
+from vast.model import Verification
 
 MEDIA = (MediaFile("https://cdn.example.com/a.mp4", 1280, 720),)
 
@@ -90,3 +91,17 @@ def test_a_category_needs_a_code_and_a_uri_authority():
     for authority in ("", "https://iab techlab.com"):
         with pytest.raises(ValueError, match="authority"):
             Category("1534", authority)
+
+
+def test_a_verification_needs_a_vendor_and_a_script():
+    verification = Verification("company.com-omid", "https://verify.example.com/omid.js")
+    assert (verification.api_framework, verification.parameters, verification.not_executed_urls) == (
+        "omid",
+        None,
+        (),
+    )
+    assert hash(verification) == hash(Verification("company.com-omid", "https://verify.example.com/omid.js"))
+    with pytest.raises(ValueError, match="vendor"):
+        Verification(" ", "https://verify.example.com/omid.js")
+    with pytest.raises(ValueError, match="JavaScriptResource"):
+        Verification("company.com-omid", "")

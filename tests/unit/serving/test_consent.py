@@ -1,0 +1,160 @@
+"""Consent: TCF v2 and GPP strings decoded, and the one rule for using identifiers (app.serving.consent),
+through the ad request's parameters as players send them."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.serving.consent import Unreadable, decode_gpp, identifiers_allowed, tcf_purpose_one
+from app.serving.request import identifiers_allowed as body_allows
+from app.serving.request import parse_ad_request
+
+# TC strings: all purposes 1-10 consented; the TCF specification's example, no purpose consented.
+TCF_CONSENT = "CPc0YAAPc0YAAAGABCENBdCgAP_AAAAAAAAAAAAAAAAA"
+TCF_NO_CONSENT = "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"
+# US National (usnat v1) core segments of the GPP specification's example, then with every opt-out set.
+USNAT_NO_OPT_OUT = "BVQqAAAAAgA.QA"
+USNAT_OPTED_OUT = "BVQVAAAAAgA.QA"
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _fibonacci(value: int) -> str:
+    weights = [1, 2]
+    while weights[-1] <= value:
+        weights.append(weights[-1] + weights[-2])
+    bits = ["0"] * len(weights)
+    for index in range(len(weights) - 1, -1, -1):
+        if weights[index] <= value:
+            bits[index], value = "1", value - weights[index]
+    return "".join(bits).rstrip("0") + "1"
+
+
+def gpp(*sections: tuple[int, str]) -> str:
+    """A GPP string: the header (type 3, version 1, one Fibonacci entry per section id), then the sections."""
+    bits, previous = "000011" + "000001" + format(len(sections), "012b"), 0
+    for sid, _ in sections:
+        bits += "0" + _fibonacci(sid - previous)
+        previous = sid
+    bits += "0" * (-len(bits) % 6)
+    header = "".join(B64[int(bits[i : i + 6], 2)] for i in range(0, len(bits), 6))
+    return "~".join((header, *(text for _, text in sections)))
+
+
+def test_the_gpp_specifications_examples_decode():
+    assert gpp((2, TCF_NO_CONSENT), (6, "1YNN")) == f"DBACNY~{TCF_NO_CONSENT}~1YNN"
+    example = decode_gpp(f"DBACNY~{TCF_NO_CONSENT}~1YNN")
+    assert (example.section_ids, example.us_opt_outs, example.tcf_purpose_one) == ((2, 6), frozenset(), False)
+    assert decode_gpp("DBABLA~" + USNAT_NO_OPT_OUT).section_ids == (7,)
+    assert decode_gpp(gpp((7, USNAT_OPTED_OUT), (8, "y"), (21, "z"))).section_ids == (7, 8, 21)
+    assert decode_gpp(gpp((6, "1YYN"), (7, USNAT_OPTED_OUT))).us_opt_outs == {6, 7}
+    assert decode_gpp(gpp((2, TCF_CONSENT))).tcf_purpose_one is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "DBABMA", "DBACNY~x", "BBABMA~x", "DB*BMA~x", "DBABMA~a~b", "D"],
+)
+def test_a_string_that_is_not_gpp_is_unreadable(text):
+    with pytest.raises(Unreadable):
+        decode_gpp(text)
+
+
+def test_tcf_purpose_one_is_read_from_the_core_segment():
+    assert tcf_purpose_one(TCF_CONSENT) is True
+    assert tcf_purpose_one(TCF_NO_CONSENT) is False
+    assert tcf_purpose_one(
+        TCF_CONSENT
+        + ".IFoEUQQgAIQwgIwQABAEAAAAOIAACAIAAAAQAIAgEAACEAAAAAgAQBAAAAAAAGBAAgAAAAAAAAFAAECAAAAAAAA"
+    )
+    for text in (
+        "",
+        "CPc0",
+        "BOEFEAyOEFEAyAHABDENAI4AAAB9vABAASA",
+        "CPc0YAAPc0YAAAGABCENBdCgAP_*AAAAAAAAAAAAAAA",
+    ):
+        with pytest.raises(Unreadable):
+            tcf_purpose_one(text)  # empty, too short, TCF v1, not base64
+
+
+@pytest.mark.parametrize(
+    ("signals", "allowed"),
+    [
+        ({}, True),
+        ({"coppa": 1}, False),
+        ({"coppa": 0}, True),
+        ({"lmt": 1}, False),
+        ({"us_privacy": "1YYN"}, False),
+        ({"us_privacy": "1YNN"}, True),
+        ({"us_privacy": "1---"}, True),
+        ({"gdpr": 1}, False),  # GDPR without a TC string
+        ({"gdpr": 1, "gdpr_consent": TCF_NO_CONSENT}, False),  # no consent to store on the device
+        ({"gdpr": 1, "gdpr_consent": TCF_CONSENT}, True),
+        ({"gdpr": 0, "gdpr_consent": TCF_NO_CONSENT}, True),  # GDPR does not apply
+        ({"gdpr": 1, "gdpr_consent": TCF_CONSENT, "coppa": 1}, False),
+        ({"gpp": gpp((2, TCF_CONSENT))}, True),  # GDPR applies by GPP, consent in its TCF section
+        ({"gpp": gpp((2, TCF_NO_CONSENT))}, False),
+        ({"gpp": gpp((2, TCF_NO_CONSENT)), "gdpr_consent": TCF_CONSENT}, True),  # gdpr_consent first
+        ({"gpp_sid": (2,)}, False),  # the TCF applies, no TC string anywhere
+        ({"gpp": gpp((2, TCF_NO_CONSENT), (7, USNAT_NO_OPT_OUT)), "gpp_sid": (7,)}, True),  # TCF not in force
+        ({"gpp": gpp((7, USNAT_NO_OPT_OUT))}, True),
+        ({"gpp": gpp((7, USNAT_OPTED_OUT))}, False),
+        ({"gpp": gpp((7, USNAT_OPTED_OUT)), "gpp_sid": (8,)}, True),  # usnat not in force
+        ({"gpp": gpp((6, "1YYN"))}, False),
+        ({"gpp": gpp((6, "1NNN"), (7, USNAT_NO_OPT_OUT))}, True),
+        ({"unreadable": True}, False),
+    ],
+)
+def test_identifiers_allowed(signals, allowed):
+    assert identifiers_allowed(**signals) is allowed
+
+
+def request(query: dict[str, str]):
+    return parse_ad_request(query, {}, "203.0.113.7")
+
+
+@pytest.mark.parametrize(
+    ("query", "allowed"),
+    [
+        ({"coppa": "1", "ifa": "6D92078A-8246-4BA4-AE5B-76104861E7DC"}, False),
+        ({"is_lmt": "1"}, False),
+        ({"gpp": gpp((2, TCF_CONSENT)), "gpp_sid": "2"}, True),
+        ({"gpp": gpp((2, TCF_CONSENT), (7, USNAT_OPTED_OUT)), "gpp_sid": "2,7"}, False),
+        ({"gpp": gpp((2, TCF_CONSENT), (7, USNAT_OPTED_OUT)), "gpp_sid": " 2 "}, True),
+        ({"gdpr": "1", "gdpr_consent": TCF_CONSENT.replace("_", "/")}, True),  # standard base64 taken too
+    ],
+)
+def test_the_ad_request_carries_the_signals_and_the_rule(query, allowed):
+    ad_request = request(query)
+    assert ad_request.identifiers_allowed is allowed
+    assert not ad_request.warnings
+    assert body_allows(query) is allowed
+
+
+def test_the_parsed_signals_are_kept_for_macros():
+    text = gpp((2, TCF_CONSENT), (7, USNAT_NO_OPT_OUT))
+    ad_request = request({"gpp": text, "gpp_sid": "2,7", "coppa": "0"})
+    assert (ad_request.gpp, ad_request.gpp_sid, ad_request.coppa) == (text, (2, 7), 0)
+    assert body_allows({"gpp": text, "gpp_sid": [2, 7], "coppa": 0}) is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("gpp", "DBABMA", "not a GPP string"),
+        ("gpp", "DBABMA~" + TCF_CONSENT[:12], "not a GPP string"),  # its TCF section cannot be read
+        ("gpp", "[GPP_STRING]", "unexpanded macro"),
+        ("gpp_sid", "2,x", "not comma-separated whole numbers"),
+        ("gpp_sid", "0", "a section id out of range"),
+        ("gpp_sid", ",".join(["2"] * 40), "more than 32 section ids"),
+        ("coppa", "yes", "not 0 or 1"),
+        ("gdpr_consent", TCF_CONSENT[:20], "not a TCF consent string"),
+        ("gdpr_consent", "<script>", "not a TCF consent string"),
+    ],
+)
+def test_an_unusable_signal_is_ignored_with_a_warning_and_forbids_identifiers(name, value, reason):
+    ad_request = request({name: value, "max_duration": "30"})
+    assert ad_request.warnings == {name: reason}
+    assert getattr(ad_request, name) is None
+    assert ad_request.max_duration == 30  # the request is still served
+    assert ad_request.identifiers_allowed is False
+    assert body_allows({name: value}) is False
