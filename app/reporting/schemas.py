@@ -2,7 +2,13 @@ import marshmallow as ma
 
 from app.web import UTCDateTime
 
-Money = ma.fields.String  # exact decimal as text, e.g. "12.50" or "0.0123456"
+Money = ma.fields.String  # exact decimal as text, e.g. "12.50" or "0.0123456", in `currency`
+
+
+def currency_field():
+    return ma.fields.String(
+        required=True, metadata={"description": "ISO 4217 code of every amount (ACCOUNT_CURRENCY)"}
+    )
 
 
 class StatsQuerySchema(ma.Schema):
@@ -65,6 +71,7 @@ class PodPositionSchema(ma.Schema):
 
 
 class CampaignStatsSchema(SummaryFields):
+    currency = currency_field()
     campaign_id = ma.fields.UUID(required=True)
     from_ = UTCDateTime(required=True, data_key="from", attribute="from")
     to = UTCDateTime(required=True)
@@ -124,6 +131,7 @@ class Last24hSchema(ma.Schema):
 
 
 class DashboardSchema(ma.Schema):
+    currency = currency_field()
     totals = ma.fields.Nested(TotalsSchema, required=True)
     campaigns_by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
     top_campaigns = ma.fields.List(ma.fields.Nested(TopCampaignSchema), required=True)
@@ -135,6 +143,7 @@ class PacingLineSchema(ma.Schema):
     """A campaign against its pacing line (README "Pacing"): delivered, and what the line expects by now."""
 
     campaign_id = ma.fields.UUID(required=True)
+    currency = currency_field()
     pacing = ma.fields.String(required=True, metadata={"description": "even, asap or frontloaded"})
     goal_impressions = ma.fields.Integer(
         required=True, metadata={"description": "The budget at the CPM, or the impression goal if smaller"}

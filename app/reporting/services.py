@@ -14,20 +14,13 @@ from app.campaigns.models import STATUSES, Campaign
 from app.campaigns.pacing import expected_units, goals_of, line_at, pacing_status
 from app.campaigns.services import get_campaign
 from app.exceptions import Invalid
-from app.serving.money import currency_to_units, units_to_currency
+from app.reporting.money import money_text
+from app.serving.money import currency_to_units
 from app.serving.traffic import read_forecast
 from app.tracking.models import EventCountHourly, ServingCountHourly
 
 TOTALS = ("impressions", "completes", "completion_rate", "clicks", "ctr", "spend")  # of the dashboard
 MAX_POINTS = 24 * 93  # a quarter of hours, or that many days
-
-
-def money_text(units: int) -> str:
-    """Exact, with at least two decimals: "12.50", "0.0123456"."""
-    amount = units_to_currency(units)
-    if amount == amount.quantize(Decimal("0.01")):
-        return f"{amount:.2f}"
-    return format(amount.normalize(), "f")
 
 
 def _ratio(numerator: int, denominator: int) -> float:

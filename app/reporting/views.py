@@ -1,15 +1,22 @@
 import uuid
 
+from flask import current_app
+
 from app.auth.guard import require_admin
 from app.db import get_session
 from app.errors import ErrorSchema
 from app.reporting import services
+from app.reporting.money import money_text
 from app.reporting.schemas import CampaignStatsSchema, DashboardSchema, PacingLineSchema, StatsQuerySchema
 from app.runtime import runtime
 from app.web import Blueprint
 
 blp = Blueprint("reporting", __name__, url_prefix="/api/v1", description="Campaign stats and the dashboard")
 blp.before_request(require_admin)
+
+
+def _currency() -> dict:
+    return {"currency": current_app.config["SETTINGS"].account_currency}
 
 
 def _freshness(campaign_ids: list[uuid.UUID] | None = None) -> dict:
@@ -19,7 +26,7 @@ def _freshness(campaign_ids: list[uuid.UUID] | None = None) -> dict:
         live = sum(rt.store.spend(campaign_ids).values()) if campaign_ids is not None else None
     except Exception:  # the event store being down must not hide the stored figures
         pending, live = -1, None
-    return {"pending_events": pending, "live_spend": services.money_text(live) if live is not None else None}
+    return {"pending_events": pending, "live_spend": money_text(live) if live is not None else None}
 
 
 @blp.get("/campaigns/<uuid:campaign_id>/stats")
@@ -36,7 +43,7 @@ def campaign_stats(query, campaign_id: uuid.UUID):
         end=query.get("to"),
         granularity=query["granularity"],
     )
-    return stats | {"freshness": _freshness([campaign_id])}
+    return stats | _currency() | {"freshness": _freshness([campaign_id])}
 
 
 @blp.get("/campaigns/<uuid:campaign_id>/pacing")
@@ -44,11 +51,11 @@ def campaign_stats(query, campaign_id: uuid.UUID):
 @blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
 def campaign_pacing(campaign_id: uuid.UUID):
     """Delivered vs expected to date along the pacing line (impressions and money), and the projected end."""
-    return services.pacing(get_session(), campaign_id)
+    return services.pacing(get_session(), campaign_id) | _currency()
 
 
 @blp.get("/dashboard")
 @blp.response(200, DashboardSchema)
 def dashboard():
     """Totals, campaigns by status, top campaigns, and the last 24 hours with requests and fill rate."""
-    return services.dashboard(get_session()) | {"freshness": _freshness()}
+    return services.dashboard(get_session()) | _currency() | {"freshness": _freshness()}
