@@ -1,13 +1,21 @@
 import uuid
 
-from flask import current_app
+from flask import Response, current_app, stream_with_context
 
 from app.auth.guard import require_admin
 from app.db import get_session
 from app.errors import ErrorSchema
 from app.reporting import services
 from app.reporting.money import money_text
-from app.reporting.schemas import CampaignStatsSchema, DashboardSchema, PacingLineSchema, StatsQuerySchema
+from app.reporting.reports import FILTERS, ReportQuery, csv_lines, report
+from app.reporting.schemas import (
+    CampaignStatsSchema,
+    DashboardSchema,
+    PacingLineSchema,
+    ReportQuerySchema,
+    ReportSchema,
+    StatsQuerySchema,
+)
 from app.runtime import runtime
 from app.web import Blueprint
 
@@ -59,3 +67,50 @@ def campaign_pacing(campaign_id: uuid.UUID):
 def dashboard():
     """Totals, campaigns by status, top campaigns, and the last 24 hours with requests and fill rate."""
     return services.dashboard(get_session()) | _currency() | {"freshness": _freshness()}
+
+
+def run_report(query: ReportQuery) -> dict:
+    """The report in the account's time zone and currency (app.reporting.reports)."""
+    settings = current_app.config["SETTINGS"]
+    return report(get_session(), query, settings.time_zone, settings.account_currency)
+
+
+def csv_response(result: dict) -> Response:
+    """The report's rows as CSV, written row by row as the client reads them."""
+    name = f"report-{result['start']}-{result['end']}-{result['granularity']}.csv"
+    return Response(
+        stream_with_context(csv_lines(result)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+def _query(args: dict) -> ReportQuery:
+    return ReportQuery(
+        start=args["start"],
+        end=args["end"],
+        granularity=args["granularity"],
+        group_by=tuple(args["group_by"]),
+        filters=tuple((name, args[name]) for name in FILTERS if args.get(name) is not None),
+    )
+
+
+@blp.get("/reports")
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.response(200, ReportSchema)
+@blp.alt_response(400, schema=ErrorSchema, description="A field is invalid; `details` names it")
+def reports(args):
+    """Counts, rates, spend and errors by IAB code over local days `start`..`end` (ACCOUNT_TIME_ZONE), by
+    hour or day and by any of campaign, creative, advertiser. `format=csv` gives the very rows as CSV
+    (as does /reports.csv). README "Reports" says how UTC hours map to local ones."""
+    result = run_report(_query(args))
+    return csv_response(result) if args["format"] == "csv" else result
+
+
+@blp.get("/reports.csv")
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.response(200, description="text/csv: the rows of GET /reports, one column per error code")
+@blp.alt_response(400, schema=ErrorSchema, description="A field is invalid; `details` names it")
+def reports_csv(args):
+    """The rows of GET /reports as CSV."""
+    return csv_response(run_report(_query(args)))
