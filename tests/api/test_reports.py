@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from app.reporting.money import format_money
+from app.reporting.reports import ReportQuery, report
 from app.tracking.models import EventCountHourly, ServedAdHourly, ServingCountHourly
 from tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory
 from tests.serving_helpers import ad_urls, flush, get_vast, refresh, runtime
@@ -220,3 +223,56 @@ def test_a_range_with_nothing_counted_has_no_rows(client, auth):
     start = (date.today() - timedelta(days=400)).isoformat()
     body = get_report(client, auth, f"start={start}&end={start}")
     assert body["rows"] == [] and body["totals"]["impressions"] == 0 and body["totals"]["ecpm"] is None
+
+
+def add_impression(session, campaign, hour: datetime, count: int = 1) -> None:
+    creative = uuid.UUID(int=1)
+    session.add(
+        EventCountHourly(
+            hour=hour,
+            campaign_id=campaign.id,
+            creative_id=creative,
+            event="impression",
+            count=count,
+            spend_units=0,
+        )
+    )
+    session.commit()
+
+
+def periods(session, zone: str, start: str, end: str, granularity: str) -> dict[str, int]:
+    query = ReportQuery(date.fromisoformat(start), date.fromisoformat(end), granularity)
+    result = report(session, query, ZoneInfo(zone), "USD")
+    return {row["period_start"]: row["impressions"] for row in result["rows"]}
+
+
+def test_local_days_and_hours_across_dst_and_half_hour_offsets(session):
+    campaign = CampaignFactory()
+    utc = lambda *parts: datetime(*parts, tzinfo=UTC)  # noqa: E731
+    # New York springs forward on 2026-03-08 (a 23-hour day) and falls back on 2026-11-01.
+    add_impression(session, campaign, utc(2026, 3, 8, 4))  # 23:00 EST on the 7th
+    add_impression(session, campaign, utc(2026, 3, 8, 5), 2)  # midnight EST on the 8th
+    add_impression(session, campaign, utc(2026, 3, 9, 3), 4)  # 23:00 EDT on the 8th
+    add_impression(session, campaign, utc(2026, 3, 9, 4), 8)  # midnight EDT on the 9th
+    assert periods(session, "America/New_York", "2026-03-07", "2026-03-09", "day") == {
+        "2026-03-07": 1,
+        "2026-03-08": 6,
+        "2026-03-09": 8,
+    }
+    assert periods(session, "UTC", "2026-03-08", "2026-03-09", "day") == {"2026-03-08": 3, "2026-03-09": 12}
+    add_impression(session, campaign, utc(2026, 11, 1, 5))  # 01:00 EDT
+    add_impression(session, campaign, utc(2026, 11, 1, 6), 2)  # 01:00 EST, the hour repeated
+    assert periods(session, "America/New_York", "2026-11-01", "2026-11-01", "hour") == {
+        "2026-11-01T01:00:00-04:00": 1,
+        "2026-11-01T01:00:00-05:00": 2,
+    }
+    # Kolkata is UTC+05:30: a UTC hour belongs to the local hour and day it starts in.
+    add_impression(session, campaign, utc(2026, 5, 1, 18), 16)  # 23:30 on May 1st
+    add_impression(session, campaign, utc(2026, 5, 1, 19), 32)  # 00:30 on May 2nd
+    assert periods(session, "Asia/Kolkata", "2026-05-01", "2026-05-02", "day") == {
+        "2026-05-01": 16,
+        "2026-05-02": 32,
+    }
+    assert periods(session, "Asia/Kolkata", "2026-05-02", "2026-05-02", "hour") == {
+        "2026-05-02T00:00:00+05:30": 32
+    }
