@@ -159,6 +159,14 @@ class PacingLineSchema(ma.Schema):
     index = ma.fields.Float(
         required=True, allow_none=True, metadata={"description": "Delivered / expected; 1 is on the line"}
     )
+    delivery = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "under, on_pace or over: the index outside 1 ± 10 % (null before anything is "
+            "expected)"
+        },
+    )
     projected_end = UTCDateTime(
         required=True,
         allow_none=True,
