@@ -65,6 +65,8 @@ class Dimension:
         return f"{self.name}_name"
 
 
+# A supply tag is one more entry once the aggregates carry `supply_tag_id`: its column on the facts, and on
+# serving_counts_hourly (requests are known per supply tag), and its model.
 DIMENSIONS = {
     dimension.name: dimension
     for dimension in (
