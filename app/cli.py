@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         create_admin_command,
         ensure_admin_command,
         seed_demo_command,
+        sample_video_command,
         flush_command,
         export_events_command,
         dead_letters_group,
@@ -140,6 +141,15 @@ def seed_demo_command() -> None:
     click.echo(
         f"demo campaign {campaign.id} is active with creative {creative.id} ({creative.duration:.1f} s)"
     )
+
+
+@click.command("sample-video")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--seconds", default=15.0, show_default=True, help="Duration of the video.")
+def sample_video_command(path: str, seconds: float) -> None:
+    """Write a real H.264 + AAC MP4 (640x360) to PATH, to upload as a creative (the README's curl tour)."""
+    make_video(path, seconds=seconds, width=640, height=360)
+    click.echo(path)
 
 
 @click.command("flush-events")

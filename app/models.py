@@ -11,6 +11,7 @@ from app.tracking.models import (
     EventCountHourly,
     Impression,
     ProcessedBatch,
+    ServedAdHourly,
     ServingCountHourly,
     TrackingEvent,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "EventCountHourly",
     "Impression",
     "ProcessedBatch",
+    "ServedAdHourly",
     "ServingCountHourly",
     "TrackingEvent",
     "User",

@@ -10,6 +10,9 @@ import os
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.reporting.money import known_currency
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -122,6 +125,21 @@ class Settings:
         metadata={
             "env": "TRUSTED_PROXY_COUNT",
             "help": "Reverse proxies in front of the app whose X-Forwarded-For is trusted (1 behind an ALB).",
+        },
+    )
+    account_time_zone: str = field(
+        default="UTC",
+        metadata={
+            "env": "ACCOUNT_TIME_ZONE",
+            "help": "IANA time zone of the account (e.g. `America/New_York`): the days and hours of reports.",
+        },
+    )
+    account_currency: str = field(
+        default="USD",
+        metadata={
+            "env": "ACCOUNT_CURRENCY",
+            "help": "ISO 4217 code of the currency of budgets, CPMs and spend (e.g. `EUR`), as every page, "
+            "CSV and API display field shows it.",
         },
     )
     default_cpm: Decimal = field(
@@ -303,6 +321,17 @@ class Settings:
             raise SettingsError(
                 f"UNTRANSCODED_CREATIVES must be original or hold, not {self.untranscoded_creatives!r}"
             )
+        try:
+            ZoneInfo(self.account_time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                "ACCOUNT_TIME_ZONE must be an IANA time zone such as Europe/Paris, "
+                f"not {self.account_time_zone!r}"
+            ) from None
+        if not known_currency(self.account_currency):
+            raise SettingsError(
+                f"ACCOUNT_CURRENCY must be an ISO 4217 code such as USD, not {self.account_currency!r}"
+            )
         if self.default_cpm <= 0:
             raise SettingsError("DEFAULT_CPM must be greater than 0")
 
@@ -313,6 +342,10 @@ class Settings:
             return self.web_concurrency
         # Without Redis, counters and the event buffer live in the process: one worker keeps them whole.
         return (os.cpu_count() or 1) if self.redis_url else 1
+
+    @property
+    def time_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.account_time_zone)
 
     @property
     def is_postgres(self) -> bool:

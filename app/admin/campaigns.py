@@ -159,6 +159,7 @@ def campaign_page(
     db = get_session()
     campaign = campaigns.get_campaign(db, campaign_id)
     now = utcnow()
+    zone = current_app.config["SETTINGS"].time_zone
     flight = reporting.campaign_stats(db, campaign_id, start=None, end=None, granularity="day", now=now)
     last_day = reporting.campaign_stats(
         db, campaign_id, start=now - timedelta(hours=23), end=now, granularity="hour", now=now
@@ -173,11 +174,9 @@ def campaign_page(
         stats=flight,
         pacing=reporting.pacing(db, campaign_id, now=now),
         charts={
-            "hours": charts.campaign_hours(last_day["series"]),
+            "hours": charts.campaign_hours(last_day["series"], zone, now),
             "funnel": charts.quartile_funnel(flight),
-            "spend": charts.spend_against_budget(
-                reporting.spend_curve(db, campaign_id, now=now), campaign.budget_total
-            ),
+            "spend": charts.spend_to_date(reporting.spend_curve(db, campaign_id, now=now)),
         },
         creatives=listed,
         delivery=campaign_delivery(campaign.id),

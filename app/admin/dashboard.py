@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 
 from app.admin import charts
 from app.admin.blueprint import bp
@@ -20,5 +20,7 @@ def dashboard():
         "admin/dashboard.html",
         overview=overview,
         today=today,
-        hours_chart=charts.dashboard_hours(overview["last_24h"]["series"]),
+        hours_chart=charts.dashboard_hours(
+            overview["last_24h"]["series"], current_app.config["SETTINGS"].time_zone, now
+        ),
     )

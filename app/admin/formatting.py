@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from app.campaigns.caps import caps_of
+from app.reporting.money import format_money
 
 DATETIME_FORM_FORMAT = "%Y-%m-%dT%H:%M:%S"  # what <input type="datetime-local" step="1"> shows and sends
 
@@ -24,12 +25,8 @@ def form_datetime(moment: datetime) -> str:
 
 
 def money(amount: str | Decimal | None) -> str:
-    """Thousands separated, two decimals at least, never rounded away: "1,500.00", "0.0123456"."""
-    if amount is None:
-        return ""
-    value = Decimal(amount)
-    places = max(2, -value.normalize().as_tuple().exponent)
-    return f"{value:,.{places}f}"
+    """In the account's currency, never rounded away: "$1,500.00", "$0.0123456" (app.reporting.money)."""
+    return format_money(amount, current_app.config["SETTINGS"].account_currency)
 
 
 def percent(ratio: float) -> str:

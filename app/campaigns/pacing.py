@@ -20,6 +20,7 @@ from app.serving.pacing import MIN_REQUESTS, Delivered, Goals, line_share, traff
 from app.serving.traffic import TrafficForecast, read_forecast
 from app.tracking.models import EventCountHourly
 
+ON_PACE_TOLERANCE = 0.1  # delivered / expected within 1 ± this is on pace
 RECENT = timedelta(hours=24)  # the "current rate" of the projection
 MAX_PROJECTION = timedelta(days=366)
 
@@ -98,6 +99,16 @@ def pacing_status(session: Session, campaign: Campaign, now: datetime | None = N
         index=round(done / (goals.total * line), 4) if line > 0 else None,
         projected_end=projected,
     )
+
+
+def delivery_flag(index: float | None) -> str | None:
+    """ "under" or "over" when delivered / expected is off the line by more than ON_PACE_TOLERANCE, else
+    "on_pace"; None before anything is expected."""
+    if index is None:
+        return None
+    if index < 1 - ON_PACE_TOLERANCE:
+        return "under"
+    return "over" if index > 1 + ON_PACE_TOLERANCE else "on_pace"
 
 
 def line_at(campaign: Campaign, forecast: TrafficForecast | None, at: float) -> float:

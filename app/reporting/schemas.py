@@ -1,8 +1,16 @@
 import marshmallow as ma
+from webargs.fields import DelimitedList
 
+from app.reporting.reports import DIMENSIONS
 from app.web import UTCDateTime
 
-Money = ma.fields.String  # exact decimal as text, e.g. "12.50" or "0.0123456"
+Money = ma.fields.String  # exact decimal as text, e.g. "12.50" or "0.0123456", in `currency`
+
+
+def currency_field():
+    return ma.fields.String(
+        required=True, metadata={"description": "ISO 4217 code of every amount (ACCOUNT_CURRENCY)"}
+    )
 
 
 class StatsQuerySchema(ma.Schema):
@@ -79,6 +87,7 @@ class PodPositionSchema(ma.Schema):
 
 
 class CampaignStatsSchema(SummaryFields):
+    currency = currency_field()
     campaign_id = ma.fields.UUID(required=True)
     from_ = UTCDateTime(required=True, data_key="from", attribute="from")
     to = UTCDateTime(required=True)
@@ -138,6 +147,7 @@ class Last24hSchema(ma.Schema):
 
 
 class DashboardSchema(ma.Schema):
+    currency = currency_field()
     totals = ma.fields.Nested(TotalsSchema, required=True)
     campaigns_by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
     top_campaigns = ma.fields.List(ma.fields.Nested(TopCampaignSchema), required=True)
@@ -149,6 +159,7 @@ class PacingLineSchema(ma.Schema):
     """A campaign against its pacing line (README "Pacing"): delivered, and what the line expects by now."""
 
     campaign_id = ma.fields.UUID(required=True)
+    currency = currency_field()
     pacing = ma.fields.String(required=True, metadata={"description": "even, asap or frontloaded"})
     goal_impressions = ma.fields.Integer(
         required=True, metadata={"description": "The budget at the CPM, or the impression goal if smaller"}
@@ -162,6 +173,14 @@ class PacingLineSchema(ma.Schema):
     index = ma.fields.Float(
         required=True, allow_none=True, metadata={"description": "Delivered / expected; 1 is on the line"}
     )
+    delivery = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "under, on_pace or over: the index outside 1 ± 10 % (null before anything is "
+            "expected)"
+        },
+    )
     projected_end = UTCDateTime(
         required=True,
         allow_none=True,
@@ -170,3 +189,92 @@ class PacingLineSchema(ma.Schema):
             "delivered in them, the goal already reached, or more than a year away)"
         },
     )
+
+
+class ReportQuerySchema(ma.Schema):
+    start = ma.fields.Date(required=True, metadata={"description": "First local day (YYYY-MM-DD), included"})
+    end = ma.fields.Date(required=True, metadata={"description": "Last local day (YYYY-MM-DD), included"})
+    granularity = ma.fields.String(load_default="day", metadata={"description": "hour or day"})
+    group_by = DelimitedList(
+        ma.fields.String(),
+        load_default=(),
+        metadata={"description": f"Comma-separated, in order: any of {', '.join(DIMENSIONS)}"},
+    )
+    campaign_id = ma.fields.UUID(metadata={"description": "Only this campaign"})
+    advertiser_id = ma.fields.UUID(metadata={"description": "Only this advertiser's campaigns"})
+    format = ma.fields.String(
+        load_default="json",
+        validate=ma.validate.OneOf(("json", "csv")),
+        metadata={"description": "json or csv"},
+    )
+
+
+_RATE = "a share, 0..1 (0 when the divisor is 0)"
+_FIGURES = {
+    "requests": ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Ad requests: supply-side, null in rows a dimension or filter splits"},
+    ),
+    "filled_requests": ma.fields.Integer(
+        allow_none=True, metadata={"description": "Ad requests answered with an ad (null like requests)"}
+    ),
+    "fill_rate": ma.fields.Float(
+        allow_none=True, metadata={"description": f"filled_requests / requests, {_RATE}"}
+    ),
+    "fills": ma.fields.Integer(metadata={"description": "Ads served (each ad of a pod counts)"}),
+    "impressions": ma.fields.Integer(),
+    "render_rate": ma.fields.Float(metadata={"description": f"impressions / fills, {_RATE}"}),
+    "starts": ma.fields.Integer(),
+    "first_quartiles": ma.fields.Integer(),
+    "midpoints": ma.fields.Integer(),
+    "third_quartiles": ma.fields.Integer(),
+    "completes": ma.fields.Integer(),
+    "completion_rate": ma.fields.Float(metadata={"description": f"completes / impressions, {_RATE}"}),
+    "clicks": ma.fields.Integer(),
+    "ctr": ma.fields.Float(metadata={"description": f"clicks / impressions, {_RATE}"}),
+    "skips": ma.fields.Integer(),
+    "spend": Money(),
+    "spend_display": ma.fields.String(metadata={"description": 'In the currency, e.g. "$12.50"'}),
+    "ecpm": Money(
+        allow_none=True, metadata={"description": "spend / impressions x 1000, 4 decimals (null: none)"}
+    ),
+    "ecpm_display": ma.fields.String(),
+    "errors": ma.fields.Integer(),
+    "errors_by_code": ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        metadata={"description": "IAB VAST error code"},
+    ),
+}
+ReportFiguresSchema = ma.Schema.from_dict(_FIGURES, name="ReportFigures")
+ReportRowSchema = ma.Schema.from_dict(
+    {
+        "period_start": ma.fields.String(
+            metadata={"description": "The local hour with its offset, or the local day (ISO 8601)"}
+        ),
+        **{
+            name: field
+            for dimension in DIMENSIONS.values()
+            for name, field in (
+                (dimension.key, ma.fields.UUID(allow_none=True)),
+                (dimension.label, ma.fields.String(allow_none=True)),
+            )
+        },
+        **_FIGURES,
+    },
+    name="ReportRow",
+)
+
+
+class ReportSchema(ma.Schema):
+    start = ma.fields.Date(required=True)
+    end = ma.fields.Date(required=True)
+    granularity = ma.fields.String(required=True)
+    group_by = ma.fields.List(ma.fields.String(), required=True)
+    time_zone = ma.fields.String(required=True, metadata={"description": "ACCOUNT_TIME_ZONE (IANA)"})
+    currency = currency_field()
+    requests_shown = ma.fields.Boolean(
+        required=True, metadata={"description": "Whether rows carry requests (no dimension or filter splits)"}
+    )
+    rows = ma.fields.List(ma.fields.Nested(ReportRowSchema), required=True)
+    totals = ma.fields.Nested(ReportFiguresSchema, required=True)

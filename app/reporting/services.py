@@ -11,24 +11,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import STATUSES, Campaign
-from app.campaigns.pacing import expected_units, goals_of, line_at, pacing_status
+from app.campaigns.pacing import delivery_flag, expected_units, goals_of, line_at, pacing_status
 from app.campaigns.services import get_campaign
 from app.exceptions import Invalid
-from app.serving.money import currency_to_units, units_to_currency
+from app.reporting.money import money_text
+from app.serving.money import currency_to_units
 from app.serving.traffic import read_forecast
 from app.tracking.models import EventCountHourly, ServingCountHourly
 from vast.errors import UNKNOWN, meaning
 
 TOTALS = ("impressions", "completes", "completion_rate", "clicks", "ctr", "spend")  # of the dashboard
 MAX_POINTS = 24 * 93  # a quarter of hours, or that many days
-
-
-def money_text(units: int) -> str:
-    """Exact, with at least two decimals: "12.50", "0.0123456"."""
-    amount = units_to_currency(units)
-    if amount == amount.quantize(Decimal("0.01")):
-        return f"{amount:.2f}"
-    return format(amount.normalize(), "f")
 
 
 def _ratio(numerator: int, denominator: int) -> float:
@@ -171,14 +164,16 @@ def _lifetime(session: Session, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID
 
 
 def _pacing(campaign: Campaign, spent_units: int, now: datetime) -> dict:
+    """Spend share of the budget, elapsed share of the flight, and their ratio computed from the exact
+    figures (never from the rounded shares: a large budget early in its flight has tiny shares)."""
     flight = (campaign.end_date - campaign.start_date).total_seconds()
     elapsed = min(max((now - campaign.start_date).total_seconds(), 0.0), flight)
-    spend_share = _ratio(spent_units, currency_to_units(campaign.budget_total))
-    elapsed_share = _ratio(int(elapsed), int(flight))
+    budget_units = currency_to_units(campaign.budget_total)
+    on_pace = budget_units * elapsed  # spend / budget == elapsed / flight, cross-multiplied
     return {
-        "spend_share": spend_share,
-        "elapsed_share": elapsed_share,
-        "index": _ratio(int(spend_share * 10_000), int(elapsed_share * 10_000)),
+        "spend_share": _ratio(spent_units, budget_units),
+        "elapsed_share": _ratio(int(elapsed), int(flight)),
+        "index": round(spent_units * flight / on_pace, 6) if on_pace else 0.0,
     }
 
 
@@ -343,5 +338,6 @@ def pacing(session: Session, campaign_id: uuid.UUID, *, now: datetime | None = N
         "delivered_spend": money_text(status.delivered_units),
         "expected_spend": money_text(status.expected_units),
         "index": status.index,
+        "delivery": delivery_flag(status.index),
         "projected_end": status.projected_end,
     }

@@ -1,5 +1,9 @@
-"""Ad requests, fills and no-fills, counted in worker memory on the serving path (no I/O per request) and
-pushed into the event store once a second as one event per worker and interval."""
+"""Ad requests, fills and no-fills, and the ads served of each campaign and creative, counted in worker
+memory on the serving path (no I/O per request) and pushed into the event store once a second as one event
+per worker and interval.
+
+The event's payload: {"<hour epoch>": {<COUNTED>: int, ..., SERVED: {"<campaign id>/<creative id>": int}}}.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from app.tracking.events import EventStore, StoreUnavailable, counts_event
 
@@ -18,10 +22,11 @@ PUSH_SECONDS = 1.0
 
 
 COUNTED = ("requests", "fills", "no_fills", "pod_requests", "pod_ads", "pod_requested_ms", "pod_filled_ms")
+SERVED = "served"  # ads served by campaign and creative, beside the COUNTED totals of an hour
 
 
-def _new_counts() -> defaultdict[int, dict[str, int]]:
-    return defaultdict(lambda: dict.fromkeys(COUNTED, 0))
+def _new_counts() -> defaultdict[int, dict]:
+    return defaultdict(lambda: dict.fromkeys(COUNTED, 0) | {SERVED: Counter()})
 
 
 class ServingCounter:
@@ -38,6 +43,10 @@ class ServingCounter:
         totals = self._counts[int(self.clock() // 3600 * 3600)]
         totals["requests"] += 1
         totals["fills" if filled else "no_fills"] += 1
+
+    def count_served(self, campaign_id: uuid.UUID, creative_id: uuid.UUID) -> None:
+        """An ad put in an answer (each ad of a pod): the fills of its campaign and creative."""
+        self._counts[int(self.clock() // 3600 * 3600)][SERVED][f"{campaign_id}/{creative_id}"] += 1
 
     def count_pod(self, ads: int, requested_seconds: float, filled_seconds: float) -> None:
         """An ad break, besides its count() as a request: its ads and the seconds asked and filled."""
@@ -61,7 +70,7 @@ class ServingCounter:
             log.warning("serving counts kept for the next push: event store unavailable")
             for hour, totals in counts.items():
                 for name, value in totals.items():
-                    self._counts[hour][name] += value
+                    self._counts[hour][name] += value  # a Counter adds to a Counter alike
 
     def start(self) -> None:
         if self._thread is None:

@@ -172,7 +172,7 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     _count(rt, filled=bool(creatives))
     rt.counter.count_pod(len(creatives), limits.max_seconds, sum(c.duration for c in creatives))
     for ad in ads:
-        rt.catalog.note_served(ad.campaign.id)
+        _note_served(rt, ad)
     return pod_document(ads, ad_request.vast_version, sequenced=len(creatives))
 
 
@@ -224,7 +224,13 @@ def choose(
 def count_decision(rt: Runtime, ad: ServedAd | None) -> None:
     _count(rt, filled=ad is not None)
     if ad is not None:
-        rt.catalog.note_served(ad.campaign.id)
+        _note_served(rt, ad)
+
+
+def _note_served(rt: Runtime, ad: ServedAd) -> None:
+    """An ad in an answer: its campaign's pacing, and the ads served of its campaign and creative."""
+    rt.catalog.note_served(ad.campaign.id)
+    rt.counter.count_served(ad.campaign.id, ad.creative.id)
 
 
 @sdk.post("/ad-request")

@@ -101,6 +101,21 @@ class EventExport(Base):
     exported_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ServedAdHourly(Base):
+    """Ads served per hour, campaign and creative: each ad put in an answer (VAST, VMAP or JSON; every ad of
+    a pod, its buffet included), counted by the serving workers without SQL in the same batches as
+    ServingCountHourly (so added exactly once with them). The fills of a campaign or creative."""
+
+    __tablename__ = "served_ads_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    creative_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)  # outlives a deleted creative
+    ads: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
 class ProcessedBatch(Base):
     """Batches of serving counts already added, so a batch the flusher sees twice is added once."""
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign
 from app.creatives.models import Creative
-from app.serving.counts import COUNTED
+from app.serving.counts import COUNTED, SERVED
 from app.serving.models import AdRequest
 from app.serving.money import units_to_currency
 from app.tracking import staging
@@ -27,6 +27,7 @@ from app.tracking.models import (
     EventCountHourly,
     Impression,
     ProcessedBatch,
+    ServedAdHourly,
     ServingCountHourly,
     TrackingEvent,
 )
@@ -206,7 +207,8 @@ def _store_ad_requests(
 
 
 def _add_serving_counts(session: Session, event: Event) -> None:
-    """A worker's totals of one interval: {"<hour ts>": {"requests", "fills", "no_fills"}}."""
+    """A worker's totals of one interval (app.serving.counts): per hour, requests, fills, no-fills and pods,
+    and the ads served per campaign and creative (those of campaigns deleted since are dropped)."""
     claimed = session.execute(
         _insert(session, ProcessedBatch)
         .values(batch_id=event.ad_serving_id, processed_at=datetime.now(UTC))
@@ -215,10 +217,11 @@ def _add_serving_counts(session: Session, event: Event) -> None:
     ).first()
     if claimed is None:
         return  # this batch was added before
+    served_rows = []
     for hour, totals in json.loads(event.payload).items():
-        statement = _insert(session, ServingCountHourly).values(
-            hour=datetime.fromtimestamp(float(hour), UTC), **totals
-        )
+        moment = datetime.fromtimestamp(float(hour), UTC)
+        served = totals.pop(SERVED, {})  # absent from batches counted before ads were counted
+        statement = _insert(session, ServingCountHourly).values(hour=moment, **totals)
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["hour"],
@@ -227,4 +230,22 @@ def _add_serving_counts(session: Session, event: Event) -> None:
                     for name in COUNTED
                 },
             )
+        )
+        for key, ads in served.items():
+            campaign, creative = key.split("/")
+            served_rows.append({"hour": moment, "campaign_id": campaign, "creative_id": creative, "ads": ads})
+    campaigns = _existing(session, Campaign, {row["campaign_id"] for row in served_rows})
+    rows = [
+        row | {"campaign_id": uuid.UUID(row["campaign_id"]), "creative_id": uuid.UUID(row["creative_id"])}
+        for row in served_rows
+        if row["campaign_id"] in campaigns
+    ]
+    if rows:
+        statement = _insert(session, ServedAdHourly)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["hour", "campaign_id", "creative_id"],
+                set_={"ads": ServedAdHourly.ads + statement.excluded.ads},
+            ),
+            rows,
         )

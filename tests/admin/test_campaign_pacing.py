@@ -61,8 +61,9 @@ def test_the_campaign_page_shows_delivery_against_the_line(console, app, session
     page = console.page(f"/admin/campaigns/{campaign.id}")
     assert "Delivery against the pacing line" in page
     assert "goal 62 impressions (impression goal)" in page and "at most 10 impressions a day" in page
-    assert '<dd id="delivered-impressions">2</dd>' in page and '<dd id="delivered-spend">0.02</dd>' in page
+    assert '<dd id="delivered-impressions">2</dd>' in page and '<dd id="delivered-spend">$0.02</dd>' in page
     # A day of a 31-day flight has passed: 62 / 31 impressions expected, and 2 a day reach 62 in 30 more.
     assert '<dd id="expected-impressions">2</dd>' in page and '<dd id="delivery-index">100.0 %</dd>' in page
+    assert '<span class="badge delivery-on_pace" id="delivery-flag">On pace</span>' in page
     projected = (utcnow() + timedelta(days=30)).strftime("%Y-%m-%d")
     assert f'<dd id="projected-end">{projected}' in page

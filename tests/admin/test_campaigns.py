@@ -46,9 +46,9 @@ def test_the_list_shows_each_campaigns_figures(console, app, session):
     assert "<title>Campaigns · CTV ad server admin</title>" in page
     row = page[page.index("Winter sale") :]
     for expected in (
-        '<td data-label="Budget" class="num">1,000.00</td>',
-        '<td data-label="Spend" class="num">0.06</td>',
-        '<td data-label="Remaining" class="num">999.94</td>',
+        '<td data-label="Budget" class="num">$1,000.00</td>',
+        '<td data-label="Spend" class="num">$0.06</td>',
+        '<td data-label="Remaining" class="num">$999.94</td>',
         '<td data-label="Impressions" class="num">3</td>',
     ):
         assert expected in row

@@ -26,7 +26,7 @@ def test_the_dashboard_shows_totals_statuses_the_last_day_and_top_campaigns(cons
     assert "<title>Dashboard · CTV ad server admin</title>" in page
     today = page[page.index("today-title") : page.index("flight-title")]
     assert "<dt>Impressions</dt>\n  <dd>2</dd>" in today and "<dd>100.0 %</dd>" in today
-    assert "<dd>0.02</dd>" in page[page.index("flight-title") :]
+    assert "<dd>$0.02</dd>" in page[page.index("flight-title") :]
     assert re.search(r"status-active\">active</span> <span class=\"count\">1</span>", page)
     assert "Leader</a>" in page[page.index("top-title") :]
     hours = chart(page, "hours-data")

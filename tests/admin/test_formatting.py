@@ -5,22 +5,33 @@ from decimal import Decimal
 
 import pytest
 
+from app import create_app
 from app.admin import formatting
 from app.admin.navigation import local_page
+from app.reporting.money import format_money
 
 
 @pytest.mark.parametrize(
-    ("amount", "shown"),
+    ("amount", "currency", "shown"),
     [
-        ("1500.00", "1,500.00"),
-        ("0.0123456", "0.0123456"),
-        (Decimal("12.5000"), "12.50"),
-        ("0", "0.00"),
-        (None, ""),
+        ("1500.00", "USD", "$1,500.00"),
+        ("0.0123456", "USD", "$0.0123456"),
+        (Decimal("12.5000"), "EUR", "€12.50"),
+        ("0", "USD", "$0.00"),
+        ("1500", "JPY", "¥1,500"),
+        ("0.0000123", "JPY", "¥0.0000123"),
+        ("-3.1", "GBP", "-£3.10"),
+        (None, "USD", ""),
     ],
 )
-def test_money_keeps_every_significant_decimal(amount, shown):
-    assert formatting.money(amount) == shown
+def test_money_keeps_every_significant_decimal_in_its_currency(amount, currency, shown):
+    assert format_money(amount, currency) == shown
+
+
+def test_the_console_shows_money_in_the_account_currency(make_settings):
+    app = create_app(make_settings(account_currency="EUR"))
+    with app.app_context():
+        assert formatting.money("1500") == "€1,500.00"
 
 
 @pytest.mark.parametrize(

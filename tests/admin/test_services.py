@@ -136,3 +136,55 @@ def test_the_campaign_page_shows_errors_by_code_with_their_meaning(console, sess
         ("1009", "Not a VAST error code (the player&#39;s or a vendor&#39;s own).", "2"),
         ("unexpanded", "The player did not replace the [ERRORCODE] macro.", "1"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("budget", "spent", "elapsed_share", "index", "shown"),
+    [
+        # 0.042 % of the budget spent in 1 % of the flight: 4.2 % of pace (basis points made it 4 %).
+        (Decimal("1000000.00"), Decimal("420.00"), 0.01, 0.042, "4.2 %"),
+        # A large budget early in its flight: both shares under a basis point (read as 0 % before).
+        (Decimal("50000000.00"), Decimal("1234.56"), 0.0001, 0.246912, "24.7 %"),
+    ],
+)
+def test_the_pacing_index_divides_the_exact_shares(session, budget, spent, elapsed_share, index, shown):
+    from app.admin.formatting import percent
+
+    start = utcnow().replace(microsecond=0) - timedelta(days=10_000 * elapsed_share)
+    campaign = CampaignFactory(budget_total=budget, start_date=start, end_date=start + timedelta(days=10_000))
+    counted(session, campaign, midnight(), "impression", 1, spent)
+    now = start + timedelta(days=10_000 * elapsed_share)
+    pacing = reporting.campaign_figures(session, [campaign], now=now)[campaign.id]["pacing"]
+    assert pacing["index"] == pytest.approx(index, rel=1e-6)
+    assert percent(pacing["index"]) == shown
+
+
+@pytest.mark.parametrize(
+    ("index", "flag"),
+    [(None, None), (0.0, "under"), (0.89, "under"), (0.9, "on_pace"), (1.1, "on_pace"), (1.11, "over")],
+)
+def test_under_and_over_delivery_flags(index, flag):
+    from app.campaigns.pacing import delivery_flag
+
+    assert delivery_flag(index) == flag
+
+
+def test_charts_mark_the_current_hour_and_scale_spend_to_the_flight_so_far():
+    from zoneinfo import ZoneInfo
+
+    from app.admin import charts
+
+    now = midnight() + timedelta(hours=14, minutes=20)
+    series = [{"period_start": now.replace(minute=0) - timedelta(hours=n)} for n in (1, 0)]
+    for point in series:
+        point.update(impressions=1, completes=0)
+    labels = charts.campaign_hours(series, ZoneInfo("Asia/Kolkata"), now)["labels"]
+    assert labels == ["18:30", "19:30 (now)"]
+    curve = [
+        {"day": midnight(-1), "spend_to_date": "1.50", "pacing_line": "2.00"},
+        {"day": midnight(), "spend_to_date": "3.00", "pacing_line": "4.00"},
+        {"day": midnight(1), "spend_to_date": None, "pacing_line": "1000.00"},
+    ]
+    spend = charts.spend_to_date(curve)
+    assert len(spend["labels"]) == 2
+    assert max(value for series in spend["series"] for value in series["data"]) == 4.0  # not the budget

@@ -145,7 +145,7 @@ def test_delivery_against_the_line_along_the_learned_traffic_and_the_projected_e
         "80.00",
     )  # a third, not half
     assert (delivery["delivered_impressions"], delivery["delivered_spend"]) == (6000, "60.00")
-    assert delivery["index"] == 0.75
+    assert delivery["index"] == 0.75 and delivery["delivery"] == "under"
     # At 0.5 impressions per request, the 18,000 left need 36,000 requests: the evening gives 24,000, and
     # Tuesday's 1,000 an hour the rest by noon.
     assert delivery["projected_end"] == MONDAY + timedelta(days=1, hours=12)

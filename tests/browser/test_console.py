@@ -93,7 +93,7 @@ def test_from_a_new_campaign_to_its_impression_counted_on_its_page(page, page_pr
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
     row = page.get_by_role("row").filter(has_text=name)
     expect(row.locator('[data-label="Impressions"]')).to_have_text("1")
-    expect(row.locator('[data-label="Spend"]')).to_have_text("0.02")
+    expect(row.locator('[data-label="Spend"]')).to_have_text("$0.02")
     screenshots(page, "campaigns")
 
 

@@ -12,6 +12,7 @@ def test_defaults_are_the_embedded_setup(monkeypatch):
     assert settings.database_url.startswith("sqlite:///")
     assert settings.redis_url is None and settings.s3_bucket is None
     assert settings.default_cpm == Decimal("10.0000")
+    assert (settings.account_time_zone, settings.account_currency) == ("UTC", "USD")
 
 
 def test_values_are_read_and_typed_from_the_environment(monkeypatch):
@@ -20,12 +21,15 @@ def test_values_are_read_and_typed_from_the_environment(monkeypatch):
     monkeypatch.setenv("MAX_CREATIVE_SECONDS", "30.5")
     monkeypatch.setenv("DEFAULT_CPM", "2.5")
     monkeypatch.setenv("REDIS_URL", "")  # empty means unset
+    monkeypatch.setenv("ACCOUNT_TIME_ZONE", "Asia/Kolkata")
+    monkeypatch.setenv("ACCOUNT_CURRENCY", "INR")
     settings = Settings.from_env()
     assert settings.database_url == "postgresql+psycopg2://u@db/ads"
     assert settings.token_ttl_seconds == 60
     assert settings.max_creative_seconds == 30.5
     assert settings.default_cpm == Decimal("2.5")
     assert settings.redis_url is None
+    assert settings.time_zone.key == "Asia/Kolkata" and settings.account_currency == "INR"
 
 
 def test_postgres_scheme_alias_is_accepted():
@@ -44,6 +48,9 @@ def test_postgres_scheme_alias_is_accepted():
             {"RAW_EVENT_RETENTION_DAYS": "3", "BEACON_TTL_SECONDS": str(3 * 86400)},
             "RAW_EVENT_RETENTION_DAYS must cover BEACON_TTL_SECONDS",
         ),
+        ({"ACCOUNT_TIME_ZONE": "Mars/Olympus"}, "ACCOUNT_TIME_ZONE must be an IANA time zone"),
+        ({"ACCOUNT_CURRENCY": "usd"}, "ACCOUNT_CURRENCY must be an ISO 4217 code"),
+        ({"ACCOUNT_CURRENCY": "XYZ"}, "ACCOUNT_CURRENCY must be an ISO 4217 code"),
         ({"APP_ENV": "staging"}, "APP_ENV must be development or production"),
         ({"APP_ENV": "production", "DATABASE_URL": "postgresql://x/y"}, "SECRET_KEY must be set"),
         ({"APP_ENV": "production", "SECRET_KEY": "s" * 40}, "DATABASE_URL must point at PostgreSQL"),
