@@ -1,5 +1,9 @@
 """Ad requests, fills and no-fills, counted in worker memory on the serving path (no I/O per request) and
-pushed into the event store once a second as one event per worker and interval."""
+pushed into the event store once a second as one event per worker and interval.
+
+Counted by hour and supply tag (app.supply; 0 for none). The event's payload is
+`{"<hour ts>" or "<hour ts>:<tag id>": {"requests": n, ...}}`: an hour without a tag keeps the key it
+always had."""
 
 from __future__ import annotations
 
@@ -20,8 +24,19 @@ PUSH_SECONDS = 1.0
 COUNTED = ("requests", "fills", "no_fills", "pod_requests", "pod_ads", "pod_requested_ms", "pod_filled_ms")
 
 
-def _new_counts() -> defaultdict[int, dict[str, int]]:
+def _new_counts() -> defaultdict[tuple[int, int], dict[str, int]]:
     return defaultdict(lambda: dict.fromkeys(COUNTED, 0))
+
+
+def counts_key(hour: int, supply_tag: int) -> str:
+    """The payload's key of an hour (seconds since the epoch) and supply tag."""
+    return f"{hour}:{supply_tag}" if supply_tag else str(hour)
+
+
+def read_counts_key(key: str) -> tuple[float, int]:
+    """(hour, supply tag) of a payload key."""
+    hour, _, supply_tag = key.partition(":")
+    return float(hour), int(supply_tag or 0)
 
 
 class ServingCounter:
@@ -34,14 +49,16 @@ class ServingCounter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def count(self, filled: bool) -> None:
-        totals = self._counts[int(self.clock() // 3600 * 3600)]
+    def count(self, filled: bool, supply_tag: int = 0) -> None:
+        totals = self._counts[int(self.clock() // 3600 * 3600), supply_tag]
         totals["requests"] += 1
         totals["fills" if filled else "no_fills"] += 1
 
-    def count_pod(self, ads: int, requested_seconds: float, filled_seconds: float) -> None:
+    def count_pod(
+        self, ads: int, requested_seconds: float, filled_seconds: float, supply_tag: int = 0
+    ) -> None:
         """An ad break, besides its count() as a request: its ads and the seconds asked and filled."""
-        totals = self._counts[int(self.clock() // 3600 * 3600)]
+        totals = self._counts[int(self.clock() // 3600 * 3600), supply_tag]
         totals["pod_requests"] += 1
         totals["pod_ads"] += ads
         totals["pod_requested_ms"] += round(requested_seconds * 1000)
@@ -55,13 +72,13 @@ class ServingCounter:
         self._sequence += 1
         try:
             self.store.record(
-                counts_event({str(h): t for h, t in counts.items()}, self.worker, self._sequence)
+                counts_event({counts_key(*key): t for key, t in counts.items()}, self.worker, self._sequence)
             )
         except StoreUnavailable:
             log.warning("serving counts kept for the next push: event store unavailable")
-            for hour, totals in counts.items():
+            for key, totals in counts.items():
                 for name, value in totals.items():
-                    self._counts[hour][name] += value
+                    self._counts[key][name] += value
 
     def start(self) -> None:
         if self._thread is None:

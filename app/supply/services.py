@@ -1,18 +1,13 @@
-"""Supply tag rules: their defaults and macros, deletion, and their figures."""
+"""Supply tag rules: their defaults and macros, the campaigns limited to them, deletion."""
 
 from __future__ import annotations
-
-from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign
 from app.exceptions import Conflict, Invalid, NotFound
-from app.reporting.services import money_text
 from app.supply.models import SupplyTag
-from app.tracking.models import EventCountHourly, ServingCountHourly
 
 FIELDS = (
     "name",
@@ -72,14 +67,14 @@ def update_tag(session: Session, tag_id: int, changes: dict) -> SupplyTag:
     return tag
 
 
-def limited_campaigns(session: Session, tag_id: int) -> list[Campaign]:
-    """The campaigns whose targeting names the tag (app.campaigns.targeting `supply_tag`)."""
-    campaigns = session.scalars(sa.select(Campaign).where(Campaign.targeting.is_not(None)))
+def limited_campaigns(session: Session, tag_id: int) -> list[str]:
+    """The names of the campaigns whose targeting names the tag (app.campaigns.targeting `supply_tag`)."""
+    rows = session.execute(sa.select(Campaign.name, Campaign.targeting))  # JSON: null is a value, not NULL
     return [
-        campaign
-        for campaign in campaigns
+        name
+        for name, targeting in rows
         if any(
-            tag_id in (campaign.targeting.get("supply_tag") or {}).get(side, ())
+            tag_id in ((targeting or {}).get("supply_tag") or {}).get(side, ())
             for side in ("include", "exclude")
         )
     ]
@@ -101,66 +96,8 @@ def delete_tag(session: Session, tag_id: int) -> None:
     """Refused (409) while a campaign's targeting names the tag; its figures stay (counted by its id)."""
     tag = get_tag(session, tag_id, for_update=True)
     if campaigns := limited_campaigns(session, tag_id):
-        names = ", ".join(f"“{campaign.name}”" for campaign in campaigns[:3])
+        names = ", ".join(f"“{name}”" for name in campaigns[:3])
         more = f" and {len(campaigns) - 3} more" if len(campaigns) > 3 else ""
         raise Conflict(f"The targeting of {names}{more} names this supply tag: change it first")
     session.delete(tag)
     session.commit()
-
-
-def stats(session: Session, tag_id: int, start: datetime | None = None, end: datetime | None = None) -> dict:
-    """The tag's figures over [start, end) by whole hours (default: the last 24 hours): requests, fills,
-    no-fills and fill rate (serving counts), impressions, completes, clicks, errors by VAST error code
-    and spend (counted events)."""
-    get_tag(session, tag_id)
-    end = end or datetime.now(UTC)
-    start = (start or end - timedelta(hours=24)).replace(minute=0, second=0, microsecond=0)
-    served = session.execute(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(ServingCountHourly.requests), 0),
-            sa.func.coalesce(sa.func.sum(ServingCountHourly.fills), 0),
-            sa.func.coalesce(sa.func.sum(ServingCountHourly.no_fills), 0),
-        ).where(
-            ServingCountHourly.supply_tag_id == tag_id,
-            ServingCountHourly.hour >= start,
-            ServingCountHourly.hour < end,
-        )
-    ).one()
-    rows = session.execute(
-        sa.select(
-            EventCountHourly.event,
-            EventCountHourly.error_code,
-            sa.func.sum(EventCountHourly.count),
-            sa.func.sum(EventCountHourly.spend_units),
-        )
-        .where(
-            EventCountHourly.supply_tag_id == tag_id,
-            EventCountHourly.hour >= start,
-            EventCountHourly.hour < end,
-        )
-        .group_by(EventCountHourly.event, EventCountHourly.error_code)
-    ).all()
-    events: Counter = Counter()
-    errors: Counter = Counter()
-    spend = 0
-    for event, code, count, units in rows:
-        events[event] += int(count)
-        spend += int(units or 0)
-        if event == "error":
-            errors[code] += int(count)
-    requests, fills, no_fills = (int(value) for value in served)
-    return {
-        "supply_tag_id": tag_id,
-        "start": start,
-        "end": end,
-        "requests": requests,
-        "fills": fills,
-        "no_fills": no_fills,
-        "fill_rate": fills / requests if requests else 0.0,
-        "impressions": events["impression"],
-        "completes": events["complete"],
-        "clicks": events["click"],
-        "errors": events["error"],
-        "errors_by_code": dict(sorted(errors.items())),
-        "spend": money_text(spend),
-    }

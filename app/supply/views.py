@@ -4,7 +4,7 @@ from app.auth.guard import require_admin
 from app.db import get_session
 from app.errors import ErrorSchema
 from app.runtime import runtime
-from app.supply import services
+from app.supply import services, stats
 from app.supply.models import SupplyTag
 from app.supply.presets import vast_url
 from app.supply.schemas import (
@@ -87,4 +87,4 @@ def delete_tag(tag_id: int):
 def tag_stats(query, tag_id: int):
     """Requests, fills, fill rate, impressions, errors by code and spend of the tag over [start, end), by
     whole hours, from the database (the flusher fills it within seconds)."""
-    return services.stats(get_session(), tag_id, query.get("start"), query.get("end"))
+    return stats.tag_stats(get_session(), tag_id, query.get("start"), query.get("end"))
