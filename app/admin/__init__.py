@@ -13,6 +13,7 @@ from app.admin import (  # noqa: F401 (their routes join bp)
     dashboard,
     delivery,
     preview,
+    supply_tags,
 )
 from app.admin.blueprint import bp, csrf
 from app.admin.session import PageSessionInterface
