@@ -76,7 +76,7 @@ class SupplyTagInputSchema(ma.Schema):
 
     name_printable = AdvertiserInputSchema.name_printable
 
-    @ma.validates_schema
+    @ma.validates_schema(skip_on_field_errors=False)  # every error at once
     def durations_hold(self, data, **_) -> None:
         low, high = data.get("min_duration"), data.get("max_duration")
         if low is not None and high is not None and low > high:
