@@ -9,9 +9,7 @@ from app.campaigns.models import Campaign
 from app.exceptions import Conflict, Invalid, NotFound
 from app.supply.models import SupplyTag
 
-FIELDS = (
-    "name",
-    "platform",
+FIELDS = (  # as given, or None
     "vast_version",
     "min_duration",
     "max_duration",
@@ -21,10 +19,12 @@ FIELDS = (
 
 
 def create_tag(session: Session, data: dict) -> SupplyTag:
-    tag = SupplyTag(macros={}, **{name: data.get(name) for name in FIELDS})
-    tag.name = tag.name.strip()
-    tag.platform = data.get("platform", "generic")
-    tag.macros = data.get("macros", {})
+    tag = SupplyTag(
+        **{name: data.get(name) for name in FIELDS},
+        name=data["name"].strip(),
+        platform=data.get("platform", "generic"),
+        macros=data.get("macros", {}),
+    )
     session.add(tag)
     session.commit()
     return tag
