@@ -1,10 +1,11 @@
 """An ad request as players and SSAI servers send it: query parameters, plus device headers.
 
 Every parameter is optional, and an ad request is never refused for one: a value that is empty, an
-unexpanded macro (`[IP]`, `%%IP%%`, `${IP}`, `{ip}`, `{{IP}}`, `__IP__`, `#{IP}`) or unparsable is treated as
-absent, and the request carries why (`AdRequest.warnings`, answered in `X-Ad-Request-Warnings`). An unknown
-`vast_version` falls back to the default. Only `strict=1` turns any of this into a refusal (AdRequestError, a
-400 for the integrator). Unknown parameters are ignored (players append their own, and cache busters).
+unexpanded macro (`[IP]`, `%%IP%%`, `${IP}`, `{ip}`, `{{IP}}`, `__IP__`, `#{IP}`, Roku RAF's `ROKU_ADS_*`) or
+unparsable is treated as absent, and the request carries why (`AdRequest.warnings`, answered in
+`X-Ad-Request-Warnings`). An unknown `vast_version` falls back to the default. Only `strict=1` turns any of
+this into a refusal (AdRequestError, a 400 for the integrator). Unknown parameters are ignored (players
+append their own, and cache busters).
 
 `tag=<id>` names the supply tag the request comes through (app.supply): its defaults (durations, VAST
 version, ad break) fill what the request does not give, campaigns limited to tags see it, and its figures are
