@@ -103,7 +103,10 @@ def read_forecast(session: Session, now: datetime | None = None) -> TrafficForec
     now = now or datetime.now(UTC)
     since = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(weeks=LEARN_WEEKS)
     rows = session.execute(  # an hour has a row per supply tag
-        sa.select(ServingCountHourly.hour, sa.func.sum(ServingCountHourly.requests).label("requests"))
+        sa.select(
+            ServingCountHourly.hour,
+            sa.cast(sa.func.sum(ServingCountHourly.requests), sa.BigInteger).label("requests"),  # not NUMERIC
+        )
         .where(ServingCountHourly.hour >= since)
         .group_by(ServingCountHourly.hour)
     ).all()
