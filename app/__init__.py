@@ -29,6 +29,7 @@ from app.serving.views import bp as serving_bp
 from app.serving.views import sdk as sdk_blp
 from app.serving.vmap_views import bp as vmap_bp
 from app.settings import PROJECT_ROOT, Settings
+from app.supply.views import blp as supply_tags_blp
 from app.tracking.dead_letter_views import blp as dead_letters_blp
 from app.tracking.views import bp as tracking_bp
 from app.web import schema_name
@@ -38,6 +39,7 @@ API_BLUEPRINTS = (
     advertisers_blp,
     campaigns_blp,
     creatives_blp,
+    supply_tags_blp,
     reporting_blp,
     delivery_blp,
     dead_letters_blp,

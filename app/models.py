@@ -7,6 +7,7 @@ from app.creatives.models import Creative
 from app.db import Base
 from app.serving.models import AdRequest
 from app.serving.version import CatalogState
+from app.supply.models import SupplyTag
 from app.tracking.models import (
     EventCountHourly,
     Impression,
@@ -29,6 +30,7 @@ __all__ = [
     "ProcessedBatch",
     "ServedAdHourly",
     "ServingCountHourly",
+    "SupplyTag",
     "TrackingEvent",
     "User",
 ]

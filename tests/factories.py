@@ -12,6 +12,7 @@ from app.advertisers.models import Advertiser
 from app.campaigns.models import Campaign
 from app.creatives.models import Creative
 from app.db import utcnow
+from app.supply.models import SupplyTag
 
 
 class _Base(SQLAlchemyModelFactory):
@@ -68,7 +69,7 @@ class CreativeFactory(_Base):
 
 
 def bind(session) -> None:
-    for factory_class in (AdvertiserFactory, CampaignFactory, CreativeFactory):
+    for factory_class in (AdvertiserFactory, CampaignFactory, CreativeFactory, SupplyTagFactory):
         factory_class._meta.sqlalchemy_session = session
 
 
@@ -79,3 +80,12 @@ def admin_token(session) -> str:
 
     user = session.query(User).one()
     return services.issue_token(session, user, 3600)[0]
+
+
+class SupplyTagFactory(_Base):
+    class Meta:
+        model = SupplyTag
+
+    name = factory.Sequence(lambda n: f"Supply tag {n}")
+    platform = "generic"
+    macros = factory.LazyFunction(dict)

@@ -14,6 +14,7 @@ from app.admin import (  # noqa: F401 (their routes join bp)
     delivery,
     preview,
     reports,
+    supply_tags,
 )
 from app.admin.blueprint import bp, csrf
 from app.admin.session import PageSessionInterface

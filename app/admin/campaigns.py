@@ -26,6 +26,7 @@ from app.reporting import services as reporting
 from app.runtime import runtime
 from app.serving.diagnosis_views import campaign_delivery
 from app.serving.views import base_url
+from app.supply import services as supply_tags
 
 # The campaign page's counters, also polled by the preview while the ad plays.
 COUNTS = ("impressions", "starts", "first_quartiles", "midpoints", "third_quartiles", "completes", "clicks")
@@ -57,7 +58,7 @@ def campaign_new():
         data = load_campaign_form(request.form)
         campaign = campaigns.create_campaign(get_session(), data, current_app.config["DEFAULT_CPM"])
     except Invalid as exc:
-        return _form_page(None, exc.details, 400)
+        return _form_page(None, targeting_form.form_errors(exc.details), 400)
     flash(f"Campaign “{campaign.name}” created as a draft.", "success")
     return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id), 303)
 
@@ -71,7 +72,7 @@ def campaign_edit(campaign_id: uuid.UUID):
     try:
         campaigns.update_campaign(db, campaign_id, load_campaign_form(request.form))
     except Invalid as exc:
-        return _form_page(campaign, exc.details, 400)
+        return _form_page(campaign, targeting_form.form_errors(exc.details), 400)
     except Conflict as exc:
         return _form_page(campaign, {"_schema": exc.message}, 409)
     flash("Changes saved.", "success")
@@ -100,7 +101,8 @@ def _form_values(campaign) -> dict:
 
 
 def _form(campaign, values, errors: dict) -> str:
-    """The campaign form; its advertiser is chosen among every advertiser, by name."""
+    """The campaign form; its advertiser is chosen among every advertiser, its supply tags among every tag,
+    by name."""
     return render_template(
         "admin/campaigns/form.html",
         campaign=campaign,
@@ -111,6 +113,7 @@ def _form(campaign, values, errors: dict) -> str:
             (str(advertiser.id), f"{advertiser.name} ({advertiser.domain})")
             for advertiser in advertisers.all_advertisers(get_session())
         ],
+        supply_tag_choices=[(str(tag.id), tag.name) for tag in supply_tags.all_tags(get_session())],
     )
 
 
@@ -169,7 +172,9 @@ def campaign_page(
         "admin/campaigns/detail.html",
         campaign=campaign,
         transitions=campaigns.allowed_transitions(campaign),
-        targeting=targeting_form.describe(campaign.targeting, campaign.time_zone),
+        targeting=targeting_form.describe(
+            campaign.targeting, campaign.time_zone, {tag.id: tag.name for tag in supply_tags.all_tags(db)}
+        ),
         accepts_changes=campaigns.accepts_changes(campaign),
         stats=flight,
         pacing=reporting.pacing(db, campaign_id, now=now),

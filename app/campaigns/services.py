@@ -16,6 +16,7 @@ from app.creatives.models import Creative
 from app.creatives.storage import Storage, remove_objects, stored_keys
 from app.db import utcnow
 from app.exceptions import Conflict, Invalid, NotFound
+from app.supply.services import check_tags_exist
 
 # draft -> active <-> paused; draft|active|paused -> completed; completed is final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -27,6 +28,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 def create_campaign(session: Session, data: dict, default_cpm: Decimal) -> Campaign:
+    check_tags_exist(session, data.get("targeting"))
     campaign = Campaign(
         name=data["name"].strip(),
         description=data.get("description"),
@@ -101,6 +103,8 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
             for name in ("budget_total", "daily_budget", "impression_goal", "daily_impression_cap")
         )
     )
+    if "targeting" in changes:
+        check_tags_exist(session, changes["targeting"])
     for field, value in changes.items():
         if field == "name":
             value = value.strip()

@@ -10,14 +10,17 @@ Shape (every key optional; no `targeting`, or `{}`, serves every request):
       "content_genre":  {"exclude": ["news"]},                # OpenRTB content.genre, any case
       "content_rating": {"include": ["TV-G", "TV-PG"]},       # OpenRTB content.contentrating, any case
       "livestream":     true,                                 # true: live streams only; false: VOD only
+      "supply_tag":     {"include": [3, 7]},                  # supply tag ids (app.supply), of `tag=<id>`
       "custom":         {"team": {"include": ["bulls"]}},     # the request's cust_params key=value pairs
       "day_part":       {"hours": [18, 19, 20, 21], "days": ["sat", "sun"]}
     }
 
 A list rule has `include`, `exclude` or both: the request's value must be one of `include` (a request
 without the value does not match) and none of `exclude` (a request without it does match). Rules on
-different dimensions all hold at once (AND); a custom key is a dimension of its own. `day_part` holds hours
-(0-23, the hour starting at it) and days of the week in the campaign's `time_zone` (IANA name, default UTC).
+different dimensions all hold at once (AND); a custom key is a dimension of its own. A campaign limited to
+supply tags (`supply_tag.include`) serves only requests carrying one of them, never an untagged request.
+`day_part` holds hours (0-23, the hour starting at it) and days of the week in the campaign's `time_zone`
+(IANA name, default UTC).
 
 `Targeting` is the serving form (app.serving.targeting): normalised values, one attribute name per
 dimension (`custom:<key>` for custom keys).
@@ -35,7 +38,15 @@ import marshmallow as ma
 DEVICE_TYPES = ("ctv", "stb", "mobile", "desktop")
 PLATFORMS = ("roku", "tizen", "webos", "androidtv", "tvos", "firetv")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
-LIST_DIMENSIONS = ("device_type", "platform", "app_bundle", "country", "content_genre", "content_rating")
+LIST_DIMENSIONS = (
+    "device_type",
+    "platform",
+    "app_bundle",
+    "country",
+    "content_genre",
+    "content_rating",
+    "supply_tag",
+)
 MAX_VALUES = 500
 MAX_CUSTOM_KEYS = 20
 DEFAULT_TIME_ZONE = "UTC"
@@ -73,9 +84,9 @@ def targeting_of(rules: Mapping | None, time_zone: str | None) -> Targeting | No
         lists.append(("livestream", {"include": ["1" if rules["livestream"] else "0"]}))
     for name, rule in lists:
         if rule.get("include"):
-            include[name] = frozenset(rule["include"])
+            include[name] = frozenset(map(str, rule["include"]))  # supply tag ids are numbers
         if rule.get("exclude"):
-            exclude[name] = frozenset(rule["exclude"])
+            exclude[name] = frozenset(map(str, rule["exclude"]))
     day_part = rules.get("day_part") or {}
     hours = frozenset(day_part["hours"]) if day_part.get("hours") else None
     days = frozenset(DAYS.index(day) for day in day_part["days"]) if day_part.get("days") else None
@@ -152,6 +163,11 @@ CountryRule = _list_rule(
     "ISO 3166-1 alpha-2 codes of the device IP's country.",
 )
 TextRule = _list_rule("ContentValue", _TEXT, "Values compared in lower case.")
+SupplyTagRule = _list_rule(
+    "SupplyTag",
+    lambda: ma.fields.Integer(strict=True, validate=ma.validate.Range(1, 2**31 - 1)),
+    "Supply tag ids (app.supply): include limits the campaign to requests carrying one of them.",
+)
 
 
 class CustomRules(ma.fields.Dict):
@@ -197,6 +213,7 @@ class TargetingSchema(ma.Schema):
     livestream = ma.fields.Boolean(
         allow_none=True, metadata={"description": "true: live streams only; false: VOD only; absent: both."}
     )
+    supply_tag = ma.fields.Nested(SupplyTagRule)
     custom = CustomRules()
     day_part = ma.fields.Nested(DayPartSchema)
 

@@ -296,8 +296,9 @@ def dashboard(session: Session, *, now: datetime | None = None, top: int = 5) ->
     pods = dict.fromkeys(("pod_requests", "pod_ads", "pod_requested_ms", "pod_filled_ms"), 0)
     for counts in session.scalars(sa.select(ServingCountHourly).where(ServingCountHourly.hour >= since)):
         point = hourly.get(_truncate(counts.hour, "hour"))
-        if point is not None:
-            point.update(requests=counts.requests, fills=counts.fills, no_fills=counts.no_fills)
+        if point is not None:  # an hour has a row per supply tag
+            for name in ("requests", "fills", "no_fills"):
+                point[name] += getattr(counts, name)
             for name in pods:
                 pods[name] += getattr(counts, name)
 

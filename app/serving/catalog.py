@@ -33,10 +33,13 @@ from app.serving.caps import build_cap_rules
 from app.serving.decision import EligibleIndex, build_index
 from app.serving.money import currency_to_units
 from app.serving.pacing import Delivered, Goals
+from app.serving.request import POD_MAX_ADS_NAMES, POD_MAX_DURATION_NAMES
 from app.serving.separation import SeparationKeys, separation_keys
 from app.serving.targeting import RuleIndex, TargetedViews, build_rules, tick_views
 from app.serving.traffic import TrafficForecast
 from vast.model import Verification
+from app.supply.defaults import SupplyTagEntry
+from app.supply.models import SupplyTag
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +150,15 @@ class Catalog:
     targeting: RuleIndex | None = None  # app.serving.targeting; None: no campaign targets anything
     # Frequency caps (app.serving.caps): history field -> rules, for the capped campaigns and advertisers.
     cap_rules: dict = field(default_factory=dict)
+    supply_tags: dict[int, SupplyTagEntry] = field(default_factory=dict)  # app.supply, by id
 
 
-def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, CampaignEntry]) -> Catalog:
+def make_catalog(
+    version: int,
+    built_at: float,
+    campaigns: dict[uuid.UUID, CampaignEntry],
+    supply_tags: dict[int, SupplyTagEntry] | None = None,
+) -> Catalog:
     ordered = tuple(
         sorted(
             (creative for campaign in campaigns.values() for creative in campaign.creatives),
@@ -163,6 +172,7 @@ def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, Campa
         creatives={creative.id: creative for creative in ordered},
         durations=tuple(creative.duration for creative in ordered),
         ordered=ordered,
+        supply_tags=supply_tags or {},
     )
     return replace(catalog, targeting=build_rules(catalog), cap_rules=build_cap_rules(campaigns.values()))
 
@@ -266,7 +276,34 @@ def load_catalog(
         )
         for row in campaign_rows.values()
     }
-    return make_catalog(version, time.time(), campaigns)
+    return make_catalog(version, time.time(), campaigns, load_supply_tags(session))
+
+
+def load_supply_tags(session: Session) -> dict[int, SupplyTagEntry]:
+    """Every supply tag, with its defaults in the form a request's parsed values take."""
+    rows = session.execute(
+        sa.select(
+            SupplyTag.id,
+            SupplyTag.vast_version,
+            SupplyTag.min_duration,
+            SupplyTag.max_duration,
+            SupplyTag.pod_max_duration,
+            SupplyTag.pod_max_ads,
+        )
+    ).all()
+    return {row.id: supply_tag_entry(row) for row in rows}
+
+
+def supply_tag_entry(row) -> SupplyTagEntry:
+    """A tag's defaults under the names a request may give them by (app.serving.request)."""
+    defaults = (
+        (("vast_version",), row.vast_version),
+        (("min_duration",), row.min_duration),
+        (("max_duration", "dur"), row.max_duration),
+        (POD_MAX_DURATION_NAMES, row.pod_max_duration),
+        (POD_MAX_ADS_NAMES, row.pod_max_ads),
+    )
+    return SupplyTagEntry(row.id, tuple((names, value) for names, value in defaults if value is not None))
 
 
 def _ready_renditions(session: Session, storage: Storage) -> dict[uuid.UUID, tuple[MediaEntry, ...]]:

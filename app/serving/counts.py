@@ -2,7 +2,10 @@
 memory on the serving path (no I/O per request) and pushed into the event store once a second as one event
 per worker and interval.
 
-The event's payload: {"<hour epoch>": {<COUNTED>: int, ..., SERVED: {"<campaign id>/<creative id>": int}}}.
+Counted by hour and supply tag (app.supply; 0 for none). The event's payload is
+`{"<hour ts>" or "<hour ts>:<tag id>": {<COUNTED>: int, ..., SERVED: {"<campaign id>/<creative id>": int}}}`:
+an hour without a tag keeps the key it always had, and the ads served are counted under it (by campaign and
+creative only).
 """
 
 from __future__ import annotations
@@ -25,8 +28,19 @@ COUNTED = ("requests", "fills", "no_fills", "pod_requests", "pod_ads", "pod_requ
 SERVED = "served"  # ads served by campaign and creative, beside the COUNTED totals of an hour
 
 
-def _new_counts() -> defaultdict[int, dict]:
+def _new_counts() -> defaultdict[tuple[int, int], dict]:
     return defaultdict(lambda: dict.fromkeys(COUNTED, 0) | {SERVED: Counter()})
+
+
+def counts_key(hour: int, supply_tag: int) -> str:
+    """The payload's key of an hour (seconds since the epoch) and supply tag."""
+    return f"{hour}:{supply_tag}" if supply_tag else str(hour)
+
+
+def read_counts_key(key: str) -> tuple[float, int]:
+    """(hour, supply tag) of a payload key."""
+    hour, _, supply_tag = key.partition(":")
+    return float(hour), int(supply_tag or 0)
 
 
 class ServingCounter:
@@ -39,18 +53,20 @@ class ServingCounter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def count(self, filled: bool) -> None:
-        totals = self._counts[int(self.clock() // 3600 * 3600)]
+    def count(self, filled: bool, supply_tag: int = 0) -> None:
+        totals = self._counts[int(self.clock() // 3600 * 3600), supply_tag]
         totals["requests"] += 1
         totals["fills" if filled else "no_fills"] += 1
 
     def count_served(self, campaign_id: uuid.UUID, creative_id: uuid.UUID) -> None:
         """An ad put in an answer (each ad of a pod): the fills of its campaign and creative."""
-        self._counts[int(self.clock() // 3600 * 3600)][SERVED][f"{campaign_id}/{creative_id}"] += 1
+        self._counts[int(self.clock() // 3600 * 3600), 0][SERVED][f"{campaign_id}/{creative_id}"] += 1
 
-    def count_pod(self, ads: int, requested_seconds: float, filled_seconds: float) -> None:
+    def count_pod(
+        self, ads: int, requested_seconds: float, filled_seconds: float, supply_tag: int = 0
+    ) -> None:
         """An ad break, besides its count() as a request: its ads and the seconds asked and filled."""
-        totals = self._counts[int(self.clock() // 3600 * 3600)]
+        totals = self._counts[int(self.clock() // 3600 * 3600), supply_tag]
         totals["pod_requests"] += 1
         totals["pod_ads"] += ads
         totals["pod_requested_ms"] += round(requested_seconds * 1000)
@@ -64,13 +80,13 @@ class ServingCounter:
         self._sequence += 1
         try:
             self.store.record(
-                counts_event({str(h): t for h, t in counts.items()}, self.worker, self._sequence)
+                counts_event({counts_key(*key): t for key, t in counts.items()}, self.worker, self._sequence)
             )
         except StoreUnavailable:
             log.warning("serving counts kept for the next push: event store unavailable")
-            for hour, totals in counts.items():
+            for key, totals in counts.items():
                 for name, value in totals.items():
-                    self._counts[hour][name] += value  # a Counter adds to a Counter alike
+                    self._counts[key][name] += value  # a Counter adds to a Counter alike
 
     def start(self) -> None:
         if self._thread is None:

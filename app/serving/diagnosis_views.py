@@ -110,7 +110,8 @@ def sample_request(url: str, parameters: Mapping[str, str], headers: Mapping[str
     args = MultiDict(parse_qsl(query, keep_blank_values=True))
     for name, value in parameters.items():
         args.setlist(name, [value])
-    return explain(parse_ad_request(args.to_dict(), Headers(list(headers.items())), None))
+    supply_tags = runtime().catalog.current().catalog.supply_tags
+    return explain(parse_ad_request(args.to_dict(), Headers(list(headers.items())), None, supply_tags))
 
 
 def explain(ad_request: AdRequest, campaign_id: uuid.UUID | None = None) -> dict:

@@ -1,10 +1,15 @@
 """An ad request as players and SSAI servers send it: query parameters, plus device headers.
 
 Every parameter is optional, and an ad request is never refused for one: a value that is empty, an
-unexpanded macro (`[IP]`, `%%IP%%`, `${IP}`, `{ip}`, `{{IP}}`, `__IP__`, `#{IP}`) or unparsable is treated as
-absent, and the request carries why (`AdRequest.warnings`, answered in `X-Ad-Request-Warnings`). An unknown
-`vast_version` falls back to the default. Only `strict=1` turns any of this into a refusal (AdRequestError, a
-400 for the integrator). Unknown parameters are ignored (players append their own, and cache busters).
+unexpanded macro (`[IP]`, `%%IP%%`, `${IP}`, `{ip}`, `{{IP}}`, `__IP__`, `#{IP}`, Roku RAF's `ROKU_ADS_*`) or
+unparsable is treated as absent, and the request carries why (`AdRequest.warnings`, answered in
+`X-Ad-Request-Warnings`). An unknown `vast_version` falls back to the default. Only `strict=1` turns any of
+this into a refusal (AdRequestError, a 400 for the integrator). Unknown parameters are ignored (players
+append their own, and cache busters).
+
+`tag=<id>` names the supply tag the request comes through (app.supply): its defaults (durations, VAST
+version, ad break) fill what the request does not give, campaigns limited to tags see it, and its figures are
+counted per tag. An unknown or malformed tag is ignored like any other unusable value.
 
 One small parser per parameter, run only for the parameters present: this is the hottest path of the server.
 """
@@ -18,6 +23,7 @@ from urllib.parse import unquote_plus
 
 from app.serving import consent
 from app.serving.device import canonical_ip, device_ip, device_user_agent
+from app.supply.defaults import SupplyTagEntry
 from vast.render import DEFAULT_VERSION, SUPPORTED_VERSIONS
 
 MAX_SECONDS = 3600
@@ -47,7 +53,7 @@ _MAX_ECHO = 16
 
 # Whole-value macros of the ad-tech dialects a caller may have failed to expand; a name starts with a
 # letter or an underscore, so a bracketed IPv6 address ([2001:db8::1]) is never one.
-_MACRO_START = frozenset("[%${_#")
+_MACRO_START = frozenset("[%${_#R")
 _MACRO = re.compile(
     r"""\[[A-Za-z_][\w.\-]*\]            # [IP]            VAST 4, IMA
       | %%[A-Za-z_][\w.\-]*%%            # %%IP%%          DFP/GAM
@@ -55,6 +61,7 @@ _MACRO = re.compile(
       | \{\{?[A-Za-z_][\w.\-]*\}?\}      # {ip}, {{IP}}    SpringServe, templating
       | __[A-Za-z][\w]*?__               # __IP__
       | %5B[A-Za-z_][\w.\-]*%5D          # [IP] encoded twice
+      | ROKU_ADS_[A-Z0-9_]+              # ROKU_ADS_EXTERNAL_IP  Roku RAF
     """,
     re.VERBOSE | re.IGNORECASE,
 )
@@ -258,6 +265,24 @@ def _gpp_sid(raw: str) -> tuple[int, ...]:
     return ids
 
 
+def _limit_tracking(raw: str) -> int:
+    """OpenRTB device.lmt: 0 or 1, or Roku RAF's true / false (ROKU_ADS_LIMIT_TRACKING)."""
+    value = raw.strip().lower()
+    if value in ("true", "false"):
+        return int(value == "true")
+    return _zero_or_one(value)
+
+
+MAX_TAG_ID = 2**31 - 1
+
+
+def _tag(raw: str) -> int:
+    value = raw.strip()
+    if not value.isdigit() or not 0 < int(value) <= MAX_TAG_ID:
+        raise Unusable("not a supply tag id")
+    return int(value)
+
+
 _PARSERS: dict[str, Callable[[str], object]] = {
     "max_duration": _seconds(1),
     "dur": _seconds(1),
@@ -266,8 +291,8 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "ifa": _text(128),
     "ifa_type": _ifa_type,
     # Limit ad tracking (OpenRTB device.lmt; `is_lmt` as SSAI macros name it): 1, no identifier is used.
-    "lmt": _zero_or_one,
-    "is_lmt": _zero_or_one,
+    "lmt": _limit_tracking,
+    "is_lmt": _limit_tracking,
     "app_bundle": _text(255),
     "app_name": _text(255),
     "device_type": _device_type,
@@ -308,6 +333,8 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "content_rating": _rating,
     "livestream": _flag,
     "cust_params": _custom,
+    # The supply tag the request comes through (app.supply).
+    "tag": _tag,
 }
 SESSION_NAMES = ("session_id", "scor", "correlator")
 # Each pod limit by its names, the first given wins.
@@ -389,6 +416,7 @@ class AdRequest:
     coppa: int | None = None
     # identifiers_allowed, once worked out: a request asks it for its caps, its beacons and its events.
     _identifiers_allowed: bool | None = field(default=None, repr=False, compare=False)
+    supply_tag: int = 0  # the known supply tag it came through (app.supply), 0 for none
 
     def duration_window(self, tolerance: float) -> tuple[float, float]:
         """The seconds an ad of this request may last, [low, high]: the request's min_duration and
@@ -476,10 +504,22 @@ def identifiers_allowed(signals: Mapping[str, object]) -> bool:
 
 
 def parse_ad_request(
-    args: Mapping[str, str], headers: Mapping[str, str], remote_addr: str | None
+    args: Mapping[str, str],
+    headers: Mapping[str, str],
+    remote_addr: str | None,
+    supply_tags: Mapping[int, SupplyTagEntry] | None = None,
 ) -> AdRequest:
-    """The request, leniently (see the module's docstring); AdRequestError only under `strict=1`."""
+    """The request, leniently (see the module's docstring); AdRequestError only under `strict=1`.
+    `supply_tags` are the catalog's (app.serving.catalog), by id."""
     values, warnings = read_parameters(args, _PARSERS)
+    supply_tag = values.get("tag", 0)
+    if supply_tag:
+        entry = supply_tags.get(supply_tag) if supply_tags else None
+        if entry is None:
+            supply_tag = 0
+            warnings["tag"] = "unknown supply tag"
+        else:
+            entry.fill(values)
     header_ip = headers.get(DEVICE_IP_HEADER)
     if header_ip is not None and canonical_ip(header_ip) is None:
         warnings[DEVICE_IP_HEADER] = unusable(header_ip) or "not an IP address"
@@ -534,6 +574,7 @@ def parse_ad_request(
         gpp=values.get("gpp"),
         gpp_sid=values.get("gpp_sid"),
         coppa=values.get("coppa"),
+        supply_tag=supply_tag,
     )
 
 

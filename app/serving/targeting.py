@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 VIEWS_PER_TICK = 1024  # distinct profiles (and matches) memoised between two ticks
 REJECTION_DRAWS = 8  # draws from the whole index before one from the matching creatives only
-_SINGLE = ("device_type", "platform", "app_bundle", "country", "content_rating", "livestream")
+_SINGLE = ("device_type", "platform", "app_bundle", "country", "content_rating", "livestream", "supply_tag")
 
 
 class Profile(NamedTuple):
@@ -55,6 +55,7 @@ class Profile(NamedTuple):
     country: str | None = None
     content_rating: str | None = None
     livestream: str | None = None  # "1" live, "0" on demand
+    supply_tag: str | None = None  # the request's supply tag id (app.supply)
     content_genres: frozenset[str] = frozenset()
     custom: frozenset[tuple[str, str]] = frozenset()
 
@@ -68,7 +69,7 @@ class Profile(NamedTuple):
 
 def profile_of(ad_request: AdRequest) -> Profile:
     """The request's profile: device type from `device_type`, else the user agent, which also gives the
-    platform; the country of the device's IP; the content signals and custom pairs as parsed."""
+    platform; the country of the device's IP; the content signals, supply tag and custom pairs as parsed."""
     user_type, platform = classify(ad_request.user_agent)
     live = ad_request.livestream
     return Profile(
@@ -78,6 +79,7 @@ def profile_of(ad_request: AdRequest) -> Profile:
         country(ad_request.ip),
         ad_request.content_rating,
         None if live is None else str(live),
+        str(ad_request.supply_tag) if ad_request.supply_tag else None,
         ad_request.content_genres,
         ad_request.custom,
     )

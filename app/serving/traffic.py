@@ -102,9 +102,12 @@ def read_forecast(session: Session, now: datetime | None = None) -> TrafficForec
     """`learn_forecast` over the serving counts the database holds (one indexed range read)."""
     now = now or datetime.now(UTC)
     since = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(weeks=LEARN_WEEKS)
-    rows = session.execute(
-        sa.select(ServingCountHourly.hour, ServingCountHourly.requests).where(
-            ServingCountHourly.hour >= since
+    rows = session.execute(  # an hour has a row per supply tag
+        sa.select(
+            ServingCountHourly.hour,
+            sa.cast(sa.func.sum(ServingCountHourly.requests), sa.BigInteger).label("requests"),  # not NUMERIC
         )
+        .where(ServingCountHourly.hour >= since)
+        .group_by(ServingCountHourly.hour)
     ).all()
     return learn_forecast(((row.hour, row.requests) for row in rows), now)

@@ -10,9 +10,10 @@ from app.advertisers.models import Advertiser
 from app.campaigns.models import Campaign
 from app.creatives.models import Creative
 from app.db import Base
+from app.supply.models import SupplyTag
 
 _CHANGED = "catalog_changed"
-_SERVED = (Advertiser, Campaign, Creative)  # what the catalog is made of
+_SERVED = (Advertiser, Campaign, Creative, SupplyTag)  # what the catalog is made of
 
 
 class CatalogState(Base):
@@ -56,7 +57,8 @@ class RedisVersion:
 
 
 def track_catalog_changes(sessions: sessionmaker, version: DatabaseVersion | RedisVersion) -> None:
-    """Bump the version whenever a transaction that wrote an advertiser, a campaign or a creative commits."""
+    """Bump the version whenever a transaction that wrote an advertiser, a campaign, a creative or a supply
+    tag commits."""
 
     @sa.event.listens_for(sessions, "before_flush")
     def note_change(session, _context, _instances):

@@ -59,10 +59,11 @@ def vast():
     if request.method == "HEAD":  # a player or monitor checking the tag: no ad request, nothing counted
         return Response(b"", 200, content_type=XML, headers={"Cache-Control": "no-store"})
     try:
-        ad_request = parse_ad_request(request.args, request.headers, request.remote_addr)
+        rt = runtime()
+        supply_tags = rt.catalog.current().catalog.supply_tags
+        ad_request = parse_ad_request(request.args, request.headers, request.remote_addr, supply_tags)
     except AdRequestError as exc:
         return jsonify({"error": str(exc), "details": exc.details}), 400
-    rt = runtime()
     if ad_request.request_id:
         try:
             ad = replay(rt, ad_request.request_id, private=not ad_request.identifiers_allowed)
@@ -73,7 +74,7 @@ def vast():
             ad_request.warnings = {**ad_request.warnings, "request_id": "unknown or expired, no ad"}
     elif ad_request.fits_nothing:
         ad = None
-        _count(rt, filled=False)
+        _count(rt, filled=False, supply_tag=ad_request.supply_tag)
     elif ad_request.pod is not None:
         return _answer_vast(pod_answer(rt, ad_request), ad_request)
     else:
@@ -86,6 +87,7 @@ def vast():
             excluded=_excluded(rt, ad_request, device),
             device=device,
             profile=lambda: profile_of(ad_request),
+            supply_tag=ad_request.supply_tag,
         )
         if ad is not None and ad_request.session_id:
             rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
@@ -163,21 +165,23 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
         if creative is not None and creative.id not in taken:
             taken.add(creative.id)
             buffet.append(creative)
-    private = not ad_request.identifiers_allowed
-    campaigns, base = state.catalog.campaigns, base_url(rt)
+    campaigns, tag = state.catalog.campaigns, ad_request.supply_tag
+    served = partial(
+        serve, signer=rt.signer, base_url=base_url(rt), private=not ad_request.identifiers_allowed
+    )
     ads = [
-        serve(campaigns[c.campaign_id], c, rt.signer, base, private=private, pod_position=pos, device=device)
+        served(campaigns[c.campaign_id], c, pod_position=pos, device=device, supply_tag=tag)
         for pos, c in enumerate(creatives, 1)
-    ] + [serve(campaigns[c.campaign_id], c, rt.signer, base, private=private, device=device) for c in buffet]
-    _count(rt, filled=bool(creatives))
-    rt.counter.count_pod(len(creatives), limits.max_seconds, sum(c.duration for c in creatives))
+    ] + [served(campaigns[c.campaign_id], c, device=device, supply_tag=tag) for c in buffet]
+    _count(rt, filled=bool(creatives), supply_tag=tag)
+    rt.counter.count_pod(len(creatives), limits.max_seconds, sum(c.duration for c in creatives), tag)
     for ad in ads:
         _note_served(rt, ad)
     return pod_document(ads, ad_request.vast_version, sequenced=len(creatives))
 
 
-def _count(rt: Runtime, *, filled: bool) -> None:
-    rt.counter.count(filled=filled)
+def _count(rt: Runtime, *, filled: bool, supply_tag: int = 0) -> None:
+    rt.counter.count(filled, supply_tag)
     decision_series("fill" if filled else "no_fill").inc()
 
 
@@ -190,12 +194,20 @@ def decide(
     excluded: frozenset[str] = frozenset(),
     device: str | None = None,
     profile: Callable[[], Profile] = Profile,
+    supply_tag: int = 0,
 ) -> ServedAd | None:
-    """Choose an ad and count the decision (fill or no-fill, and the pacing of its campaign)."""
+    """Choose an ad and count the decision (fill or no-fill by supply tag, and the pacing of its campaign)."""
     ad = choose(
-        rt, min_duration, max_duration, private=private, excluded=excluded, device=device, profile=profile
+        rt,
+        min_duration,
+        max_duration,
+        private=private,
+        excluded=excluded,
+        device=device,
+        profile=profile,
+        supply_tag=supply_tag,
     )
-    count_decision(rt, ad)
+    count_decision(rt, ad, supply_tag)
     return ad
 
 
@@ -208,21 +220,25 @@ def choose(
     excluded: frozenset[str] = frozenset(),
     device: str | None = None,
     profile: Callable[[], Profile] = Profile,
+    supply_tag: int = 0,
 ) -> ServedAd | None:
     """The ad for a request, without counting it: a decision that may not be used counts nothing. `device`
-    is its frequency-cap device key (app.serving.caps), for the ad's beacons; `profile` gives the request's
-    targeting values (app.serving.targeting), read only when some campaign targets."""
+    is its frequency-cap device key (app.serving.caps) and `supply_tag` its tag (0: none), for the ad's
+    beacons; `profile` gives the request's targeting values (app.serving.targeting), read only when some
+    campaign targets."""
     state = rt.catalog.current()
     high = max_duration + rt.duration_tolerance_seconds
     creative = choose_one(index_for(state, profile), state.catalog, min_duration, high, excluded=excluded)
     if creative is None:
         return None
     campaign = state.catalog.campaigns[creative.campaign_id]
-    return serve(campaign, creative, rt.signer, base_url(rt), private=private, device=device)
+    return serve(
+        campaign, creative, rt.signer, base_url(rt), private=private, device=device, supply_tag=supply_tag
+    )
 
 
-def count_decision(rt: Runtime, ad: ServedAd | None) -> None:
-    _count(rt, filled=ad is not None)
+def count_decision(rt: Runtime, ad: ServedAd | None, supply_tag: int = 0) -> None:
+    _count(rt, filled=ad is not None, supply_tag=supply_tag)
     if ad is not None:
         _note_served(rt, ad)
 

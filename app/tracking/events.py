@@ -71,6 +71,7 @@ class Event:
     payload: str | None = None  # JSON, for serving counts and ad requests
     offset: str | None = None  # progress events: Tracking@offset
     pod_position: int = 0  # the ad's sequence in its pod, 0 for a single ad
+    supply_tag: int = 0  # the supply tag its ad was requested through (app.supply), 0 for none
 
     def __post_init__(self) -> None:
         if self.name not in _EVENT_NAMES:
@@ -92,6 +93,7 @@ class Event:
         set_(self, "user_agent", normalise.user_agent(self.user_agent))
         set_(self, "request_id", normalise.text(self.request_id, normalise.MAX_REQUEST_ID))
         set_(self, "pod_position", normalise.position(self.pod_position))
+        set_(self, "supply_tag", normalise.supply_tag(self.supply_tag))
         if self.name in (AD_REQUEST, SERVING_COUNTS):
             json.loads(self.payload)  # our own serving code writes it: anything else is a bug
         else:
@@ -478,7 +480,8 @@ def consumer_name(pid: int | None = None) -> str:
 
 
 def counts_event(counts: dict, worker: str, sequence: int) -> Event:
-    """Per-worker serving totals (requests, fills, no-fills) as one event; its id makes it count once."""
+    """Per-worker serving totals (requests, fills, no-fills...) by hour and supply tag as one event; its id
+    makes it count once."""
     return Event(
         name=SERVING_COUNTS,
         ad_serving_id=f"counts-{worker}-{sequence}",

@@ -54,7 +54,8 @@ class TrackingEvent(Base):
 
 
 class EventCountHourly(Base):
-    """Counts and spend per hour, campaign, creative, event (and error code), from counted events only."""
+    """Counts and spend per hour, campaign, creative, event (and error code), pod position and supply tag,
+    from counted events only."""
 
     __tablename__ = "event_counts_hourly"
     __table_args__ = (sa.Index("ix_event_counts_hourly_campaign_hour", "campaign_id", "hour"),)
@@ -70,17 +71,21 @@ class EventCountHourly(Base):
     pod_position: Mapped[int] = mapped_column(
         sa.SmallInteger, primary_key=True, default=0, server_default="0"
     )
+    # The supply tag the ad was requested through (app.supply), 0 for none: stats per tag.
+    supply_tag_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, default=0, server_default="0")
     count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     spend_units: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # 10⁻⁷ currency: exact sums anywhere
 
 
 class ServingCountHourly(Base):
     """Ad requests, fills and no-fills per hour, counted by the serving workers without SQL; of them, the ad
-    breaks (pods): their ads, and the milliseconds requested and filled."""
+    breaks (pods): their ads, and the milliseconds requested and filled. Per supply tag (app.supply; 0 for
+    requests without one): an hour's figures are the sum of its rows."""
 
     __tablename__ = "serving_counts_hourly"
 
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    supply_tag_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, default=0, server_default="0")
     requests: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     fills: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     no_fills: Mapped[int] = mapped_column(sa.BigInteger, default=0)

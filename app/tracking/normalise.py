@@ -107,3 +107,13 @@ def position(value) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_POD_POSITION:
         return value
     return 0
+
+
+MAX_SUPPLY_TAG = 2**31 - 1  # supply_tags.id, an INTEGER
+
+
+def supply_tag(value) -> int:
+    """The supply tag an ad was requested through (from our own signed token): its id, or 0 for none."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SUPPLY_TAG:
+        return value
+    return 0

@@ -5,8 +5,9 @@ A token is `<ad serving id>~<campaign>~<creative>~<cost>~<flags>.<timestamp>.<HM
 UUIDs in 22-character base64url, the impression's cost in money units (base 36; billed at the price of the
 moment the ad was served), flags `p` when no personal data may be stored followed by the ad's position in
 its pod (1-20; none for a single ad), then, when the request had one, `~<device key>` (22 characters, the
-keyed hash frequency caps count the impression by, app.serving.caps): short enough for the twenty URLs of a
-VAST document.
+keyed hash frequency caps count the impression by, app.serving.caps), then, when it came through a supply
+tag, `~t<tag id>` (base 36, app.supply): short enough for the twenty URLs of a VAST document. Tokens
+without the newer optional parts stay valid.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import datetime
 from itsdangerous import BadSignature, TimestampSigner
 
 SALT = "beacon-v1"
+_MAX_TAG_TEXT = 7  # "t" and a supply tag id below 2**31 in base 36
 
 
 class InvalidBeacon(ValueError):
@@ -38,6 +40,7 @@ class BeaconClaims:
     issued_at: datetime
     pod_position: int = 0  # 1..k within a pod, 0 for a single ad
     device: str | None = None  # the frequency-cap device key (app.serving.caps), when the request had one
+    supply_tag: int = 0  # the supply tag the ad was requested through (app.supply), 0 for none
 
 
 def _compact(value: uuid.UUID) -> str:
@@ -111,12 +114,15 @@ class BeaconSigner:
         private: bool,
         pod_position: int = 0,
         device: str | None = None,
+        supply_tag: int = 0,
     ) -> str:
         cost = base36(cost_units)
         flags = ("p" if private else "") + (str(pod_position) if pod_position else "")
         payload = f"{ad_serving_id}~{_compact(campaign_id)}~{_compact(creative_id)}~{cost}~{flags}"
         if device:
             payload += f"~{device}"
+        if supply_tag:
+            payload += f"~t{base36(supply_tag)}"
         return self.signer.sign(payload).decode()
 
     def verify(self, token: str) -> BeaconClaims:
@@ -131,8 +137,19 @@ class BeaconSigner:
         if not -self.clock_skew_seconds <= age <= self.max_age_seconds + self.clock_skew_seconds:
             raise InvalidBeacon("expired token" if age > 0 else "token issued in the future")
         parts = payload.decode().split("~")
-        if len(parts) not in (5, 6) or any(len(part) != 22 for part in parts[:1] + parts[5:]):
+        if len(parts) > 7 or len(parts) < 5 or len(parts[0]) != 22:
             raise InvalidBeacon("malformed token")
+        device, supply_tag = None, 0
+        for part in parts[5:]:  # the device key, then the supply tag, each optional
+            if len(part) == 22 and device is None and not supply_tag:
+                device = part
+            elif part.startswith("t") and 1 < len(part) <= _MAX_TAG_TEXT and not supply_tag:
+                try:
+                    supply_tag = int(part[1:], 36)
+                except ValueError:
+                    raise InvalidBeacon("malformed token") from None
+            else:
+                raise InvalidBeacon("malformed token")
         flags = parts[4]
         position = flags.removeprefix("p")
         return BeaconClaims(
@@ -143,5 +160,6 @@ class BeaconSigner:
             private=flags.startswith("p"),
             issued_at=issued_at,  # itsdangerous gives it in UTC, timezone-aware
             pod_position=int(position) if position.isdigit() else 0,
-            device=parts[5] if len(parts) == 6 else None,
+            device=device,
+            supply_tag=supply_tag,
         )

@@ -33,12 +33,13 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (
     name text NOT NULL, ad_serving_id text NOT NULL, served_day integer NOT NULL, campaign_id uuid,
     creative_id uuid, stored_creative_id uuid, occurred_at double precision NOT NULL, hour bigint NOT NULL,
     cost_units bigint NOT NULL, error_code text NOT NULL, progress_offset text NOT NULL,
-    pod_position smallint NOT NULL, ip inet, user_agent text, request_id text, duration double precision
+    pod_position smallint NOT NULL, ip inet, user_agent text, request_id text, duration double precision,
+    supply_tag integer NOT NULL
 ) ON COMMIT DELETE ROWS
 """
 _COLUMNS = (
     "name, ad_serving_id, served_day, campaign_id, creative_id, stored_creative_id, occurred_at, hour, "
-    "cost_units, error_code, progress_offset, pod_position, ip, user_agent, request_id, duration"
+    "cost_units, error_code, progress_offset, pod_position, ip, user_agent, request_id, duration, supply_tag"
 )
 # The hourly rows are upserted in key order: two flushers then lock them in the same order (no deadlock).
 _MERGE = sa.text(
@@ -77,12 +78,12 @@ WITH staged AS (
         ON (n.ad_serving_id, n.event, n.error_code, n.progress_offset, n.served_on)
          = (s.ad_serving_id, s.name, s.error_code, s.progress_offset, s.served_on)
 ), added AS (
-    INSERT INTO event_counts_hourly (hour, campaign_id, creative_id, event, error_code, pod_position, count,
-                                     spend_units)
-    SELECT to_timestamp(hour), campaign_id, creative_id, name, error_code, pod_position, count(*),
+    INSERT INTO event_counts_hourly (hour, campaign_id, creative_id, event, error_code, pod_position,
+                                     supply_tag_id, count, spend_units)
+    SELECT to_timestamp(hour), campaign_id, creative_id, name, error_code, pod_position, supply_tag, count(*),
            sum(cost_units)
-    FROM counted GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (hour, campaign_id, creative_id, event, error_code, pod_position) DO UPDATE
+    FROM counted GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
+    ON CONFLICT (hour, campaign_id, creative_id, event, error_code, pod_position, supply_tag_id) DO UPDATE
     SET count = event_counts_hourly.count + excluded.count,
         spend_units = event_counts_hourly.spend_units + excluded.spend_units
     RETURNING 1
@@ -162,6 +163,7 @@ def _row(
         event.user_agent,
         event.request_id,
         duration,
+        event.supply_tag,
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign
 from app.creatives.models import Creative
-from app.serving.counts import COUNTED, SERVED
+from app.serving.counts import COUNTED, SERVED, read_counts_key
 from app.serving.models import AdRequest
 from app.serving.money import units_to_currency
 from app.tracking import staging
@@ -152,7 +152,7 @@ def _add_to_hourly(session: Session, events: list[Event]) -> None:
     spend: Counter = Counter()
     for e in events:
         hour = hour_of(e.occurred_at)
-        key = (hour, e.campaign_id, e.creative_id, e.name, e.error_code or "", e.pod_position)
+        key = (hour, e.campaign_id, e.creative_id, e.name, e.error_code or "", e.pod_position, e.supply_tag)
         counts[key] += 1
         spend[key] += e.cost_units
     if not counts:
@@ -165,15 +165,24 @@ def _add_to_hourly(session: Session, events: list[Event]) -> None:
             "event": name,
             "error_code": code,
             "pod_position": position,
+            "supply_tag_id": tag,
             "count": count,
-            "spend_units": spend[(hour, campaign, creative, name, code, position)],
+            "spend_units": spend[(hour, campaign, creative, name, code, position, tag)],
         }
-        for (hour, campaign, creative, name, code, position), count in sorted(counts.items())
+        for (hour, campaign, creative, name, code, position, tag), count in sorted(counts.items())
     ]
     statement = _insert(session, EventCountHourly)
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=["hour", "campaign_id", "creative_id", "event", "error_code", "pod_position"],
+            index_elements=[
+                "hour",
+                "campaign_id",
+                "creative_id",
+                "event",
+                "error_code",
+                "pod_position",
+                "supply_tag_id",
+            ],
             set_={
                 "count": EventCountHourly.count + statement.excluded.count,
                 "spend_units": EventCountHourly.spend_units + statement.excluded.spend_units,
@@ -218,13 +227,16 @@ def _add_serving_counts(session: Session, event: Event) -> None:
     if claimed is None:
         return  # this batch was added before
     served_rows = []
-    for hour, totals in json.loads(event.payload).items():
-        moment = datetime.fromtimestamp(float(hour), UTC)
+    for key, totals in json.loads(event.payload).items():
+        hour, supply_tag = read_counts_key(key)
+        moment = datetime.fromtimestamp(hour, UTC)
         served = totals.pop(SERVED, {})  # absent from batches counted before ads were counted
-        statement = _insert(session, ServingCountHourly).values(hour=moment, **totals)
+        statement = _insert(session, ServingCountHourly).values(
+            hour=moment, supply_tag_id=supply_tag, **totals
+        )
         session.execute(
             statement.on_conflict_do_update(
-                index_elements=["hour"],
+                index_elements=["hour", "supply_tag_id"],
                 set_={
                     name: getattr(ServingCountHourly, name) + getattr(statement.excluded, name)
                     for name in COUNTED

@@ -66,6 +66,7 @@ def beacon(event: str):
             occurred_at=now,
             cost_units=claims.cost_units,
             pod_position=claims.pod_position,
+            supply_tag=claims.supply_tag,
             error_code=request.args.get("code"),
             offset=request.args.get("offset"),
             ip=None if private else device_ip(request.headers, request.remote_addr),

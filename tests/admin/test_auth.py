@@ -264,6 +264,7 @@ def test_every_console_page_needs_the_login(app, client, session):
         path = rule.rule
         for name in ("campaign_id", "creative_id", "advertiser_id"):
             path = path.replace(f"<uuid:{name}>", SAMPLE_ID)
+        path = path.replace("<int:tag_id>", "1")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(path, method=method)
             assert response.status_code == 303, (method, path)

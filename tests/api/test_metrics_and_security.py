@@ -75,6 +75,7 @@ def test_every_admin_route_refuses_a_request_without_valid_auth(app, client, ses
         "creative_id": "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc",
         "advertiser_id": "0b8f3a2e-4c1d-4f5e-9a7b-123456789abc",
         "dead_id": "1",
+        "tag_id": "1",
     }
     checked = 0
     for rule in admin_rules:

@@ -68,3 +68,22 @@ def test_other_keys_and_expired_tokens_are_refused(signer):
 def test_base36():
     assert [base36(n) for n in (0, 35, 36, 100_000)] == ["0", "z", "10", "255s"]
     assert int(base36(987_654_321), 36) == 987_654_321
+
+
+@pytest.mark.parametrize(
+    ("device", "supply_tag"), [(None, 0), ("d" * 22, 0), (None, 7), ("t" * 22, 2**31 - 1), ("d" * 22, 36)]
+)
+def test_the_device_and_the_supply_tag_each_travel_when_given(signer, device, supply_tag):
+    token = signer.sign(new_ad_serving_id(), CAMPAIGN, CREATIVE, 5, False, 2, device, supply_tag)
+    claims = signer.verify(token)
+    assert (claims.device, claims.supply_tag, claims.pod_position) == (device, supply_tag, 2)
+    assert len(token) < 200
+
+
+@pytest.mark.parametrize(
+    "extra", ["~t", "~tzzzzzzz", "~t!1", "~t1~t2", "~" + "d" * 22 + "~" + "e" * 22, "~x"]
+)
+def test_malformed_optional_parts_are_refused(signer, extra):
+    payload = f"{new_ad_serving_id()}~{'A' * 22}~{'B' * 22}~5~{extra}"
+    with pytest.raises(InvalidBeacon, match="malformed token"):
+        signer.verify(signer.signer.sign(payload).decode())
