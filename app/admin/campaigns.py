@@ -9,7 +9,7 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 
 from app.admin import charts, targeting_form
 from app.admin.blueprint import bp
-from app.admin.confirmation import delete_after_confirmation
+from app.admin.confirmation import after_confirmation
 from app.admin.formatting import form_datetime
 from app.admin.forms import load_campaign_form, load_form, refusal
 from app.admin.navigation import local_page
@@ -120,29 +120,49 @@ def _form_page(campaign, errors: dict, status: int):
 
 @bp.post("/campaigns/<uuid:campaign_id>/status")
 def campaign_status(campaign_id: uuid.UUID):
+    default = url_for("admin.campaign_detail", campaign_id=campaign_id)
     try:
         wanted = load_form(StatusChangeSchema(), request.form, "Invalid status")["status"]
+        if wanted == "completed":  # final: never in one click, always through the question
+            return redirect(url_for("admin.campaign_complete", campaign_id=campaign_id), 303)
         campaign = campaigns.change_status(get_session(), campaign_id, wanted)
     except (Invalid, Conflict) as exc:
         flash(refusal(exc), "error")
     else:
         flash(f"“{campaign.name}” is now {campaign.status}.", "success")
-    default = url_for("admin.campaign_detail", campaign_id=campaign_id)
     return redirect(local_page(request.form.get("next"), default), 303)
+
+
+@bp.route("/campaigns/<uuid:campaign_id>/complete", methods=["GET", "POST"])
+def campaign_complete(campaign_id: uuid.UUID):
+    """Completing is final (app.campaigns.services): a page asks first."""
+    db = get_session()
+    campaign = campaigns.get_campaign(db, campaign_id)
+    back = local_page(request.args.get("next"), url_for("admin.campaign_detail", campaign_id=campaign_id))
+    return after_confirmation(
+        title=f"Complete “{campaign.name}”?",
+        consequence="The campaign stops serving for good: a completed campaign can be neither edited nor "
+        "activated again. Its figures stay in reporting. To stop it for a while, pause it instead.",
+        button="Complete campaign",
+        cancel=back,
+        act=lambda: campaigns.change_status(db, campaign_id, "completed"),
+        done=f"“{campaign.name}” is now completed.",
+        then=back,
+    )
 
 
 @bp.route("/campaigns/<uuid:campaign_id>/delete", methods=["GET", "POST"])
 def campaign_delete(campaign_id: uuid.UUID):
     db = get_session()
     campaign = campaigns.get_campaign(db, campaign_id)
-    return delete_after_confirmation(
+    return after_confirmation(
         title=f"Delete “{campaign.name}”?",
         consequence="The campaign, its creatives and their video files are deleted. Its counted impressions "
         "and events go too. This cannot be undone.",
         button="Delete campaign",
         cancel=url_for("admin.campaign_detail", campaign_id=campaign_id),
-        delete=lambda: campaigns.delete_campaign(db, storage(), campaign_id),
-        deleted=f"Campaign “{campaign.name}” deleted.",
+        act=lambda: campaigns.delete_campaign(db, storage(), campaign_id),
+        done=f"Campaign “{campaign.name}” deleted.",
         then=url_for("admin.campaign_list"),
     )
 

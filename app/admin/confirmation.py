@@ -1,4 +1,5 @@
-"""Deleting with a confirmation page first: GET asks, POST deletes."""
+"""Irreversible or weighty actions (delete, complete, archive) with a confirmation page first: GET asks,
+POST acts."""
 
 from __future__ import annotations
 
@@ -7,27 +8,27 @@ from collections.abc import Callable
 from flask import flash, redirect, render_template, request
 
 
-def delete_after_confirmation(
+def after_confirmation(
     *,
     title: str,
     consequence: str,
     button: str,
     cancel: str,
-    delete: Callable[[], None],
-    deleted: str,
+    act: Callable[[], None],
+    done: str,
     then: str,
 ):
-    """GET: the question, its consequence, the button and a way back (`cancel`). POST: `delete()`, then
-    the message `deleted` on the page `then`."""
+    """GET: the question, its consequence, the button and a way back (`cancel`). POST: `act()`, then
+    the message `done` on the page `then`. A refusal `act` raises is shown on the error page."""
     if request.method == "GET":
         return render_template(
             "admin/confirm.html",
             title=title,
             consequence=consequence,
-            action=request.path,
+            action=request.full_path.rstrip("?"),
             button=button,
             cancel=cancel,
         )
-    delete()
-    flash(deleted, "success")
+    act()
+    flash(done, "success")
     return redirect(then, 303)

@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.admin.blueprint import bp, csrf
 from app.admin.campaigns import campaign_page
-from app.admin.confirmation import delete_after_confirmation
+from app.admin.confirmation import after_confirmation
 from app.admin.forms import load_form, refusal
 from app.creatives import services as creatives
 from app.creatives.schemas import CreativeStatusSchema, CreativeUploadSchema
@@ -61,14 +61,14 @@ def creative_status(creative_id: uuid.UUID):
 def creative_delete(creative_id: uuid.UUID):
     db = get_session()
     creative = creatives.get_creative(db, creative_id)
-    return delete_after_confirmation(
+    return after_confirmation(
         title=f"Delete the creative “{creative.name}”?",
         consequence="Its video file is deleted and it is no longer served. Its counted events stay in the "
         "campaign's stats. This cannot be undone.",
         button="Delete creative",
         cancel=_creatives_of(creative.campaign_id),
-        delete=lambda: creatives.delete_creative(db, storage(), creative_id),
-        deleted=f"Creative “{creative.name}” deleted.",
+        act=lambda: creatives.delete_creative(db, storage(), creative_id),
+        done=f"Creative “{creative.name}” deleted.",
         then=_creatives_of(creative.campaign_id),
     )
 

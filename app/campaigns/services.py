@@ -1,9 +1,20 @@
-"""Campaign rules: creation defaults, the status machine, edits, deletion."""
+"""Campaign rules: creation defaults, the status machine, edits, deletion.
+
+The status machine (README, "Campaign statuses"):
+
+    draft ──activate──▶ active ◀──pause/activate──▶ paused
+      │                   │                           │
+      └──────────────── complete (final) ◀────────────┘
+
+`completed` is final: the campaign stops serving for good and cannot be edited or re-activated. An edit
+never completes a campaign by the back door: a budget below the spend to date, an impression goal below
+the impressions delivered, or an end date in the past is refused, naming the field (`check_edit`).
+"""
 
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -16,6 +27,8 @@ from app.creatives.models import Creative
 from app.creatives.storage import Storage, remove_objects, stored_keys
 from app.db import utcnow
 from app.exceptions import Conflict, Invalid, NotFound
+from app.serving.money import currency_to_units, units_to_currency
+from app.tracking.stored_delivery import stored_delivery
 
 # draft -> active <-> paused; draft|active|paused -> completed; completed is final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -95,6 +108,7 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
     end = changes.get("end_date", campaign.end_date)
     if end <= start:
         raise Invalid("Invalid campaign", {"end_date": "Must be after start_date."})
+    check_edit(session, campaign, changes)
     check_goals(
         *(
             changes.get(name, getattr(campaign, name))
@@ -114,6 +128,34 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
         setattr(campaign, field, value)
     session.commit()
     return campaign
+
+
+def check_edit(session: Session, campaign: Campaign, changes: dict) -> None:
+    """Refuse, with every field at fault at once, an edit that would end the campaign's delivery: a
+    `budget_total` below the spend to date, an `impression_goal` below the impressions delivered (both as
+    stored by the flusher), an `end_date` moved into the past. Ending a campaign is `completed`'s job, asked
+    for explicitly. Raises Invalid."""
+    errors: dict[str, str] = {}
+    end = changes.get("end_date")
+    if end is not None and end != campaign.end_date and end <= utcnow():
+        errors["end_date"] = "Must be in the future. To stop the campaign now, pause or complete it."
+    budget = changes.get("budget_total")
+    goal = changes.get("impression_goal")
+    lowered_budget = budget is not None and budget < campaign.budget_total
+    lowered_goal = goal is not None and (campaign.impression_goal is None or goal < campaign.impression_goal)
+    if lowered_budget or lowered_goal:
+        delivered = stored_delivery(session, [campaign.id], utcnow().timestamp()).get(campaign.id)
+        if delivered is not None and lowered_budget and currency_to_units(budget) < delivered.spend_units:
+            spent = units_to_currency(delivered.spend_units).quantize(Decimal("0.01"), ROUND_CEILING)
+            errors["budget_total"] = (
+                f"Must be at least the spend to date ({spent}). To stop the campaign, pause or complete it."
+            )
+        if delivered is not None and lowered_goal and goal < delivered.impressions:
+            errors["impression_goal"] = (
+                f"Must be at least the impressions delivered to date ({delivered.impressions})."
+            )
+    if errors:
+        raise Invalid("Invalid campaign", errors)
 
 
 def change_status(session: Session, campaign_id: uuid.UUID, new_status: str) -> Campaign:

@@ -35,7 +35,10 @@ def serve(app, client, impressions: int, *, completes: int = 0) -> None:
 
 
 def button_labels(html: str) -> list[str]:
-    return re.findall(r'<button type="submit" class="button small [a-z]+"\s+aria-label="([^"]+)"', html)
+    """The status buttons' labels (Complete is a link to its confirmation page)."""
+    return re.findall(
+        r'class="button small [a-z]+"[^>]*\s+aria-label="((?:Activate|Pause|Complete) [^"]+)"', html
+    )
 
 
 def test_the_list_shows_each_campaigns_figures(console, app, session):

@@ -1,0 +1,57 @@
+"""The console's safe operations: completing asks first; refused edits show the service's message by the
+field."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from app.db import utcnow
+from tests.admin.conftest import flashes
+from tests.api.test_campaign_guards import delivered
+from tests.factories import CampaignFactory
+
+
+def test_complete_is_a_link_to_a_question_never_one_click(console, session):
+    campaign = CampaignFactory(name="Spring", status="active")
+    page = console.page(f"/admin/campaigns/{campaign.id}")
+    assert f'href="/admin/campaigns/{campaign.id}/complete?next=/admin/campaigns/{campaign.id}"' in page
+    question = console.page(f"/admin/campaigns/{campaign.id}/complete?next=/admin/campaigns")
+    assert "Complete “Spring”?" in question
+    assert "stops serving for good" in question
+    assert f'action="/admin/campaigns/{campaign.id}/complete?next=/admin/campaigns"' in question
+    session.refresh(campaign)
+    assert campaign.status == "active"
+    response = console.post(f"/admin/campaigns/{campaign.id}/complete?next=/admin/campaigns")
+    assert (response.status_code, response.headers["Location"]) == (303, "/admin/campaigns")
+    session.refresh(campaign)
+    assert campaign.status == "completed"
+    assert flashes(console.page("/admin/campaigns")) == ["“Spring” is now completed."]
+
+
+def test_a_posted_complete_status_goes_to_the_question(console, session):
+    campaign = CampaignFactory(status="paused")
+    response = console.post(f"/admin/campaigns/{campaign.id}/status", {"status": "completed"})
+    assert (response.status_code, response.headers["Location"]) == (
+        303,
+        f"/admin/campaigns/{campaign.id}/complete",
+    )
+    session.refresh(campaign)
+    assert campaign.status == "paused"
+
+
+def test_the_edit_form_refuses_a_budget_below_spend_by_the_field(console, session):
+    campaign = CampaignFactory(status="active", budget_total=Decimal("500.00"))
+    delivered(session, campaign, 100, Decimal("40.00"))
+    form = {
+        "name": campaign.name,
+        "budget_total": "39.99",
+        "cpm": "10",
+        "start_date": campaign.start_date.strftime("%Y-%m-%dT%H:%M:%S"),
+        "end_date": (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    response = console.post(f"/admin/campaigns/{campaign.id}/edit", form)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Must be at least the spend to date (40.00)." in page
+    assert "Must be in the future." in page
+    session.refresh(campaign)
+    assert (campaign.budget_total, campaign.status) == (Decimal("500.00"), "active")
