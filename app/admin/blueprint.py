@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.admin import formatting
 from app.admin.session import signed_in_admin
+from app.audit.services import act_as
 from app.creatives.views import storage
 from app.db import get_session
 from app.exceptions import ServiceError
@@ -42,6 +43,7 @@ def _require_admin_and_csrf():
         if g.admin is None:
             wanted = request.full_path.rstrip("?") if request.method == "GET" else None
             return redirect(url_for("admin.login", next=wanted), 303)
+        act_as(get_session(), g.admin)  # what this page changes is logged as this admin's
     csrf.protect(apply_exemptions=True)
     return None
 
@@ -56,15 +58,19 @@ def _page_headers(response):
 
 def content_security_policy() -> str:
     """Scripts, styles and fonts from the app only (no inline script); videos from where creatives are
-    stored (local /media or the CDN); /vast and beacons from the address the VAST documents name."""
+    stored (local /media or the CDN), and posters from there too; /vast and beacons from the address the VAST
+    documents name."""
     own = _origin(request.host_url)
-    media = _sources(own, _origin(storage().url("", request.host_url)))
-    beacons = _sources(own, _origin(base_url(runtime())))
+    stored = _origin(storage().url("", request.host_url))
+    served = _origin(base_url(runtime()))
+    media = _sources(own, stored)
+    beacons = _sources(own, served)
+    images = _sources(own, stored, served)
     return "; ".join(
         (
             "default-src 'self'",
             f"media-src {media}",
-            f"img-src {beacons} data:",
+            f"img-src {images} data:",
             f"connect-src {beacons}",
             "object-src 'none'",
             "base-uri 'none'",
@@ -79,8 +85,9 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _sources(own: str, other: str) -> str:
-    return "'self'" if other == own else f"'self' {other}"
+def _sources(own: str, *others: str) -> str:
+    """'self' and every other origin, once each."""
+    return " ".join(["'self'", *sorted({other for other in others if other != own})])
 
 
 @bp.errorhandler(429)

@@ -14,6 +14,7 @@ from app.admin.formatting import form_datetime
 from app.admin.forms import load_campaign_form, load_form, refusal
 from app.admin.navigation import local_page
 from app.advertisers import services as advertisers
+from app.audit import services as audit
 from app.campaigns import services as campaigns
 from app.campaigns.caps import form_lines
 from app.campaigns.models import STATUSES
@@ -26,6 +27,7 @@ from app.reporting import services as reporting
 from app.runtime import runtime
 from app.serving.diagnosis_views import campaign_delivery
 from app.serving.views import base_url
+from app.tracking.stored_delivery import delivered_creatives, has_delivered
 
 # The campaign page's counters, also polled by the preview while the ad plays.
 COUNTS = ("impressions", "starts", "first_quartiles", "midpoints", "third_quartiles", "completes", "clicks")
@@ -44,6 +46,7 @@ def campaign_list():
         page=page,
         figures=reporting.campaign_figures(db, page["items"]),
         status_filter=query.get("status"),
+        archived=query["archived"],
         statuses=STATUSES,
         transitions=campaigns.allowed_transitions,
     )
@@ -151,14 +154,37 @@ def campaign_complete(campaign_id: uuid.UUID):
     )
 
 
+@bp.route("/campaigns/<uuid:campaign_id>/archive", methods=["GET", "POST"])
+def campaign_archive(campaign_id: uuid.UUID):
+    db = get_session()
+    campaign = campaigns.get_campaign(db, campaign_id)
+    return after_confirmation(
+        title=f"Archive “{campaign.name}”?",
+        consequence="It leaves the campaign list (the Archived filter shows it) and cannot be activated or "
+        "edited until restored. Its impressions, spend and events stay in reporting.",
+        button="Archive campaign",
+        cancel=url_for("admin.campaign_detail", campaign_id=campaign_id),
+        act=lambda: campaigns.archive_campaign(db, campaign_id),
+        done=f"Campaign “{campaign.name}” archived.",
+        then=url_for("admin.campaign_detail", campaign_id=campaign_id),
+    )
+
+
+@bp.post("/campaigns/<uuid:campaign_id>/restore")
+def campaign_restore(campaign_id: uuid.UUID):
+    campaign = campaigns.restore_campaign(get_session(), campaign_id)
+    flash(f"Campaign “{campaign.name}” restored.", "success")
+    return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id), 303)
+
+
 @bp.route("/campaigns/<uuid:campaign_id>/delete", methods=["GET", "POST"])
 def campaign_delete(campaign_id: uuid.UUID):
     db = get_session()
     campaign = campaigns.get_campaign(db, campaign_id)
     return after_confirmation(
         title=f"Delete “{campaign.name}”?",
-        consequence="The campaign, its creatives and their video files are deleted. Its counted impressions "
-        "and events go too. This cannot be undone.",
+        consequence="The campaign, its creatives and their video files are deleted. It never delivered, so "
+        "reporting loses nothing. This cannot be undone.",
         button="Delete campaign",
         cancel=url_for("admin.campaign_detail", campaign_id=campaign_id),
         act=lambda: campaigns.delete_campaign(db, storage(), campaign_id),
@@ -183,7 +209,14 @@ def campaign_page(
     last_day = reporting.campaign_stats(
         db, campaign_id, start=now - timedelta(hours=23), end=now, granularity="hour", now=now
     )
-    listed = [present(creative) for creative in creatives.list_creatives(db, campaign_id)]
+    delivered = delivered_creatives(db, campaign_id)
+    listed, archived = (
+        [
+            present(creative) | {"delivered": creative.id in delivered}
+            for creative in creatives.list_creatives(db, campaign_id, archived=archived)
+        ]
+        for archived in (False, True)
+    )
     page = render_template(
         "admin/campaigns/detail.html",
         campaign=campaign,
@@ -200,6 +233,10 @@ def campaign_page(
             ),
         },
         creatives=listed,
+        archived_creatives=archived,
+        delivered=bool(delivered) or has_delivered(db, campaign_id=campaign_id),
+        audit=audit.campaign_entries(db, campaign),
+        creative_names={creative["id"]: creative["name"] for creative in listed + archived},
         delivery=campaign_delivery(campaign.id),
         uploaded=request.args.get("uploaded"),
         upload_errors=upload_errors or {},

@@ -7,6 +7,9 @@ from collections.abc import Callable
 
 from flask import flash, redirect, render_template, request
 
+from app.admin.forms import refusal
+from app.exceptions import ServiceError
+
 
 def after_confirmation(
     *,
@@ -19,7 +22,8 @@ def after_confirmation(
     then: str,
 ):
     """GET: the question, its consequence, the button and a way back (`cancel`). POST: `act()`, then
-    the message `done` on the page `then`. A refusal `act` raises is shown on the error page."""
+    the message `done` on the page `then`; a refusal `act` raises (ServiceError) is the message on the page
+    `cancel` instead."""
     if request.method == "GET":
         return render_template(
             "admin/confirm.html",
@@ -29,6 +33,10 @@ def after_confirmation(
             button=button,
             cancel=cancel,
         )
-    act()
+    try:
+        act()
+    except ServiceError as exc:
+        flash(refusal(exc), "error")
+        return redirect(cancel, 303)
     flash(done, "success")
     return redirect(then, 303)

@@ -158,12 +158,18 @@ class CampaignSchema(ma.Schema):
     daily_impression_cap = ma.fields.Integer(required=True, allow_none=True)
     targeting = ma.fields.Nested(TargetingSchema, required=True, allow_none=True)
     time_zone = ma.fields.String(required=True)
+    archived_at = UTCDateTime(
+        required=True, allow_none=True, metadata={"description": "When it was archived; null when it is not"}
+    )
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 
 
 class CampaignListQuerySchema(PageQuerySchema):
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    archived = ma.fields.Boolean(
+        load_default=False, metadata={"description": "true: the archived campaigns only; default: the others"}
+    )
 
 
 class StatusChangeSchema(ma.Schema):

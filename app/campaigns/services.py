@@ -6,7 +6,10 @@ The status machine (README, "Campaign statuses"):
       │                   │                           │
       └──────────────── complete (final) ◀────────────┘
 
-`completed` is final: the campaign stops serving for good and cannot be edited or re-activated. An edit
+`completed` is final: the campaign stops serving for good and cannot be edited or re-activated. Beside the
+status, a campaign that is not active may be archived (out of the default lists, figures kept in reporting)
+and restored. A campaign that delivered is never deleted (its impressions would leave reporting): it is
+archived; only one that never delivered may be deleted. An edit
 never completes a campaign by the back door: a budget below the spend to date, an impression goal below
 the impressions delivered, or an end date in the past is refused, naming the field (`check_edit`).
 """
@@ -28,7 +31,7 @@ from app.creatives.storage import Storage, remove_objects, stored_keys
 from app.db import utcnow
 from app.exceptions import Conflict, Invalid, NotFound
 from app.serving.money import currency_to_units, units_to_currency
-from app.tracking.stored_delivery import stored_delivery
+from app.tracking.stored_delivery import has_delivered, stored_delivery
 
 # draft -> active <-> paused; draft|active|paused -> completed; completed is final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -81,8 +84,13 @@ def _advertiser(session: Session, advertiser_id: uuid.UUID | None) -> Advertiser
     return advertiser
 
 
-def list_campaigns(session: Session, *, page: int, per_page: int, status: str | None = None):
-    query = sa.select(Campaign)
+def list_campaigns(
+    session: Session, *, page: int, per_page: int, status: str | None = None, archived: bool = False
+):
+    """A page of campaigns, newest first: the archived ones only when `archived`, else the others."""
+    query = sa.select(Campaign).where(
+        Campaign.archived_at.is_not(None) if archived else Campaign.archived_at.is_(None)
+    )
     if status:
         query = query.where(Campaign.status == status)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
@@ -102,6 +110,8 @@ def get_campaign(session: Session, campaign_id: uuid.UUID, *, for_update: bool =
 
 def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> Campaign:
     campaign = get_campaign(session, campaign_id, for_update=True)
+    if campaign.archived_at is not None:
+        raise Conflict("An archived campaign cannot be edited: restore it first")
     if not accepts_changes(campaign):
         raise Conflict("A completed campaign cannot be edited")
     start = changes.get("start_date", campaign.start_date)
@@ -164,6 +174,8 @@ def change_status(session: Session, campaign_id: uuid.UUID, new_status: str) -> 
     if new_status not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (completed is final)"
         raise Conflict(f"Cannot change status from {current} to {new_status}; allowed: {allowed}")
+    if new_status == "active" and campaign.archived_at is not None:
+        raise Conflict("Cannot activate an archived campaign: restore it first")
     if new_status == "active" and _flight_over(campaign):
         raise Conflict("Cannot activate a campaign whose end_date has passed")
     campaign.status = new_status
@@ -172,8 +184,9 @@ def change_status(session: Session, campaign_id: uuid.UUID, new_status: str) -> 
 
 
 def accepts_changes(campaign: Campaign) -> bool:
-    """Completed is final: such a campaign can be neither edited nor moved to another status."""
-    return campaign.status != "completed"
+    """Completed is final: such a campaign can be neither edited nor moved to another status. An archived
+    one is edited once restored."""
+    return campaign.status != "completed" and campaign.archived_at is None
 
 
 def allowed_transitions(campaign: Campaign) -> list[str]:
@@ -181,7 +194,8 @@ def allowed_transitions(campaign: Campaign) -> list[str]:
     return [
         status
         for status in STATUSES
-        if status in TRANSITIONS[campaign.status] and not (status == "active" and _flight_over(campaign))
+        if status in TRANSITIONS[campaign.status]
+        and not (status == "active" and (_flight_over(campaign) or campaign.archived_at is not None))
     ]
 
 
@@ -189,9 +203,37 @@ def _flight_over(campaign: Campaign) -> bool:
     return campaign.end_date <= utcnow()
 
 
-def delete_campaign(session: Session, storage: Storage, campaign_id: uuid.UUID) -> None:
-    """Delete the campaign, its creatives (ON DELETE CASCADE), then their stored files."""
+def archive_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
+    """Archive a campaign that is not active (idempotent). Raises NotFound, or Conflict when it is active."""
     campaign = get_campaign(session, campaign_id, for_update=True)
+    if campaign.status == "active":
+        raise Conflict("An active campaign cannot be archived: pause or complete it first")
+    if campaign.archived_at is None:
+        campaign.archived_at = utcnow()
+        session.commit()
+    return campaign
+
+
+def restore_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
+    """Bring an archived campaign back to the lists, in the status it had (idempotent)."""
+    campaign = get_campaign(session, campaign_id, for_update=True)
+    if campaign.archived_at is not None:
+        campaign.archived_at = None
+        session.commit()
+    return campaign
+
+
+DELIVERED_CAMPAIGN = (
+    "This campaign has delivered: deleting it would erase its impressions from reporting. Archive it instead."
+)
+
+
+def delete_campaign(session: Session, storage: Storage, campaign_id: uuid.UUID) -> None:
+    """Delete a campaign that never delivered, its creatives (ON DELETE CASCADE), then their stored files.
+    Raises Conflict (DELIVERED_CAMPAIGN) for one that delivered."""
+    campaign = get_campaign(session, campaign_id, for_update=True)
+    if has_delivered(session, campaign_id=campaign_id):
+        raise Conflict(DELIVERED_CAMPAIGN)
     creatives = session.scalars(sa.select(Creative).where(Creative.campaign_id == campaign_id))
     keys = [key for creative in creatives for key in stored_keys(creative)]
     session.delete(campaign)

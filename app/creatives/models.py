@@ -52,6 +52,9 @@ class Creative(UUIDPrimaryKey, Base):
     poster_key: Mapped[str | None] = mapped_column(sa.String(255))
     # Quality warnings found on upload (app.creatives.quality): [{"code": ..., "message": ...}]
     warnings: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Archived (app.creatives.services.archive_creative): never served, out of the default lists; a creative
+    # that delivered is archived, never deleted.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     renditions: Mapped[list["Rendition"]] = relationship(
         back_populates="creative",

@@ -90,6 +90,15 @@ class CreativeSchema(ma.Schema):
     warnings = ma.fields.List(
         ma.fields.Nested(WarningSchema), required=True, metadata={"description": "Quality warnings"}
     )
+    archived_at = UTCDateTime(
+        required=True, allow_none=True, metadata={"description": "When it was archived (never served); null"}
+    )
+
+
+class CreativeListQuerySchema(ma.Schema):
+    archived = ma.fields.Boolean(
+        load_default=False, metadata={"description": "true: the archived creatives only; default: the others"}
+    )
 
 
 class CreativeStatusSchema(ma.Schema):

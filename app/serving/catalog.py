@@ -170,10 +170,10 @@ EMPTY_CATALOG = make_catalog(version=-1, built_at=0.0, campaigns={})
 def load_catalog(
     session: Session, storage: Storage, version: int, hold_untranscoded: bool = False
 ) -> Catalog:
-    """Active campaigns whose flight has not ended, with their active creatives and their advertiser: one
-    query, plain rows (no ORM objects: at 10,000 campaigns that is several times faster, and the worker
-    waits for it); then the ready renditions, a second one. `hold_untranscoded`: a creative whose renditions
-    are not all made yet is left out (else its original serves alone meanwhile)."""
+    """Active campaigns whose flight has not ended, with their active unarchived creatives and their
+    advertiser: one query, plain rows (no ORM objects: at 10,000 campaigns that is several times faster,
+    and the worker waits for it); then the ready renditions, a second one. `hold_untranscoded`: a creative
+    whose renditions are not all made yet is left out (else its original serves alone meanwhile)."""
     rows = session.execute(
         sa.select(
             Campaign.id,
@@ -210,7 +210,12 @@ def load_catalog(
         )
         .join(Creative, Creative.campaign_id == Campaign.id)
         .outerjoin(Advertiser, Advertiser.id == Campaign.advertiser_id)
-        .where(Campaign.status == "active", Campaign.end_date > utcnow(), Creative.status == "active")
+        .where(
+            Campaign.status == "active",
+            Campaign.end_date > utcnow(),
+            Creative.status == "active",
+            Creative.archived_at.is_(None),
+        )
         .order_by(Campaign.id, Creative.id)
     ).all()
     if hold_untranscoded:

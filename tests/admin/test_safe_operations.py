@@ -55,3 +55,44 @@ def test_the_edit_form_refuses_a_budget_below_spend_by_the_field(console, sessio
     assert "Must be in the future." in page
     session.refresh(campaign)
     assert (campaign.budget_total, campaign.status) == (Decimal("500.00"), "active")
+
+
+def test_archive_asks_then_hides_the_campaign_behind_a_filter(console, session):
+    campaign = CampaignFactory(name="Old flight", status="completed")
+    delivered(session, campaign, 5, Decimal("0.05"))
+    page = console.page(f"/admin/campaigns/{campaign.id}")
+    assert f'href="/admin/campaigns/{campaign.id}/delete"' not in page  # it delivered: no Delete
+    assert "Archive…" in page
+    assert "Its impressions, spend and events stay in reporting." in console.page(
+        f"/admin/campaigns/{campaign.id}/archive"
+    )
+    response = console.post(f"/admin/campaigns/{campaign.id}/archive")
+    assert response.headers["Location"] == f"/admin/campaigns/{campaign.id}"
+    page = console.page(f"/admin/campaigns/{campaign.id}")
+    assert '<span class="badge status-archived">archived</span>' in page
+    assert flashes(page) == ["Campaign “Old flight” archived."]
+    assert "Old flight" not in console.page("/admin/campaigns")
+    assert "Old flight" in console.page("/admin/campaigns?archived=true")
+
+
+def test_deleting_a_delivered_campaign_is_refused_with_the_way_out(console, session):
+    campaign = CampaignFactory(status="paused")
+    delivered(session, campaign, 1, Decimal("0.01"))
+    response = console.post(f"/admin/campaigns/{campaign.id}/delete")
+    assert response.headers["Location"] == f"/admin/campaigns/{campaign.id}"
+    assert flashes(console.page(f"/admin/campaigns/{campaign.id}")) == [
+        "This campaign has delivered: deleting it would erase its impressions from reporting. Archive it "
+        "instead."
+    ]
+
+
+def test_the_campaign_page_shows_its_changes(console, session):
+    campaign = CampaignFactory(name="Audited", status="draft")
+    console.post(f"/admin/campaigns/{campaign.id}/status", {"status": "active"})
+    console.post(f"/admin/campaigns/{campaign.id}/status", {"status": "paused"})
+    page = console.page(f"/admin/campaigns/{campaign.id}")
+    section = page[page.index('id="audit"') :]
+    assert section.count('<td data-label="What">status</td>') == 2
+    assert "<strong>status</strong>: active → paused" in section
+    assert "<strong>status</strong>: draft → active" in section
+    assert "admin@example.com" in section
