@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from app.admin import charts, targeting_form
 from app.admin.blueprint import bp
@@ -28,9 +28,6 @@ from app.runtime import runtime
 from app.serving.diagnosis_views import campaign_delivery
 from app.serving.views import base_url
 from app.tracking.stored_delivery import delivered_creatives, has_delivered
-
-# The campaign page's counters, also polled by the preview while the ad plays.
-COUNTS = ("impressions", "starts", "first_quartiles", "midpoints", "third_quartiles", "completes", "clicks")
 
 
 @bp.get("/campaigns")
@@ -244,10 +241,3 @@ def campaign_page(
         vast_base=f"{base_url(runtime())}/vast",
     )
     return page, status
-
-
-@bp.get("/campaigns/<uuid:campaign_id>/counts")
-def campaign_counts(campaign_id: uuid.UUID):
-    """The campaign's counters as JSON, for pages that watch them change."""
-    stats = reporting.campaign_stats(get_session(), campaign_id, start=None, end=None, granularity="day")
-    return jsonify({name: stats[name] for name in COUNTS} | {"spend": stats["spend_to_date"]})

@@ -58,9 +58,11 @@ def serve(
     ad_serving_id: str | None = None,
     pod_position: int = 0,
     device: str | None = None,
+    test: bool = False,
 ) -> ServedAd:
     """The ad as served; its token carries `device` (a frequency-cap device key) when the campaign or its
-    advertiser is capped, for the impression to be counted against it."""
+    advertiser is capped, for the impression to be counted against it, and `test` for test traffic (a
+    console preview: its beacons are counted apart, never billed)."""
     ad_serving_id = ad_serving_id or new_ad_serving_id()
     media_urls = tuple(_absolute(media.url, base_url) for media in creative.media_files)
     return ServedAd(
@@ -78,6 +80,7 @@ def serve(
             private,
             pod_position,
             device if is_capped(campaign) else None,
+            test,
         ),
     )
 

@@ -3,8 +3,9 @@ another campaign or creative, or fired long after the ad was served.
 
 A token is `<ad serving id>~<campaign>~<creative>~<cost>~<flags>.<timestamp>.<HMAC-SHA256>` (itsdangerous),
 UUIDs in 22-character base64url, the impression's cost in money units (base 36; billed at the price of the
-moment the ad was served), flags `p` when no personal data may be stored followed by the ad's position in
-its pod (1-20; none for a single ad), then, when the request had one, `~<device key>` (22 characters, the
+moment the ad was served), flags `p` when no personal data may be stored, `t` for test traffic (a console
+preview: counted apart, never billed, app.tracking.test_traffic), followed by the ad's position in its pod
+(1-20; none for a single ad), then, when the request had one, `~<device key>` (22 characters, the
 keyed hash frequency caps count the impression by, app.serving.caps): short enough for the twenty URLs of a
 VAST document.
 """
@@ -38,6 +39,7 @@ class BeaconClaims:
     issued_at: datetime
     pod_position: int = 0  # 1..k within a pod, 0 for a single ad
     device: str | None = None  # the frequency-cap device key (app.serving.caps), when the request had one
+    test: bool = False  # test traffic (a console preview): verified, counted apart, never billed
 
 
 def _compact(value: uuid.UUID) -> str:
@@ -111,9 +113,10 @@ class BeaconSigner:
         private: bool,
         pod_position: int = 0,
         device: str | None = None,
+        test: bool = False,
     ) -> str:
         cost = base36(cost_units)
-        flags = ("p" if private else "") + (str(pod_position) if pod_position else "")
+        flags = ("p" if private else "") + ("t" if test else "") + (str(pod_position) if pod_position else "")
         payload = f"{ad_serving_id}~{_compact(campaign_id)}~{_compact(creative_id)}~{cost}~{flags}"
         if device:
             payload += f"~{device}"
@@ -134,7 +137,7 @@ class BeaconSigner:
         if len(parts) not in (5, 6) or any(len(part) != 22 for part in parts[:1] + parts[5:]):
             raise InvalidBeacon("malformed token")
         flags = parts[4]
-        position = flags.removeprefix("p")
+        position = flags.removeprefix("p").removeprefix("t")
         return BeaconClaims(
             ad_serving_id=parts[0],
             campaign_id=_expand(parts[1]),
@@ -144,4 +147,5 @@ class BeaconSigner:
             issued_at=issued_at,  # itsdangerous gives it in UTC, timezone-aware
             pod_position=int(position) if position.isdigit() else 0,
             device=parts[5] if len(parts) == 6 else None,
+            test=flags.removeprefix("p").startswith("t"),
         )

@@ -240,23 +240,6 @@ def test_the_campaign_page_shows_figures_charts_creatives_and_the_tag(console, a
     assert "Pause Shown" in page and "Activate Shown" not in page
 
 
-def test_counts_as_json_for_the_preview(console, app, session):
-    campaign = CampaignFactory(status="active")
-    CreativeFactory(campaign=campaign)
-    serve(app, console.client, 1, completes=1)
-    counts = console.get(f"/admin/campaigns/{campaign.id}/counts").get_json()
-    assert counts == {
-        "impressions": 1,
-        "starts": 0,
-        "first_quartiles": 0,
-        "midpoints": 0,
-        "third_quartiles": 0,
-        "completes": 1,
-        "clicks": 0,
-        "spend": "0.01",
-    }
-
-
 TARGETING_FORM = {
     "targeting_device_type_include": "ctv, stb",
     "targeting_country_exclude": "fr,de",
