@@ -1,5 +1,6 @@
 import uuid
 
+import marshmallow as ma
 from flask import current_app
 
 from app.auth.guard import require_admin
@@ -13,6 +14,7 @@ from app.campaigns.schemas import (
 from app.creatives.views import storage
 from app.db import get_session
 from app.errors import ErrorSchema
+from app.runtime import runtime
 from app.web import Blueprint, json_body, page_schema
 
 blp = Blueprint("campaigns", __name__, url_prefix="/api/v1/campaigns", description="Campaigns")
@@ -86,3 +88,19 @@ def restore_campaign(campaign_id: uuid.UUID):
 def delete_campaign(campaign_id: uuid.UUID):
     """Delete a campaign that never delivered, and its creatives."""
     services.delete_campaign(get_session(), storage(), campaign_id)
+
+
+TestEventsSchema = ma.Schema.from_dict(
+    {"counts": ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)},
+    name="TestEvents",
+)
+
+
+@blp.get("/<uuid:campaign_id>/test-events")
+@blp.response(200, TestEventsSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
+def test_events(campaign_id: uuid.UUID):
+    """Beacons of the campaign's previews (test traffic), by event: counted apart, never billed nor in its
+    stats; kept 7 days after the last one."""
+    services.get_campaign(get_session(), campaign_id)
+    return {"counts": runtime().test_counts.counts(campaign_id)}

@@ -42,7 +42,7 @@ def test_a_draft_campaign_plays_in_one_request_while_bigger_campaigns_are_active
     assert (claims.test, claims.private, claims.creative_id) == (True, True, creative.id)
 
 
-def test_test_beacons_are_counted_apart_and_never_billed_or_delivered(app, client, session):
+def test_test_beacons_are_counted_apart_and_never_billed_or_delivered(app, client, auth, session):
     campaign = CampaignFactory(status="active")
     CreativeFactory(campaign=campaign)
     refresh(app)
@@ -53,6 +53,10 @@ def test_test_beacons_are_counted_apart_and_never_billed_or_delivered(app, clien
     assert response.headers["X-Beacon"] == "test duplicate"
     flush(app)
     assert runtime(app).test_counts.counts(campaign.id) == {"impression": 1, "start": 1, "complete": 1}
+    reported = client.get(f"/api/v1/campaigns/{campaign.id}/test-events", headers=auth).get_json()
+    assert reported == {"counts": {"impression": 1, "start": 1, "complete": 1}}
+    stats = client.get(f"/api/v1/campaigns/{campaign.id}/stats", headers=auth).get_json()
+    assert (stats["impressions"], stats["spend"]) == (0, "0.00")
     assert session.scalar(sa.select(sa.func.count()).select_from(EventCountHourly)) == 0
     assert session.scalar(sa.select(sa.func.coalesce(sa.func.sum(ServingCountHourly.requests), 0))) == 0
     assert not runtime(app).store.spend([campaign.id]).get(campaign.id)  # pacing sees no spend
