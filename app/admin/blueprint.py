@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -14,6 +14,7 @@ from app.admin.session import signed_in_admin
 from app.audit.services import act_as
 from app.creatives.views import storage
 from app.db import get_session
+from app.errors import error_response
 from app.exceptions import ServiceError
 from app.runtime import runtime
 from app.serving.views import base_url
@@ -108,3 +109,16 @@ def _error_page(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         status, message = 500, "Something went wrong on the server. The error has been logged."
     return render_template("admin/error.html", status=status, message=message), status
+
+
+NOT_FOUND = "No console page has this address. Check it, or go back to the dashboard."
+
+
+def not_found_anywhere(error: HTTPException):
+    """An address no route has (app-wide): the console's page under /admin (with its menu for a signed-in
+    admin), the API's JSON everywhere else."""
+    if request.path != bp.url_prefix and not request.path.startswith(f"{bp.url_prefix}/"):
+        return error_response(error)
+    g.admin = signed_in_admin(get_session())
+    response = make_response(render_template("admin/error.html", status=404, message=NOT_FOUND), 404)
+    return _page_headers(response)

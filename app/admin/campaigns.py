@@ -11,7 +11,7 @@ from app.admin import charts, targeting_form
 from app.admin.blueprint import bp
 from app.admin.confirmation import after_confirmation
 from app.admin.formatting import form_datetime
-from app.admin.forms import load_campaign_form, load_form, refusal
+from app.admin.forms import flight_defaults, load_campaign_form, load_form, plain_words, refusal
 from app.admin.navigation import local_page
 from app.advertisers import services as advertisers
 from app.audit import services as audit
@@ -52,7 +52,7 @@ def campaign_list():
 @bp.route("/campaigns/new", methods=["GET", "POST"])
 def campaign_new():
     if request.method == "GET":
-        return _form(None, {}, {})
+        return _form(None, flight_defaults(utcnow()), {})
     try:
         data = load_campaign_form(request.form)
         campaign = campaigns.create_campaign(get_session(), data, current_app.config["DEFAULT_CPM"])
@@ -115,7 +115,8 @@ def _form(campaign, values, errors: dict) -> str:
 
 
 def _form_page(campaign, errors: dict, status: int):
-    return _form(campaign, request.form, errors), status
+    """The submitted form again, with every refusal (the schema's or the service's) in plain words."""
+    return _form(campaign, request.form, plain_words(errors)), status
 
 
 @bp.post("/campaigns/<uuid:campaign_id>/status")

@@ -131,7 +131,7 @@ class CampaignInputSchema(ma.Schema):
         if not value.strip():
             raise ma.ValidationError("Must not be blank.")
 
-    @ma.validates_schema
+    @ma.validates_schema(skip_on_field_errors=False)  # said with the other fields' errors, all at once
     def end_after_start(self, data, **_) -> None:
         if "start_date" in data and "end_date" in data and data["end_date"] <= data["start_date"]:
             raise ma.ValidationError("Must be after start_date.", "end_date")

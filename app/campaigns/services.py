@@ -114,17 +114,14 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
         raise Conflict("An archived campaign cannot be edited: restore it first")
     if not accepts_changes(campaign):
         raise Conflict("A completed campaign cannot be edited")
-    start = changes.get("start_date", campaign.start_date)
-    end = changes.get("end_date", campaign.end_date)
-    if end <= start:
-        raise Invalid("Invalid campaign", {"end_date": "Must be after start_date."})
-    check_edit(session, campaign, changes)
-    check_goals(
-        *(
-            changes.get(name, getattr(campaign, name))
-            for name in ("budget_total", "daily_budget", "impression_goal", "daily_impression_cap")
-        )
-    )
+    errors: dict[str, str] = {}
+    for check in (_check_flight, check_edit, _check_goals):
+        try:
+            check(session, campaign, changes)
+        except Invalid as exc:  # every field at fault at once, the first message of each
+            errors = exc.details | errors
+    if errors:
+        raise Invalid("Invalid campaign", errors)
     for field, value in changes.items():
         if field == "name":
             value = value.strip()
@@ -138,6 +135,20 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
         setattr(campaign, field, value)
     session.commit()
     return campaign
+
+
+def _check_flight(_session: Session, campaign: Campaign, changes: dict) -> None:
+    if changes.get("end_date", campaign.end_date) <= changes.get("start_date", campaign.start_date):
+        raise Invalid("Invalid campaign", {"end_date": "Must be after start_date."})
+
+
+def _check_goals(_session: Session, campaign: Campaign, changes: dict) -> None:
+    check_goals(
+        *(
+            changes.get(name, getattr(campaign, name))
+            for name in ("budget_total", "daily_budget", "impression_goal", "daily_impression_cap")
+        )
+    )
 
 
 def check_edit(session: Session, campaign: Campaign, changes: dict) -> None:

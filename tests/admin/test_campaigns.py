@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.campaigns.models import Campaign
 from app.db import utcnow
-from tests.admin.conftest import flashes
+from tests.admin.conftest import console_words, flashes
 from tests.factories import CampaignFactory, CreativeFactory
 from tests.serving_helpers import ad_urls, flush, get_vast, refresh
 
@@ -160,7 +160,7 @@ def test_form_errors_are_the_apis_messages_next_to_the_field(console, auth, sess
     }
     api = console.client.post("/api/v1/campaigns", json=api_body, headers=auth)
     assert api.status_code == 400
-    message = api.get_json()["details"][field]
+    message = console_words(form, field, api.get_json()["details"][field])
     response = console.post("/admin/campaigns/new", form)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -286,7 +286,7 @@ def test_the_form_sets_and_shows_targeting(console, session):
     [
         ({"targeting_device_type_include": "tv"}, "targeting_device_type_include", "Must be one of: ctv"),
         ({"targeting_country_exclude": "France"}, "targeting_country_exclude", "ISO 3166-1 alpha-2"),
-        ({"targeting_hours": "evening"}, "targeting_hours", "Not a valid integer."),
+        ({"targeting_hours": "evening"}, "targeting_hours", "Enter a whole number."),
         ({"targeting_hours": "25"}, "targeting_hours", "less than or equal to 23"),
         ({"targeting_days": "someday"}, "targeting_days", "Must be one of"),
         ({"targeting_custom": "bad key=x"}, "targeting_custom", "Must be 1 to 40"),

@@ -61,7 +61,7 @@ def test_form_fields_are_checked_with_the_apis_messages(console, session, tmp_pa
     response = upload(console, campaign.id, video, name="  ", click_through_url="ftp://x.example")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert field_error(page, "name") == "Must not be blank."
+    assert field_error(page, "name") == "Required."
     assert field_error(page, "click_through_url") == "Not a valid URL."
 
 

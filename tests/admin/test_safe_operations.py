@@ -96,3 +96,43 @@ def test_the_campaign_page_shows_its_changes(console, session):
     assert "<strong>status</strong>: active → paused" in section
     assert "<strong>status</strong>: draft → active" in section
     assert "admin@example.com" in section
+
+
+def test_a_new_campaign_form_has_a_flight_and_every_error_comes_at_once_in_plain_words(console, session):
+    page = console.page("/admin/campaigns/new")
+    start = (utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).strftime(
+        "%Y-%m-%dT%H:%M:%S"
+    )
+    assert f'value="{start}"' in page
+    response = console.post(
+        "/admin/campaigns/new",
+        {
+            "name": "",
+            "budget_total": "lots",
+            "start_date": "2026-03-01T00:00:00",
+            "end_date": "2026-02-01T00:00:00",
+        },
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    for expected in (
+        "Name: Required.",
+        "Budget: Enter a number, such as 1500.00.",
+        "End: End must be after start.",
+    ):
+        assert expected in page
+    assert "Length must be" not in page and "Missing data" not in page
+
+
+def test_root_leads_to_the_console_and_unknown_console_pages_get_its_404(console, client):
+    response = client.get("/")
+    assert (response.status_code, response.headers["Location"]) == (302, "/admin/")
+    missing = client.get("/admin/no-such-page")
+    assert missing.status_code == 404 and missing.content_type.startswith("text/html")
+    page = missing.get_data(as_text=True)
+    assert "<title>Not found · CTV ad server admin</title>" in page
+    assert "404: not found" in page
+    assert "Campaigns</a>" in page  # the console's menu, for a signed-in admin
+    assert "Content-Security-Policy" in missing.headers
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.get_json()["error"]
