@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.advertisers.models import Advertiser
+from app.archiving import set_archived
 from app.campaigns.models import STATUSES, Campaign
 from app.campaigns.pacing import check_goals
 from app.campaigns.targeting import DEFAULT_TIME_ZONE
@@ -219,19 +220,12 @@ def archive_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
     campaign = get_campaign(session, campaign_id, for_update=True)
     if campaign.status == "active":
         raise Conflict("An active campaign cannot be archived: pause or complete it first")
-    if campaign.archived_at is None:
-        campaign.archived_at = utcnow()
-        session.commit()
-    return campaign
+    return set_archived(session, campaign, True)
 
 
 def restore_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
     """Bring an archived campaign back to the lists, in the status it had (idempotent)."""
-    campaign = get_campaign(session, campaign_id, for_update=True)
-    if campaign.archived_at is not None:
-        campaign.archived_at = None
-        session.commit()
-    return campaign
+    return set_archived(session, get_campaign(session, campaign_id, for_update=True), False)
 
 
 DELIVERED_CAMPAIGN = (

@@ -12,12 +12,12 @@ from gevent import monkey
 from gevent.lock import BoundedSemaphore
 from sqlalchemy.orm import Session, selectinload
 
+from app.archiving import set_archived
 from app.campaigns.services import get_campaign
 from app.creatives import jobs, quality, transcode
 from app.creatives.media import MediaError, VideoInfo, probe
 from app.creatives.models import Creative, new_identity
 from app.creatives.storage import Storage, new_key, remove_objects, stored_keys
-from app.db import utcnow
 from app.exceptions import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
 from app.tracking.stored_delivery import has_delivered
 
@@ -183,20 +183,12 @@ def change_status(session: Session, creative_id: uuid.UUID, status: str) -> Crea
 
 def archive_creative(session: Session, creative_id: uuid.UUID) -> Creative:
     """Archive a creative (idempotent): it is no longer served, and leaves the default lists."""
-    creative = get_creative(session, creative_id, for_update=True)
-    if creative.archived_at is None:
-        creative.archived_at = utcnow()
-        session.commit()
-    return creative
+    return set_archived(session, get_creative(session, creative_id, for_update=True), True)
 
 
 def restore_creative(session: Session, creative_id: uuid.UUID) -> Creative:
     """Bring an archived creative back (idempotent): it serves again if its status is active."""
-    creative = get_creative(session, creative_id, for_update=True)
-    if creative.archived_at is not None:
-        creative.archived_at = None
-        session.commit()
-    return creative
+    return set_archived(session, get_creative(session, creative_id, for_update=True), False)
 
 
 DELIVERED_CREATIVE = (

@@ -69,3 +69,17 @@ def test_the_filter_is_checked(client, auth):
     response = client.get(f"{URL}?entity_type=user", headers=auth)
     assert response.status_code == 400
     assert "entity_type" in response.get_json()["details"]
+
+
+def test_a_change_of_advertiser_is_logged_by_its_id(client, auth, session):
+    campaign = CampaignFactory()
+    made = client.post("/api/v1/advertisers", json={"name": "Acme", "domain": "acme.example"}, headers=auth)
+    advertiser_id = made.get_json()["id"]
+    changed = client.patch(
+        f"/api/v1/campaigns/{campaign.id}", json={"advertiser_id": advertiser_id}, headers=auth
+    )
+    assert changed.status_code == 200
+    entry = client.get(f"{URL}?entity_type=campaign&entity_id={campaign.id}", headers=auth).get_json()[
+        "items"
+    ][0]
+    assert entry["changes"] == {"advertiser_id": {"before": None, "after": advertiser_id}}
