@@ -76,8 +76,8 @@ def _record(session: Session, _context) -> None:
 
 
 def _changes(instance, kind: str) -> dict:
-    """`{"column": {"before": ..., "after": ...}}`: every column on create (before null) and delete (after
-    null), the changed ones on update; never a secret."""
+    """`{"column": {"before": ..., "after": ...}}`: every column with a value on create (before null) and
+    delete (after null), the changed ones on update; never a secret."""
     state = sa.inspect(instance)
     changes = {}
     for column in state.mapper.column_attrs:
@@ -94,6 +94,8 @@ def _changes(instance, kind: str) -> dict:
                 continue
         else:
             value = state.dict.get(name)  # as stored: no attribute is loaded in the middle of a flush
+            if value is None:
+                continue  # nothing to say of an empty field
             before, after = (None, value) if kind == "create" else (value, None)
         changes[name] = {"before": _json(before), "after": _json(after)}
     return changes

@@ -83,3 +83,10 @@ def test_a_change_of_advertiser_is_logged_by_its_id(client, auth, session):
         "items"
     ][0]
     assert entry["changes"] == {"advertiser_id": {"before": None, "after": advertiser_id}}
+
+
+def test_a_create_lists_only_the_fields_with_a_value(client, auth, session):
+    made = client.post("/api/v1/advertisers", json={"name": "Acme", "domain": "acme.example"}, headers=auth)
+    entry = client.get(f"{URL}?entity_type=advertiser", headers=auth).get_json()["items"][0]
+    assert entry["entity_id"] == made.get_json()["id"]
+    assert all(change["after"] is not None for change in entry["changes"].values())
