@@ -9,6 +9,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import admin, cli, errors, logs, metrics, security
 from app.advertisers.views import blp as advertisers_blp
+from app.audit import services as audit
+from app.audit.views import blp as audit_blp
 from app.auth import throttle
 from app.auth.guard import BEARER_SCHEME
 from app.auth.views import blp as auth_blp
@@ -43,6 +45,7 @@ API_BLUEPRINTS = (
     reporting_blp,
     delivery_blp,
     dead_letters_blp,
+    audit_blp,
     sdk_blp,
 )
 JSON_BODY_LIMIT = 1024 * 1024  # uploads raise their own limit (MAX_UPLOAD_BYTES)
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     database = Database(settings.database_url)
     init_database(app, database)
+    audit.install()
     storage = app.extensions["storage"] = make_storage(settings)
     redis_client = None
     if settings.redis_url:

@@ -1,6 +1,7 @@
 """Every model, imported in one place so that Alembic and tests see the whole schema."""
 
 from app.advertisers.models import Advertiser
+from app.audit.models import AuditEntry
 from app.auth.models import AuthToken, User
 from app.campaigns.models import Campaign
 from app.creatives.models import Creative
@@ -20,6 +21,7 @@ from app.tracking.models import (
 __all__ = [
     "AdRequest",
     "Advertiser",
+    "AuditEntry",
     "AuthToken",
     "Base",
     "Campaign",

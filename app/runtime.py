@@ -21,6 +21,7 @@ from app.metrics import FALLBACK_WRITES
 from app.serving.caps import FrequencyCaps
 from app.serving.catalog import Catalog, CatalogService, load_catalog
 from app.serving.counts import ServingCounter
+from app.serving.preview import PreviewSigner
 from app.serving.streams import StreamMemory
 from app.serving.traffic import read_forecast
 from app.serving.version import DatabaseVersion, RedisVersion, track_catalog_changes
@@ -30,6 +31,7 @@ from app.tracking.flusher import Flusher
 from app.tracking.redis_safety import RedisSafety
 from app.tracking.signing import BeaconSigner
 from app.tracking.stored_delivery import stored_delivery
+from app.tracking.test_traffic import MemoryTestCounts, RedisTestCounts
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,11 @@ class Runtime:
             self.store = MemoryEventStore(dedupe_seconds=dedupe_seconds)
             version = DatabaseVersion(database.sessions)
         track_catalog_changes(database.sessions, version)
+        self.test_counts = (
+            RedisTestCounts(redis_client, settings.redis_key_prefix)
+            if redis_client is not None
+            else MemoryTestCounts()
+        )
         self.sessions = database.sessions
         self.storage = storage
         self.public_base_url = settings.public_base_url.rstrip("/") if settings.public_base_url else None
@@ -60,6 +67,7 @@ class Runtime:
         self.signer = BeaconSigner(
             settings.secret_key, settings.beacon_ttl_seconds, settings.beacon_clock_skew_seconds
         )
+        self.previews = PreviewSigner(settings.secret_key)
         self.duration_tolerance_seconds = settings.duration_tolerance_seconds
         self.raw_event_retention_days = settings.raw_event_retention_days
         self.over_delivery = settings.over_delivery_percent / 100

@@ -3,7 +3,7 @@
 A page session (a signed cookie) is not an API token, and a bearer token opens no page.
 """
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 
 from app.admin import (  # noqa: F401 (their routes join bp)
     advertisers,
@@ -16,7 +16,7 @@ from app.admin import (  # noqa: F401 (their routes join bp)
     reports,
     supply_tags,
 )
-from app.admin.blueprint import bp, csrf
+from app.admin.blueprint import bp, csrf, not_found_anywhere
 from app.admin.session import PageSessionInterface
 
 
@@ -24,3 +24,5 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.session_interface = PageSessionInterface()
     app.register_blueprint(bp)
+    app.register_error_handler(404, not_found_anywhere)
+    app.add_url_rule("/", "home", lambda: redirect(url_for("admin.dashboard")))  # the console is the home

@@ -7,7 +7,7 @@ import uuid
 from flask import flash, redirect, render_template, request, url_for
 
 from app.admin.blueprint import bp
-from app.admin.confirmation import delete_after_confirmation
+from app.admin.confirmation import after_confirmation
 from app.admin.forms import load_form, load_with_caps
 from app.advertisers import services as advertisers
 from app.advertisers.schemas import AdvertiserInputSchema, AdvertiserListQuerySchema
@@ -75,14 +75,14 @@ def advertiser_delete(advertiser_id: uuid.UUID):
     advertiser = advertisers.get_advertiser(db, advertiser_id)
     name = advertiser.name
     try:
-        return delete_after_confirmation(
+        return after_confirmation(
             title=f"Delete “{name}”?",
             consequence="The advertiser is deleted. An advertiser that campaigns name cannot be: give them "
             "another advertiser, or delete them, first.",
             button="Delete advertiser",
             cancel=url_for("admin.advertiser_list"),
-            delete=lambda: advertisers.delete_advertiser(db, advertiser_id),
-            deleted=f"Advertiser “{name}” deleted.",
+            act=lambda: advertisers.delete_advertiser(db, advertiser_id),
+            done=f"Advertiser “{name}” deleted.",
             then=url_for("admin.advertiser_list"),
         )
     except Conflict as exc:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from app.admin import formatting
 from app.admin.session import signed_in_admin
+from app.audit.services import act_as
 from app.creatives.views import storage
 from app.db import get_session
+from app.errors import error_response
 from app.exceptions import ServiceError
 from app.runtime import runtime
 from app.serving.views import base_url
@@ -42,6 +44,7 @@ def _require_admin_and_csrf():
         if g.admin is None:
             wanted = request.full_path.rstrip("?") if request.method == "GET" else None
             return redirect(url_for("admin.login", next=wanted), 303)
+        act_as(get_session(), g.admin)  # what this page changes is logged as this admin's
     csrf.protect(apply_exemptions=True)
     return None
 
@@ -56,15 +59,19 @@ def _page_headers(response):
 
 def content_security_policy() -> str:
     """Scripts, styles and fonts from the app only (no inline script); videos from where creatives are
-    stored (local /media or the CDN); /vast and beacons from the address the VAST documents name."""
+    stored (local /media or the CDN), and posters from there too; /vast and beacons from the address the VAST
+    documents name."""
     own = _origin(request.host_url)
-    media = _sources(own, _origin(storage().url("", request.host_url)))
-    beacons = _sources(own, _origin(base_url(runtime())))
+    stored = _origin(storage().url("", request.host_url))
+    served = _origin(base_url(runtime()))
+    media = _sources(own, stored)
+    beacons = _sources(own, served)
+    images = _sources(own, stored, served)
     return "; ".join(
         (
             "default-src 'self'",
             f"media-src {media}",
-            f"img-src {beacons} data:",
+            f"img-src {images} data:",
             f"connect-src {beacons}",
             "object-src 'none'",
             "base-uri 'none'",
@@ -79,8 +86,9 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _sources(own: str, other: str) -> str:
-    return "'self'" if other == own else f"'self' {other}"
+def _sources(own: str, *others: str) -> str:
+    """'self' and every other origin, once each."""
+    return " ".join(["'self'", *sorted({other for other in others if other != own})])
 
 
 @bp.errorhandler(429)
@@ -101,3 +109,16 @@ def _error_page(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         status, message = 500, "Something went wrong on the server. The error has been logged."
     return render_template("admin/error.html", status=status, message=message), status
+
+
+NOT_FOUND = "No console page has this address. Check it, or go back to the dashboard."
+
+
+def not_found_anywhere(error: HTTPException):
+    """An address no route has (app-wide): the console's page under /admin (with its menu for a signed-in
+    admin), the API's JSON everywhere else."""
+    if request.path != bp.url_prefix and not request.path.startswith(f"{bp.url_prefix}/"):
+        return error_response(error)
+    g.admin = signed_in_admin(get_session())
+    response = make_response(render_template("admin/error.html", status=404, message=NOT_FOUND), 404)
+    return _page_headers(response)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from app.admin import charts, targeting_form
 from app.admin.blueprint import bp
-from app.admin.confirmation import delete_after_confirmation
+from app.admin.confirmation import after_confirmation
 from app.admin.formatting import form_datetime
-from app.admin.forms import load_campaign_form, load_form, refusal
+from app.admin.forms import flight_defaults, load_campaign_form, load_form, plain_words, refusal
 from app.admin.navigation import local_page
 from app.advertisers import services as advertisers
+from app.audit import services as audit
 from app.campaigns import services as campaigns
 from app.campaigns.caps import form_lines
 from app.campaigns.models import STATUSES
@@ -30,6 +31,7 @@ from app.supply import services as supply_tags
 
 # The campaign page's counters, also polled by the preview while the ad plays.
 COUNTS = ("impressions", "starts", "first_quartiles", "midpoints", "third_quartiles", "completes", "clicks")
+from app.tracking.stored_delivery import delivered_creatives, has_delivered
 
 
 @bp.get("/campaigns")
@@ -45,6 +47,7 @@ def campaign_list():
         page=page,
         figures=reporting.campaign_figures(db, page["items"]),
         status_filter=query.get("status"),
+        archived=query["archived"],
         statuses=STATUSES,
         transitions=campaigns.allowed_transitions,
     )
@@ -53,7 +56,7 @@ def campaign_list():
 @bp.route("/campaigns/new", methods=["GET", "POST"])
 def campaign_new():
     if request.method == "GET":
-        return _form(None, {}, {})
+        return _form(None, flight_defaults(utcnow()), {})
     try:
         data = load_campaign_form(request.form)
         campaign = campaigns.create_campaign(get_session(), data, current_app.config["DEFAULT_CPM"])
@@ -118,34 +121,78 @@ def _form(campaign, values, errors: dict) -> str:
 
 
 def _form_page(campaign, errors: dict, status: int):
-    return _form(campaign, request.form, errors), status
+    """The submitted form again, with every refusal (the schema's or the service's) in plain words."""
+    return _form(campaign, request.form, plain_words(errors)), status
 
 
 @bp.post("/campaigns/<uuid:campaign_id>/status")
 def campaign_status(campaign_id: uuid.UUID):
+    default = url_for("admin.campaign_detail", campaign_id=campaign_id)
     try:
         wanted = load_form(StatusChangeSchema(), request.form, "Invalid status")["status"]
+        if wanted == "completed":  # final: never in one click, always through the question
+            return redirect(url_for("admin.campaign_complete", campaign_id=campaign_id), 303)
         campaign = campaigns.change_status(get_session(), campaign_id, wanted)
     except (Invalid, Conflict) as exc:
         flash(refusal(exc), "error")
     else:
         flash(f"“{campaign.name}” is now {campaign.status}.", "success")
-    default = url_for("admin.campaign_detail", campaign_id=campaign_id)
     return redirect(local_page(request.form.get("next"), default), 303)
+
+
+@bp.route("/campaigns/<uuid:campaign_id>/complete", methods=["GET", "POST"])
+def campaign_complete(campaign_id: uuid.UUID):
+    """Completing is final (app.campaigns.services): a page asks first."""
+    db = get_session()
+    campaign = campaigns.get_campaign(db, campaign_id)
+    back = local_page(request.args.get("next"), url_for("admin.campaign_detail", campaign_id=campaign_id))
+    return after_confirmation(
+        title=f"Complete “{campaign.name}”?",
+        consequence="The campaign stops serving for good: a completed campaign can be neither edited nor "
+        "activated again. Its figures stay in reporting. To stop it for a while, pause it instead.",
+        button="Complete campaign",
+        cancel=back,
+        act=lambda: campaigns.change_status(db, campaign_id, "completed"),
+        done=f"“{campaign.name}” is now completed.",
+        then=back,
+    )
+
+
+@bp.route("/campaigns/<uuid:campaign_id>/archive", methods=["GET", "POST"])
+def campaign_archive(campaign_id: uuid.UUID):
+    db = get_session()
+    campaign = campaigns.get_campaign(db, campaign_id)
+    return after_confirmation(
+        title=f"Archive “{campaign.name}”?",
+        consequence="It leaves the campaign list (the Archived filter shows it) and cannot be activated or "
+        "edited until restored. Its impressions, spend and events stay in reporting.",
+        button="Archive campaign",
+        cancel=url_for("admin.campaign_detail", campaign_id=campaign_id),
+        act=lambda: campaigns.archive_campaign(db, campaign_id),
+        done=f"Campaign “{campaign.name}” archived.",
+        then=url_for("admin.campaign_detail", campaign_id=campaign_id),
+    )
+
+
+@bp.post("/campaigns/<uuid:campaign_id>/restore")
+def campaign_restore(campaign_id: uuid.UUID):
+    campaign = campaigns.restore_campaign(get_session(), campaign_id)
+    flash(f"Campaign “{campaign.name}” restored.", "success")
+    return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id), 303)
 
 
 @bp.route("/campaigns/<uuid:campaign_id>/delete", methods=["GET", "POST"])
 def campaign_delete(campaign_id: uuid.UUID):
     db = get_session()
     campaign = campaigns.get_campaign(db, campaign_id)
-    return delete_after_confirmation(
+    return after_confirmation(
         title=f"Delete “{campaign.name}”?",
-        consequence="The campaign, its creatives and their video files are deleted. Its counted impressions "
-        "and events go too. This cannot be undone.",
+        consequence="The campaign, its creatives and their video files are deleted. It never delivered, so "
+        "reporting loses nothing. This cannot be undone.",
         button="Delete campaign",
         cancel=url_for("admin.campaign_detail", campaign_id=campaign_id),
-        delete=lambda: campaigns.delete_campaign(db, storage(), campaign_id),
-        deleted=f"Campaign “{campaign.name}” deleted.",
+        act=lambda: campaigns.delete_campaign(db, storage(), campaign_id),
+        done=f"Campaign “{campaign.name}” deleted.",
         then=url_for("admin.campaign_list"),
     )
 
@@ -167,7 +214,14 @@ def campaign_page(
     last_day = reporting.campaign_stats(
         db, campaign_id, start=now - timedelta(hours=23), end=now, granularity="hour", now=now
     )
-    listed = [present(creative) for creative in creatives.list_creatives(db, campaign_id)]
+    delivered = delivered_creatives(db, campaign_id)
+    listed, archived = (
+        [
+            present(creative) | {"delivered": creative.id in delivered}
+            for creative in creatives.list_creatives(db, campaign_id, archived=archived)
+        ]
+        for archived in (False, True)
+    )
     page = render_template(
         "admin/campaigns/detail.html",
         campaign=campaign,
@@ -184,6 +238,10 @@ def campaign_page(
             "spend": charts.spend_to_date(reporting.spend_curve(db, campaign_id, now=now)),
         },
         creatives=listed,
+        archived_creatives=archived,
+        delivered=bool(delivered) or has_delivered(db, campaign_id=campaign_id),
+        audit=audit.campaign_entries(db, campaign),
+        creative_names={creative["id"]: creative["name"] for creative in listed + archived},
         delivery=campaign_delivery(campaign.id),
         uploaded=request.args.get("uploaded"),
         upload_errors=upload_errors or {},
@@ -191,10 +249,3 @@ def campaign_page(
         vast_base=f"{base_url(runtime())}/vast",
     )
     return page, status
-
-
-@bp.get("/campaigns/<uuid:campaign_id>/counts")
-def campaign_counts(campaign_id: uuid.UUID):
-    """The campaign's counters as JSON, for pages that watch them change."""
-    stats = reporting.campaign_stats(get_session(), campaign_id, start=None, end=None, granularity="day")
-    return jsonify({name: stats[name] for name in COUNTS} | {"spend": stats["spend_to_date"]})

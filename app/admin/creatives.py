@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.admin.blueprint import bp, csrf
 from app.admin.campaigns import campaign_page
-from app.admin.confirmation import delete_after_confirmation
+from app.admin.confirmation import after_confirmation
 from app.admin.forms import load_form, refusal
 from app.creatives import services as creatives
 from app.creatives.schemas import CreativeStatusSchema, CreativeUploadSchema
@@ -58,18 +58,41 @@ def creative_status(creative_id: uuid.UUID):
     return redirect(_creatives_of(creative.campaign_id), 303)
 
 
+@bp.route("/creatives/<uuid:creative_id>/archive", methods=["GET", "POST"])
+def creative_archive(creative_id: uuid.UUID):
+    db = get_session()
+    creative = creatives.get_creative(db, creative_id)
+    return after_confirmation(
+        title=f"Archive the creative “{creative.name}”?",
+        consequence="It is no longer served and moves to the campaign's archived creatives. Its counted "
+        "events stay in the campaign's stats. It can be restored.",
+        button="Archive creative",
+        cancel=_creatives_of(creative.campaign_id),
+        act=lambda: creatives.archive_creative(db, creative_id),
+        done=f"Creative “{creative.name}” archived.",
+        then=_creatives_of(creative.campaign_id),
+    )
+
+
+@bp.post("/creatives/<uuid:creative_id>/restore")
+def creative_restore(creative_id: uuid.UUID):
+    creative = creatives.restore_creative(get_session(), creative_id)
+    flash(f"Creative “{creative.name}” restored.", "success")
+    return redirect(_creatives_of(creative.campaign_id), 303)
+
+
 @bp.route("/creatives/<uuid:creative_id>/delete", methods=["GET", "POST"])
 def creative_delete(creative_id: uuid.UUID):
     db = get_session()
     creative = creatives.get_creative(db, creative_id)
-    return delete_after_confirmation(
+    return after_confirmation(
         title=f"Delete the creative “{creative.name}”?",
-        consequence="Its video file is deleted and it is no longer served. Its counted events stay in the "
-        "campaign's stats. This cannot be undone.",
+        consequence="Its video file is deleted and it is no longer served. It never delivered. This cannot "
+        "be undone.",
         button="Delete creative",
         cancel=_creatives_of(creative.campaign_id),
-        delete=lambda: creatives.delete_creative(db, storage(), creative_id),
-        deleted=f"Creative “{creative.name}” deleted.",
+        act=lambda: creatives.delete_creative(db, storage(), creative_id),
+        done=f"Creative “{creative.name}” deleted.",
         then=_creatives_of(creative.campaign_id),
     )
 

@@ -1,12 +1,15 @@
-"""Submitted forms, loaded through the API's own schemas: a page shows the API's messages, field by field."""
+"""Submitted forms, loaded through the API's own schemas: a page shows every message at once, field by field,
+in plain words (`plain_words`: "Required." for an empty required input, never a validator's wording)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
+from app.admin.formatting import form_datetime
 from app.admin.targeting_form import form_errors, targeting_from_form
 from app.campaigns.caps import parse_lines
 from app.campaigns.schemas import CampaignInputSchema
@@ -16,23 +19,60 @@ from app.exceptions import Invalid, ServiceError
 CAMPAIGN_DATES = ("start_date", "end_date")
 
 
+# A validator's wording -> plain words, for a person filling in a form (the API keeps the exact wording).
+_PLAIN = (
+    (re.compile(r"Missing data for required field\."), "Required."),
+    (re.compile(r"Length must be between 1 and (\d+)\."), r"At most \1 characters."),
+    (re.compile(r"Longer than maximum length (\d+)\."), r"At most \1 characters."),
+    (re.compile(r"Not a valid (number|decimal)\."), "Enter a number, such as 1500.00."),
+    (re.compile(r"Not a valid integer\."), "Enter a whole number."),
+    (re.compile(r"Not a valid datetime\."), "Enter a date and time."),
+    (re.compile(r"Not a valid UUID\."), "Choose one of the list."),
+    (re.compile(r"Must be after start_date\."), "End must be after start."),
+    (re.compile(r"Must not exceed budget_total\."), "Must not exceed the budget."),
+    (re.compile(r"Must not exceed impression_goal\."), "Must not exceed the impression goal."),
+)
+FLIGHT_DAYS = 30  # a new campaign's flight, by default: from the next hour, for 30 days
+
+
+def plain_words(details: dict[str, str]) -> dict[str, str]:
+    """Each field's message as a form says it: "Required.", "End must be after start.", "At most 255
+    characters." rather than a validator's wording."""
+    plain = {}
+    for name, text in details.items():
+        for pattern, replacement in _PLAIN:
+            text = pattern.sub(replacement, text)
+        plain[name] = text
+    return plain
+
+
+def flight_defaults(now: datetime) -> dict[str, str]:
+    """A new campaign form's flight: from the next full hour (UTC), for FLIGHT_DAYS days."""
+    start = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return {
+        "start_date": form_datetime(start),
+        "end_date": form_datetime(start + timedelta(days=FLIGHT_DAYS)),
+    }
+
+
 def load_form(schema: ma.Schema, form: MultiDict, message: str) -> dict:
     """The schema's fields found in the form (the CSRF token and buttons are not data). An empty optional
-    input means "not given": None where the field takes it, else absent. Raises Invalid with the messages."""
+    input means "not given": None where the field takes it, else absent; an empty required one is missing.
+    Raises Invalid with every message at once, in plain words."""
     data = {}
     for name, field in schema.fields.items():
         if name not in form:
             continue
         value = form[name]
-        if value == "" and not field.required:
-            if not field.allow_none:
+        if isinstance(value, str) and not value.strip():
+            if field.required or not field.allow_none:
                 continue
             value = None
         data[name] = value
     try:
         return schema.load(data)
     except ma.ValidationError as exc:
-        raise Invalid(message, flatten_messages({"form": exc.messages})) from None
+        raise Invalid(message, plain_words(flatten_messages({"form": exc.messages}))) from None
 
 
 def load_campaign_form(form: MultiDict) -> dict:

@@ -7,6 +7,7 @@ import functools
 from flask import g, request
 from werkzeug.exceptions import Unauthorized
 
+from app.audit.services import act_as
 from app.auth import services
 from app.db import get_session
 
@@ -23,6 +24,7 @@ def require_admin() -> None:
     if found is None:
         raise _unauthorized("Invalid, expired or revoked token")
     g.admin, g.auth_token = found
+    act_as(get_session(), g.admin)  # what this request changes is logged as this admin's
 
 
 def admin_required(view):

@@ -51,6 +51,9 @@ class Campaign(UUIDPrimaryKey, Base):
     # Which requests it may serve (app.campaigns.targeting), the day-part in `time_zone` (IANA).
     targeting: Mapped[dict | None] = mapped_column(sa.JSON)
     time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
+    # Archived (app.campaigns.services.archive_campaign): out of the default lists, its figures kept; a
+    # campaign that delivered is archived, never deleted.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -131,7 +131,7 @@ class CampaignInputSchema(ma.Schema):
         if not value.strip():
             raise ma.ValidationError("Must not be blank.")
 
-    @ma.validates_schema
+    @ma.validates_schema(skip_on_field_errors=False)  # said with the other fields' errors, all at once
     def end_after_start(self, data, **_) -> None:
         if "start_date" in data and "end_date" in data and data["end_date"] <= data["start_date"]:
             raise ma.ValidationError("Must be after start_date.", "end_date")
@@ -158,12 +158,18 @@ class CampaignSchema(ma.Schema):
     daily_impression_cap = ma.fields.Integer(required=True, allow_none=True)
     targeting = ma.fields.Nested(TargetingSchema, required=True, allow_none=True)
     time_zone = ma.fields.String(required=True)
+    archived_at = UTCDateTime(
+        required=True, allow_none=True, metadata={"description": "When it was archived; null when it is not"}
+    )
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 
 
 class CampaignListQuerySchema(PageQuerySchema):
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    archived = ma.fields.Boolean(
+        load_default=False, metadata={"description": "true: the archived campaigns only; default: the others"}
+    )
 
 
 class StatusChangeSchema(ma.Schema):

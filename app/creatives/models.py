@@ -55,6 +55,9 @@ class Creative(UUIDPrimaryKey, Base):
     # Third-party verification (VAST 4.1 AdVerifications, app.creatives.verifications): [{"vendor": ...,
     # "javascript_url": ..., "parameters": ... | None, "not_executed_url": ... | None}]
     verifications: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Archived (app.creatives.services.archive_creative): never served, out of the default lists; a creative
+    # that delivered is archived, never deleted.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     renditions: Mapped[list["Rendition"]] = relationship(
         back_populates="creative",

@@ -96,6 +96,15 @@ class CreativeSchema(ma.Schema):
         required=True,
         metadata={"description": "Third-party verification vendors (VAST 4.1 AdVerifications)"},
     )
+    archived_at = UTCDateTime(
+        required=True, allow_none=True, metadata={"description": "When it was archived (never served); null"}
+    )
+
+
+class CreativeListQuerySchema(ma.Schema):
+    archived = ma.fields.Boolean(
+        load_default=False, metadata={"description": "true: the archived creatives only; default: the others"}
+    )
 
 
 class CreativeStatusSchema(ma.Schema):

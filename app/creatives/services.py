@@ -12,12 +12,14 @@ from gevent import monkey
 from gevent.lock import BoundedSemaphore
 from sqlalchemy.orm import Session, selectinload
 
+from app.archiving import set_archived
 from app.campaigns.services import get_campaign
 from app.creatives import jobs, quality, transcode
 from app.creatives.media import MediaError, VideoInfo, probe
 from app.creatives.models import Creative, new_identity
 from app.creatives.storage import Storage, new_key, remove_objects, stored_keys
 from app.exceptions import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
+from app.tracking.stored_delivery import has_delivered
 
 # Probes a gevent worker runs at once (each holds at most one decoded 4K picture and its decoder).
 MAX_CONCURRENT_PROBES = 1
@@ -149,12 +151,16 @@ def off_the_event_loop(function, *args):
         return gevent.get_hub().threadpool.apply(function, args)
 
 
-def list_creatives(session: Session, campaign_id: uuid.UUID) -> list[Creative]:
+def list_creatives(session: Session, campaign_id: uuid.UUID, *, archived: bool = False) -> list[Creative]:
+    """The campaign's creatives, oldest first: the archived ones only when `archived`, else the others."""
     get_campaign(session, campaign_id)
     return list(
         session.scalars(
             sa.select(Creative)
-            .where(Creative.campaign_id == campaign_id)
+            .where(
+                Creative.campaign_id == campaign_id,
+                Creative.archived_at.is_not(None) if archived else Creative.archived_at.is_(None),
+            )
             .options(selectinload(Creative.renditions))  # every card lists them: one query, not one each
             .order_by(Creative.created_at, Creative.id)
         )
@@ -184,8 +190,28 @@ def set_verifications(session: Session, creative_id: uuid.UUID, verifications: l
     return creative
 
 
+def archive_creative(session: Session, creative_id: uuid.UUID) -> Creative:
+    """Archive a creative (idempotent): it is no longer served, and leaves the default lists."""
+    return set_archived(session, get_creative(session, creative_id, for_update=True), True)
+
+
+def restore_creative(session: Session, creative_id: uuid.UUID) -> Creative:
+    """Bring an archived creative back (idempotent): it serves again if its status is active."""
+    return set_archived(session, get_creative(session, creative_id, for_update=True), False)
+
+
+DELIVERED_CREATIVE = (
+    "This creative has delivered: deleting it would take its name and files from the campaign's history. "
+    "Archive it instead."
+)
+
+
 def delete_creative(session: Session, storage: Storage, creative_id: uuid.UUID) -> None:
+    """Delete a creative that never delivered, then its stored files. Raises Conflict (DELIVERED_CREATIVE)
+    for one that delivered."""
     creative = get_creative(session, creative_id, for_update=True)
+    if has_delivered(session, creative_id=creative_id):
+        raise Conflict(DELIVERED_CREATIVE)
     keys = stored_keys(creative)
     session.delete(creative)
     session.commit()

@@ -13,6 +13,7 @@ from app.creatives import services
 from app.creatives.models import Creative
 from app.creatives.schemas import (
     CreativeFileSchema,
+    CreativeListQuerySchema,
     CreativeSchema,
     CreativeStatusSchema,
     CreativeUploadSchema,
@@ -145,10 +146,13 @@ def replace_file(form, creative_id: uuid.UUID):
 
 
 @blp.get("/campaigns/<uuid:campaign_id>/creatives")
+@blp.arguments(CreativeListQuerySchema, location="query")
 @blp.response(200, CreativeSchema(many=True))
 @blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
-def list_creatives(campaign_id: uuid.UUID):
-    return [present(creative) for creative in services.list_creatives(get_session(), campaign_id)]
+def list_creatives(query, campaign_id: uuid.UUID):
+    """The campaign's creatives, oldest first; archived ones only with `archived=true`."""
+    creatives = services.list_creatives(get_session(), campaign_id, archived=query["archived"])
+    return [present(creative) for creative in creatives]
 
 
 @blp.get("/creatives/<uuid:creative_id>")
@@ -177,11 +181,28 @@ def set_verifications(body, creative_id: uuid.UUID):
     return present(services.set_verifications(get_session(), creative_id, body["verifications"]))
 
 
+@blp.post("/creatives/<uuid:creative_id>/archive")
+@blp.response(200, CreativeSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+def archive_creative(creative_id: uuid.UUID):
+    """Archive a creative: it is no longer served and leaves the default list; its figures stay."""
+    return present(services.archive_creative(get_session(), creative_id))
+
+
+@blp.post("/creatives/<uuid:creative_id>/restore")
+@blp.response(200, CreativeSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+def restore_creative(creative_id: uuid.UUID):
+    """Bring an archived creative back: it serves again if its status is active."""
+    return present(services.restore_creative(get_session(), creative_id))
+
+
 @blp.delete("/creatives/<uuid:creative_id>")
 @blp.response(204)
 @blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+@blp.alt_response(409, schema=ErrorSchema, description="The creative delivered: archive it instead")
 def delete_creative(creative_id: uuid.UUID):
-    """Delete a creative and its stored file."""
+    """Delete a creative that never delivered, and its stored file."""
     services.delete_creative(get_session(), storage(), creative_id)
 
 

@@ -59,10 +59,12 @@ def serve(
     pod_position: int = 0,
     device: str | None = None,
     supply_tag: int = 0,
+    test: bool = False,
 ) -> ServedAd:
     """The ad as served; its token carries `device` (a frequency-cap device key) when the campaign or its
-    advertiser is capped, for the impression to be counted against it, and the request's supply tag (0: none)
-    for its events to be counted by tag."""
+    advertiser is capped, for the impression to be counted against it, the request's supply tag (0: none)
+    for its events to be counted by tag, and `test` for test traffic (a console preview: its beacons are
+    counted apart, never billed)."""
     ad_serving_id = ad_serving_id or new_ad_serving_id()
     media_urls = tuple(_absolute(media.url, base_url) for media in creative.media_files)
     return ServedAd(
@@ -81,6 +83,7 @@ def serve(
             pod_position,
             device if is_capped(campaign) else None,
             supply_tag,
+            test,
         ),
     )
 

@@ -155,7 +155,9 @@ def _outside_the_catalog(loaded: set, only: uuid.UUID | None = None) -> list[Ver
     changed less than a catalog refresh ago."""
     active_creatives = (
         sa.select(sa.func.count())
-        .where(Creative.campaign_id == Campaign.id, Creative.status == "active")
+        .where(
+            Creative.campaign_id == Campaign.id, Creative.status == "active", Creative.archived_at.is_(None)
+        )
         .scalar_subquery()
     )
     query = sa.select(Campaign.id, Campaign.name, Campaign.status, Campaign.end_date, active_creatives)

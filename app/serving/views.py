@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Response, jsonify, request
+from flask import Response, abort, jsonify, request
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from app.errors import ErrorSchema
@@ -21,6 +21,7 @@ from app.serving.caps import capped_keys
 from app.serving.device import device_ip, device_user_agent
 from app.serving.documents import no_fill_document, pod_document, vast_document
 from app.serving.pods import PodRequest, choose_one, choose_pod
+from app.serving.preview import InvalidPreview, preview_ad
 from app.serving.rate_limit import limit_sdk_client
 from app.serving.request import (
     AdRequest,
@@ -64,6 +65,8 @@ def vast():
         ad_request = parse_ad_request(request.args, request.headers, request.remote_addr, supply_tags)
     except AdRequestError as exc:
         return jsonify({"error": str(exc), "details": exc.details}), 400
+    if "preview" in request.args:
+        return _answer_vast(_preview(rt, ad_request), ad_request)
     if ad_request.request_id:
         try:
             ad = replay(rt, ad_request.request_id, private=not ad_request.identifiers_allowed)
@@ -93,6 +96,18 @@ def vast():
             rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
     body = vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
     return _answer_vast(body, ad_request)
+
+
+def _preview(rt: Runtime, ad_request: AdRequest) -> bytes:
+    """A console preview (app.serving.preview): this campaign's ad as test traffic, nothing counted; 400
+    for a preview parameter that is not valid now."""
+    try:
+        campaign_id, creative_id = rt.previews.verify(request.args["preview"])
+    except InvalidPreview as exc:
+        abort(400, description=str(exc))
+    with rt.sessions() as session:
+        ad = preview_ad(session, rt.storage, rt.signer, base_url(rt), campaign_id, creative_id)
+    return vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
 
 
 # A pod document compresses to about a tenth. gzip (level 1) takes about 40 µs whatever the size up to a

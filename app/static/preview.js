@@ -1,6 +1,6 @@
 // The preview player: requests /vast, parses it with vast-client, plays the MediaFile in <video> and sends
 // the beacons a player sends (impression, start, quartiles, complete, pause/resume, mute/unmute, click),
-// then shows the campaign's counters as the server counts them.
+// then shows the test beacons the server counted (apart from delivery: never billed).
 import { VASTClient, VASTTracker } from "./vendor/vast-client.min.js";
 
 const root = document.querySelector("[data-preview]");
@@ -10,7 +10,6 @@ const clickButton = document.getElementById("click-through");
 const log = document.getElementById("player-log");
 const client = new VASTClient();
 const COUNTS_EVERY_MS = 2000;
-const RETRY_AFTER_MS = 1000;
 const TRACKED = ["creativeView", "start", "firstQuartile", "midpoint", "thirdQuartile", "complete", "pause", "resume", "mute", "unmute"];
 
 let playing = null; // the AbortController of the current ad's listeners
@@ -21,33 +20,25 @@ function note(text) {
   log.append(item);
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// The ad server chooses among every active campaign; like a player asking for its next ad break, ask
-// again (a few times) until it chooses this campaign.
+// The preview parameter (signed by the console, short-lived) makes /vast answer with this campaign's ad, or
+// the one creative chosen, whatever its status: one request, marked as test traffic.
 async function requestCampaignAd() {
-  const attempts = Number(root.dataset.attempts);
-  for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    const url = `${root.dataset.vastUrl}&cb=${Date.now()}`;
-    note(`GET ${url}`);
-    let response;
-    try {
-      response = await client.get(url);
-    } catch (error) {
-      note(`The VAST request failed: ${error.message}`);
-      return null;
-    }
-    const ad = response.ads.find((candidate) => candidate.id === root.dataset.campaignId);
-    if (ad) {
-      note(`VAST ${response.version} parsed: ad “${ad.title}”, served as ${ad.adServingId}.`);
-      return ad;
-    }
-    const other = response.ads[0];
-    note(other ? `The ad server chose another campaign (“${other.title}”); asking again.` : "No ad (no fill); asking again.");
-    await sleep(RETRY_AFTER_MS);
+  const url = `${root.dataset.vastUrl}&cb=${Date.now()}`;
+  note(`GET ${url}`);
+  let response;
+  try {
+    response = await client.get(url);
+  } catch (error) {
+    note(`The VAST request failed: ${error.message}`);
+    return null;
   }
-  note(`No ad of this campaign after ${attempts} requests: is it active, in its flight, with budget and an active creative?`);
-  return null;
+  const ad = response.ads.find((candidate) => candidate.id === root.dataset.campaignId);
+  if (!ad) {
+    note("No ad: the campaign has no creative to play (upload one, or activate one).");
+    return null;
+  }
+  note(`VAST ${response.version} parsed: ad “${ad.title}”, served as ${ad.adServingId} (test traffic).`);
+  return ad;
 }
 
 function play(ad) {

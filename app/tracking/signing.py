@@ -3,11 +3,12 @@ another campaign or creative, or fired long after the ad was served.
 
 A token is `<ad serving id>~<campaign>~<creative>~<cost>~<flags>.<timestamp>.<HMAC-SHA256>` (itsdangerous),
 UUIDs in 22-character base64url, the impression's cost in money units (base 36; billed at the price of the
-moment the ad was served), flags `p` when no personal data may be stored followed by the ad's position in
-its pod (1-20; none for a single ad), then, when the request had one, `~<device key>` (22 characters, the
-keyed hash frequency caps count the impression by, app.serving.caps), then, when it came through a supply
-tag, `~t<tag id>` (base 36, app.supply): short enough for the twenty URLs of a VAST document. Tokens
-without the newer optional parts stay valid.
+moment the ad was served), flags `p` when no personal data may be stored, `t` for test traffic (a console
+preview: counted apart, never billed, app.tracking.test_traffic), followed by the ad's position in its pod
+(1-20; none for a single ad), then, when the request had one, `~<device key>` (22 characters, the keyed
+hash frequency caps count the impression by, app.serving.caps), then, when it came through a supply tag,
+`~t<tag id>` (base 36, app.supply): short enough for the twenty URLs of a VAST document. Tokens without the
+newer optional parts stay valid.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class BeaconClaims:
     pod_position: int = 0  # 1..k within a pod, 0 for a single ad
     device: str | None = None  # the frequency-cap device key (app.serving.caps), when the request had one
     supply_tag: int = 0  # the supply tag the ad was requested through (app.supply), 0 for none
+    test: bool = False  # test traffic (a console preview): verified, counted apart, never billed
 
 
 def _compact(value: uuid.UUID) -> str:
@@ -115,9 +117,10 @@ class BeaconSigner:
         pod_position: int = 0,
         device: str | None = None,
         supply_tag: int = 0,
+        test: bool = False,
     ) -> str:
         cost = base36(cost_units)
-        flags = ("p" if private else "") + (str(pod_position) if pod_position else "")
+        flags = ("p" if private else "") + ("t" if test else "") + (str(pod_position) if pod_position else "")
         payload = f"{ad_serving_id}~{_compact(campaign_id)}~{_compact(creative_id)}~{cost}~{flags}"
         if device:
             payload += f"~{device}"
@@ -151,7 +154,7 @@ class BeaconSigner:
             else:
                 raise InvalidBeacon("malformed token")
         flags = parts[4]
-        position = flags.removeprefix("p")
+        position = flags.removeprefix("p").removeprefix("t")
         return BeaconClaims(
             ad_serving_id=parts[0],
             campaign_id=_expand(parts[1]),
@@ -162,4 +165,5 @@ class BeaconSigner:
             pod_position=int(position) if position.isdigit() else 0,
             device=device,
             supply_tag=supply_tag,
+            test=flags.removeprefix("p").startswith("t"),
         )

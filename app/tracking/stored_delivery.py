@@ -38,3 +38,27 @@ def stored_delivery(
 
 def _day_start(now: float) -> datetime:
     return datetime.fromtimestamp(now // 86400 * 86400, UTC)
+
+
+def has_delivered(
+    session: Session, *, campaign_id: uuid.UUID | None = None, creative_id: uuid.UUID | None = None
+) -> bool:
+    """Whether any impression of the campaign (or of the creative) is stored: such a thing is in reporting,
+    so it is archived, never deleted. One indexed EXISTS."""
+    query = sa.select(EventCountHourly.hour).where(EventCountHourly.event == "impression")
+    if campaign_id is not None:
+        query = query.where(EventCountHourly.campaign_id == campaign_id)
+    if creative_id is not None:
+        query = query.where(EventCountHourly.creative_id == creative_id)
+    return bool(session.scalar(sa.select(query.exists())))
+
+
+def delivered_creatives(session: Session, campaign_id: uuid.UUID) -> set[uuid.UUID]:
+    """The campaign's creatives with a stored impression (those has_delivered names), in one query."""
+    return set(
+        session.scalars(
+            sa.select(EventCountHourly.creative_id)
+            .where(EventCountHourly.campaign_id == campaign_id, EventCountHourly.event == "impression")
+            .distinct()
+        )
+    )

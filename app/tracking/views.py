@@ -37,6 +37,10 @@ _HEADERS = {
     for counted in (True, False)
 }
 _NOT_COUNTED = {"Cache-Control": "no-store", "X-Beacon": "not counted (HEAD)"}
+_TEST = {
+    counted: {"Cache-Control": "no-store", "X-Beacon": "test" if counted else "test duplicate"}
+    for counted in (True, False)
+}
 
 
 @bp.route("/t/<event>", methods=["GET", "HEAD"])
@@ -54,6 +58,8 @@ def beacon(event: str):
         return jsonify({"error": f"Refused beacon: {exc}"}), 400
     if request.method == "HEAD":
         return _pixel(_NOT_COUNTED)
+    if claims.test:  # a console preview: counted apart, never billed nor delivered
+        return _pixel(_TEST[_count_test(rt, event, claims)])
     private = claims.private
     now = time.time()
     counted = _record(
@@ -83,6 +89,16 @@ def _pixel(headers: dict[str, str]) -> Response:
     if "image/" in accept and "text/html" not in accept:
         return Response(PIXEL, 200, content_type="image/gif", headers=headers)
     return Response(status=204, headers=headers)
+
+
+def _count_test(rt: Runtime, event: str, claims) -> bool:
+    """A test beacon (app.tracking.test_traffic), once per ad and event."""
+    try:
+        counted = rt.test_counts.count(claims.ad_serving_id, claims.campaign_id, event)
+    except StoreUnavailable:
+        raise ServiceUnavailable("The beacon could not be stored; retry") from None
+    beacon_series(event, "test").inc()
+    return counted
 
 
 def _cap_count(rt: Runtime, event: str, campaign_id: uuid.UUID, device: str | None, now: float):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from app.admin.forms import plain_words
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -51,3 +52,11 @@ def console(client, session) -> Console:
 
 def flashes(html: str) -> list[str]:
     return re.findall(r'<p class="notice (?:success|error)" role="(?:status|alert)">([^<]*)</p>', html)
+
+
+def console_words(form: dict, field: str, api_message: str) -> str:
+    """What the console says of a field the API refused with `api_message`: "Required." for an empty input,
+    else the message in plain words (app.admin.forms.plain_words)."""
+    if not form.get(field, "").strip():
+        return "Required."
+    return plain_words({field: api_message})[field]

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.advertisers.models import Advertiser
 from app.campaigns.models import Campaign
-from tests.admin.conftest import flashes
+from tests.admin.conftest import console_words, flashes
 from tests.admin.test_campaigns import FORM
 from tests.factories import AdvertiserFactory, CampaignFactory
 
@@ -67,7 +67,7 @@ def test_creating_an_advertiser_normalises_its_domain(console, session):
 def test_form_errors_are_the_apis_messages_next_to_the_field(console, auth, session, form, field):
     api = console.client.post("/api/v1/advertisers", json=form, headers=auth)
     assert api.status_code == 400
-    message = api.get_json()["details"][field]
+    message = console_words(form, field, api.get_json()["details"][field])
     response = console.post("/admin/advertisers/new", form)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -190,7 +190,7 @@ def test_campaign_form_errors_show_by_the_advertiser_and_category(console, auth,
     }
     api = console.client.post("/api/v1/campaigns", json=api_body, headers=auth)
     assert api.status_code == 400
-    message = api.get_json()["details"][field]
+    message = console_words(FORM | changes, field, api.get_json()["details"][field])
     response = console.post("/admin/campaigns/new", FORM | changes)
     assert response.status_code == 400
     page = response.get_data(as_text=True)

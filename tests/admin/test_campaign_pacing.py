@@ -46,9 +46,9 @@ def test_form_errors_name_the_pacing_field(console, session):
     response = console.post("/admin/campaigns/new", FORM | {"daily_budget": "2000", "impression_goal": "1.5"})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert '<p class="error" id="impression_goal-error">Not a valid integer.</p>' in page
+    assert '<p class="error" id="impression_goal-error">Enter a whole number.</p>' in page
     response = console.post("/admin/campaigns/new", FORM | {"daily_budget": "2000"})
-    assert '<p class="error" id="daily_budget-error">Must not exceed budget_total.</p>' in response.get_data(
+    assert '<p class="error" id="daily_budget-error">Must not exceed the budget.</p>' in response.get_data(
         as_text=True
     )
     assert session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 0

@@ -35,14 +35,15 @@ def test_warnings_then_renditions_and_poster_on_the_campaign_page(console, sessi
     assert "The picture has black bars (letterbox or pillarbox)" in page
     assert 'data-transcode="queued">queued, 0 %' in page
     assert "<dt>Ad-ID</dt><dd>ABCD1234000H</dd>" in page
-    assert 'preload="none"' in page and "poster=" not in page
+    assert "Poster on its way: the renditions are being made" in page and "<video" not in page
 
     runtime(app).transcoder.run_pending()
     creative = session.scalars(sa.select(Creative)).one()
     session.refresh(creative)
     page = console.page(f"/admin/campaigns/{campaign.id}")
     assert 'data-transcode="ready">ready' in page
-    assert f'poster="http://localhost/media/{creative.poster_key}"' in page
+    assert f'<img class="poster" src="http://localhost/media/{creative.poster_key}" loading="lazy"' in page
+    assert "<video" not in page
     for rendition in creative.renditions:
         assert f'<a href="http://localhost/media/{rendition.storage_key}">{rendition.name}</a>' in page
     assert page.count("<td>ready</td>") == 2  # 480p and 360p

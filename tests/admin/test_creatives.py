@@ -61,8 +61,8 @@ def test_form_fields_are_checked_with_the_apis_messages(console, session, tmp_pa
     response = upload(console, campaign.id, video, name="  ", click_through_url="ftp://x.example")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert field_error(page, "name") == "Must not be blank."
-    assert field_error(page, "click_through_url") == "Must be an https URL."
+    assert field_error(page, "name") == "Required."
+    assert field_error(page, "click_through_url") == "Not a valid URL."
 
 
 def test_a_file_over_the_limit_is_refused_by_the_field(console, app, session, tmp_path):

@@ -1,10 +1,12 @@
 """The dashboard's figures and the preview page's player settings."""
 
+import html
 import json
 import re
+import uuid
 
 from tests.factories import CampaignFactory, CreativeFactory
-from tests.serving_helpers import ad_urls, flush, get_vast, refresh
+from tests.serving_helpers import ad_urls, flush, get_vast, refresh, runtime
 
 
 def chart(html: str, source: str) -> dict:
@@ -34,23 +36,37 @@ def test_the_dashboard_shows_totals_statuses_the_last_day_and_top_campaigns(cons
     assert [series["label"] for series in hours["series"]] == ["Impressions", "Completes", "Ad requests"]
 
 
-def test_the_preview_asks_for_an_ad_break_long_enough_for_the_campaigns_creatives(console, session):
-    campaign = CampaignFactory(name="Previewed", status="active")
+def test_the_preview_asks_once_with_a_signed_preview_parameter_long_enough_for_the_creatives(
+    console, app, session
+):
+    campaign = CampaignFactory(name="Previewed", status="draft")
     CreativeFactory(campaign=campaign, duration=14.2)
     CreativeFactory(campaign=campaign, duration=29.6)
     CreativeFactory(campaign=campaign, duration=60.0, status="inactive")
     page = console.page(f"/admin/campaigns/{campaign.id}/preview")
     assert "<title>Preview Previewed · CTV ad server admin</title>" in page
-    assert 'data-vast-url="/vast?max_duration=30"' in page
+    url = re.search(r'data-vast-url="(/vast\?max_duration=30&amp;preview=[^"]+)"', page)
+    assert url, "the preview asks /vast with a preview parameter"
+    token = html.unescape(url.group(1)).split("preview=")[1]
+    assert runtime(app).previews.verify(token) == (campaign.id, None)
     assert f'data-campaign-id="{campaign.id}"' in page
-    assert f'data-counts-url="/admin/campaigns/{campaign.id}/counts"' in page
+    assert f'data-counts-url="/admin/campaigns/{campaign.id}/test-counts"' in page
     assert '<script type="module" src="/admin/static/preview.js"></script>' in page
-    assert "notice warning" not in page
+    assert "notice warning" not in page  # a draft previews as well
 
 
-def test_the_preview_warns_when_the_ad_server_cannot_serve_the_campaign(console, session):
-    paused = CampaignFactory(status="paused")
-    assert "This campaign is paused" in console.page(f"/admin/campaigns/{paused.id}/preview")
+def test_a_creatives_preview_names_it_whatever_its_status(console, app, session):
+    campaign = CampaignFactory(status="paused")
+    creative = CreativeFactory(campaign=campaign, duration=60.0, status="inactive", name="Long cut")
+    page = console.page(f"/admin/campaigns/{campaign.id}/preview?creative={creative.id}")
+    assert "Preview: " in page and "“Long cut”" in page
+    token = html.unescape(re.search(r'preview=([^"]+)"', page).group(1))
+    assert runtime(app).previews.verify(token) == (campaign.id, creative.id)
+    assert "max_duration=60&amp;" in page
+    assert console.get(f"/admin/campaigns/{campaign.id}/preview?creative={uuid.uuid4()}").status_code == 404
+
+
+def test_the_preview_warns_when_there_is_nothing_to_play(console, session):
     empty = CampaignFactory(status="active")
     assert "no active creative" in console.page(f"/admin/campaigns/{empty.id}/preview")
 

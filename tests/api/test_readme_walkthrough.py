@@ -54,9 +54,9 @@ def test_the_readme_walkthrough_runs_as_written(sqlite_template, tmp_path):
     assert run.returncode == 0, (run.stdout[-3000:], run.stderr[-3000:])
     lines = run.stdout.splitlines()
     codes = [line for line in lines if re.fullmatch(r"\d{3}", line)]
-    # seek, advertiser kept while named, supply tag deleted, impression, creative / campaign / advertiser
-    # deleted, logout, 401
-    assert codes == ["206", "409", "204", "204", "204", "204", "204", "204", "401"], run.stdout[-3000:]
+    # seek, advertiser kept while named, supply tag deleted, impression, the campaign that delivered kept
+    # (409) and archived, logout, 401
+    assert codes == ["206", "409", "204", "204", "409", "200", "204", "401"], run.stdout[-3000:]
     answers = [json.loads(line) for line in lines if line.startswith("{")]
     report = next(answer for answer in answers if answer.get("group_by") == ["campaign", "creative"])
     assert report["totals"]["impressions"] == 1 and report["totals"]["fills"] == 1
