@@ -95,6 +95,10 @@ def _form_values(campaign) -> dict:
         "daily_budget": f"{campaign.daily_budget}" if campaign.daily_budget else "",
         "daily_impression_cap": str(campaign.daily_impression_cap or ""),
         "time_zone": campaign.time_zone,
+        "kind": "" if campaign.kind == "direct" else campaign.kind,
+        "vast_ad_tag_uri": campaign.vast_ad_tag_uri or "",
+        "ad_duration": f"{campaign.ad_duration:g}" if campaign.ad_duration else "",
+        "server_side_unwrap": "true" if campaign.server_side_unwrap else "",
         **targeting_form.form_values(campaign.targeting),
     }
 

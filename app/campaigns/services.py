@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.advertisers.models import Advertiser
 from app.campaigns.models import STATUSES, Campaign
 from app.campaigns.pacing import check_goals
+from app.campaigns.schemas import redirect_errors
 from app.campaigns.targeting import DEFAULT_TIME_ZONE
 from app.creatives.models import Creative
 from app.creatives.storage import Storage, remove_objects, stored_keys
@@ -45,13 +46,24 @@ def create_campaign(session: Session, data: dict, default_cpm: Decimal) -> Campa
         daily_impression_cap=data.get("daily_impression_cap"),
         targeting=data.get("targeting") or None,
         time_zone=data.get("time_zone", DEFAULT_TIME_ZONE),
+        kind=data.get("kind", "direct"),
+        vast_ad_tag_uri=data.get("vast_ad_tag_uri"),
+        ad_duration=data.get("ad_duration"),
+        server_side_unwrap=data.get("server_side_unwrap", False),
     )
+    _check_redirect(campaign.kind, campaign.vast_ad_tag_uri, campaign.ad_duration)
     check_goals(
         campaign.budget_total, campaign.daily_budget, campaign.impression_goal, campaign.daily_impression_cap
     )
     session.add(campaign)
     session.commit()
     return campaign
+
+
+def _check_redirect(kind: str, tag_uri: str | None, duration: float | None) -> None:
+    missing = redirect_errors(kind, tag_uri, duration)
+    if missing:
+        raise Invalid("Invalid campaign", missing)
 
 
 def _advertiser(session: Session, advertiser_id: uuid.UUID | None) -> Advertiser | None:
@@ -95,6 +107,9 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
     end = changes.get("end_date", campaign.end_date)
     if end <= start:
         raise Invalid("Invalid campaign", {"end_date": "Must be after start_date."})
+    _check_redirect(
+        *(changes.get(name, getattr(campaign, name)) for name in ("kind", "vast_ad_tag_uri", "ad_duration"))
+    )
     check_goals(
         *(
             changes.get(name, getattr(campaign, name))

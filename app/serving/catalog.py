@@ -59,6 +59,15 @@ class MediaEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class WrapperEntry:
+    """What a VAST redirect line item serves: the partner's tag (VAST macros unexpanded) and whether the
+    server follows it itself (app.serving.wrappers)."""
+
+    vast_ad_tag_uri: str
+    server_side_unwrap: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CreativeEntry:
     id: uuid.UUID
     campaign_id: uuid.UUID
@@ -73,6 +82,7 @@ class CreativeEntry:
     identity: str | None = None  # Creative@id (app.creatives.identity); the id when None
     ad_id: str | None = None  # the advertiser's Ad-ID
     renditions: tuple[MediaEntry, ...] = ()  # ready ones, largest first (app.creatives.transcode)
+    wrapper: WrapperEntry | None = None  # a VAST redirect line item's partner tag, standing for a creative
 
     @property
     def mezzanine(self) -> MediaEntry:
@@ -144,6 +154,8 @@ class Catalog:
     targeting: RuleIndex | None = None  # app.serving.targeting; None: no campaign targets anything
     # Frequency caps (app.serving.caps): history field -> rules, for the capped campaigns and advertisers.
     cap_rules: dict = field(default_factory=dict)
+    # `campaign:<id>` of each VAST redirect line item: what callers that need a video file exclude (the SDK).
+    redirect_keys: frozenset[str] = frozenset()
 
 
 def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, CampaignEntry]) -> Catalog:
@@ -160,6 +172,9 @@ def make_catalog(version: int, built_at: float, campaigns: dict[uuid.UUID, Campa
         creatives={creative.id: creative for creative in ordered},
         durations=tuple(creative.duration for creative in ordered),
         ordered=ordered,
+        redirect_keys=frozenset(
+            f"campaign:{creative.campaign_id}" for creative in ordered if creative.wrapper is not None
+        ),
     )
     return replace(catalog, targeting=build_rules(catalog), cap_rules=build_cap_rules(campaigns.values()))
 
@@ -172,29 +187,12 @@ def load_catalog(
 ) -> Catalog:
     """Active campaigns whose flight has not ended, with their active creatives and their advertiser: one
     query, plain rows (no ORM objects: at 10,000 campaigns that is several times faster, and the worker
-    waits for it); then the ready renditions, a second one. `hold_untranscoded`: a creative whose renditions
-    are not all made yet is left out (else its original serves alone meanwhile)."""
+    waits for it); then the ready renditions, a second one; then the VAST redirect line items, a third (each
+    stands for one ad: `redirect_creative`). `hold_untranscoded`: a creative whose renditions are not all made
+    yet is left out (else its original serves alone meanwhile)."""
     rows = session.execute(
         sa.select(
-            Campaign.id,
-            Campaign.name,
-            Campaign.cpm,
-            Campaign.budget_total,
-            Campaign.start_date,
-            Campaign.end_date,
-            Campaign.category,
-            Campaign.category_exclusive,
-            Campaign.frequency_caps,
-            Advertiser.id.label("advertiser_id"),
-            Advertiser.frequency_caps.label("advertiser_frequency_caps"),
-            Campaign.pacing,
-            Campaign.impression_goal,
-            Campaign.daily_budget,
-            Campaign.daily_impression_cap,
-            Campaign.targeting,
-            Campaign.time_zone,
-            Advertiser.name.label("advertiser_name"),
-            Advertiser.domain.label("advertiser_domain"),
+            *_CAMPAIGN_COLUMNS,
             Creative.id.label("creative_id"),
             Creative.duration,
             Creative.width,
@@ -210,7 +208,7 @@ def load_catalog(
         )
         .join(Creative, Creative.campaign_id == Campaign.id)
         .outerjoin(Advertiser, Advertiser.id == Campaign.advertiser_id)
-        .where(Campaign.status == "active", Campaign.end_date > utcnow(), Creative.status == "active")
+        .where(_servable(), Campaign.kind == "direct", Creative.status == "active")
         .order_by(Campaign.id, Creative.id)
     ).all()
     if hold_untranscoded:
@@ -237,31 +235,87 @@ def load_catalog(
                 renditions=renditions.get(row.creative_id, ()),
             )
         )
-    campaigns = {
-        row.id: CampaignEntry(
-            id=row.id,
-            name=row.name,
-            cost_units=currency_to_units(row.cpm / Decimal(1000)),
-            budget_units=currency_to_units(row.budget_total),
-            start_ts=row.start_date.timestamp(),
-            end_ts=row.end_date.timestamp(),
-            creatives=tuple(creatives_of[row.id]),
-            advertiser_domain=row.advertiser_domain,
-            advertiser_name=row.advertiser_name,
-            category=row.category,
-            category_exclusive=row.category_exclusive,
-            frequency_caps=caps_of(row.frequency_caps),
-            advertiser_id=row.advertiser_id,
-            advertiser_frequency_caps=caps_of(row.advertiser_frequency_caps),
-            pacing=row.pacing,
-            impression_goal=row.impression_goal,
-            daily_budget_units=currency_to_units(row.daily_budget) if row.daily_budget else None,
-            daily_impression_cap=row.daily_impression_cap,
-            targeting=targeting_of(row.targeting, row.time_zone),
+    campaigns = {row.id: _campaign_entry(row, tuple(creatives_of[row.id])) for row in campaign_rows.values()}
+    redirects = session.execute(
+        sa.select(
+            *_CAMPAIGN_COLUMNS, Campaign.vast_ad_tag_uri, Campaign.ad_duration, Campaign.server_side_unwrap
         )
-        for row in campaign_rows.values()
-    }
+        .outerjoin(Advertiser, Advertiser.id == Campaign.advertiser_id)
+        .where(_servable(), Campaign.kind == "vast_redirect")
+        .order_by(Campaign.id)
+    ).all()
+    for row in redirects:
+        campaigns[row.id] = _campaign_entry(row, (redirect_creative(row),))
     return make_catalog(version, time.time(), campaigns)
+
+
+_CAMPAIGN_COLUMNS = (
+    Campaign.id,
+    Campaign.name,
+    Campaign.cpm,
+    Campaign.budget_total,
+    Campaign.start_date,
+    Campaign.end_date,
+    Campaign.category,
+    Campaign.category_exclusive,
+    Campaign.frequency_caps,
+    Advertiser.id.label("advertiser_id"),
+    Advertiser.frequency_caps.label("advertiser_frequency_caps"),
+    Campaign.pacing,
+    Campaign.impression_goal,
+    Campaign.daily_budget,
+    Campaign.daily_impression_cap,
+    Campaign.targeting,
+    Campaign.time_zone,
+    Advertiser.name.label("advertiser_name"),
+    Advertiser.domain.label("advertiser_domain"),
+)
+
+
+def _servable() -> sa.ColumnElement[bool]:
+    return sa.and_(Campaign.status == "active", Campaign.end_date > utcnow())
+
+
+def _campaign_entry(row, creatives: tuple[CreativeEntry, ...]) -> CampaignEntry:
+    return CampaignEntry(
+        id=row.id,
+        name=row.name,
+        cost_units=currency_to_units(row.cpm / Decimal(1000)),
+        budget_units=currency_to_units(row.budget_total),
+        start_ts=row.start_date.timestamp(),
+        end_ts=row.end_date.timestamp(),
+        creatives=creatives,
+        advertiser_domain=row.advertiser_domain,
+        advertiser_name=row.advertiser_name,
+        category=row.category,
+        category_exclusive=row.category_exclusive,
+        frequency_caps=caps_of(row.frequency_caps),
+        advertiser_id=row.advertiser_id,
+        advertiser_frequency_caps=caps_of(row.advertiser_frequency_caps),
+        pacing=row.pacing,
+        impression_goal=row.impression_goal,
+        daily_budget_units=currency_to_units(row.daily_budget) if row.daily_budget else None,
+        daily_impression_cap=row.daily_impression_cap,
+        targeting=targeting_of(row.targeting, row.time_zone),
+    )
+
+
+def redirect_creative(row) -> CreativeEntry:
+    """What a VAST redirect line item stands for in the decision: one ad of its declared duration, whose id is
+    the campaign's (its beacons and hourly counts are the line item's). No file: the partner's tag instead."""
+    return CreativeEntry(
+        id=row.id,
+        campaign_id=row.id,
+        duration=row.ad_duration,
+        width=0,
+        height=0,
+        bitrate=0,
+        file_size=0,
+        video_codec="",
+        media_url="",
+        click_through_url=None,
+        wrapper=WrapperEntry(row.vast_ad_tag_uri, row.server_side_unwrap),
+    )
 
 
 def _ready_renditions(session: Session, storage: Storage) -> dict[uuid.UUID, tuple[MediaEntry, ...]]:

@@ -249,7 +249,8 @@ def ad_request(body):
     try:
         stored, history = rt.caps.answer_and_history(rt.store, request_id, device)
         if stored is None:
-            excluded = capped_keys(catalog, history, time.time())
+            # A JSON answer names a video file: VAST redirect line items (a partner's tag) are not for it.
+            excluded = capped_keys(catalog, history, time.time()) | catalog.redirect_keys
             profile = partial(device_profile, ip, user_agent)
             ad = choose(
                 rt, 0.0, body["duration"], private=private, excluded=excluded, device=device, profile=profile
