@@ -14,6 +14,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 from app.serving.ads import CODEC_NAMES, ServedAd, inline_ad, inline_ad_identity, linear_ad
+from app.serving.wrappers import wrapper_ad
 from vast.model import MediaFile
 from vast.render import SUPPORTED_VERSIONS, render
 
@@ -35,6 +36,8 @@ _MARK = re.compile(r"@@([a-z_]+(?:\.[a-z_]+)?(?:\.\d+)?)@@")
 
 def vast_document(ad: ServedAd, version: str) -> bytes:
     creative = ad.creative
+    if creative.wrapper is not None:  # a VAST redirect line item (app.serving.wrappers)
+        return render(wrapper_ad(ad), version)
     vast_creative = inline_ad_identity(ad)
     texts = {
         "ad_id": str(ad.campaign.id),

@@ -260,6 +260,10 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "us_privacy": _us_privacy,
     "gdpr": _zero_or_one,
     "gdpr_consent": _gdpr_consent,
+    # Passed on to third-party tags as they came (vast.macros: [GPPSTRING], [GPPSECTIONID], [REGULATIONS]).
+    "gpp": _text(4096),
+    "gpp_sid": _text(128),
+    "coppa": _zero_or_one,
     "cb": _text(128),
     "request_id": _text(128),
     # Ad pods (app.serving.pods), and the aliases integrators send: Google's pmxd/pmnd (ms) and pmad,
@@ -363,6 +367,11 @@ class AdRequest:
     content_rating: str | None = None
     livestream: int | None = None
     custom: frozenset[tuple[str, str]] = frozenset()
+    # Privacy signals passed on to third-party tags: the GPP string and its section ids (plain text), and
+    # COPPA (1: the content is directed to children, no identifier goes out).
+    gpp: str | None = None
+    gpp_sid: str | None = None
+    coppa: int | None = None
 
     def duration_window(self, tolerance: float) -> tuple[float, float]:
         """The seconds an ad of this request may last, [low, high]: the request's min_duration and
@@ -495,6 +504,9 @@ def parse_ad_request(
         content_rating=values.get("content_rating"),
         livestream=values.get("livestream"),
         custom=values.get("cust_params", frozenset()),
+        gpp=values.get("gpp"),
+        gpp_sid=values.get("gpp_sid"),
+        coppa=values.get("coppa"),
     )
 
 

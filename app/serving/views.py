@@ -32,6 +32,7 @@ from app.serving.request import (
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
 from app.serving.separation import excluded_keys, keys_of
 from app.serving.targeting import Profile, device_profile, index_for, profile_of
+from app.serving.wrappers import with_partner_tags
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
 from app.web import Blueprint, json_body
 
@@ -89,6 +90,8 @@ def vast():
         )
         if ad is not None and ad_request.session_id:
             rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
+        if ad is not None and ad.creative.wrapper is not None:
+            ad = with_partner_tags([ad], ad_request)[0]
     body = vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
     return _answer_vast(body, ad_request)
 
@@ -169,6 +172,8 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
         serve(campaigns[c.campaign_id], c, rt.signer, base, private=private, pod_position=pos, device=device)
         for pos, c in enumerate(creatives, 1)
     ] + [serve(campaigns[c.campaign_id], c, rt.signer, base, private=private, device=device) for c in buffet]
+    if state.catalog.redirect_keys:
+        ads = with_partner_tags(ads, ad_request)
     _count(rt, filled=bool(creatives))
     rt.counter.count_pod(len(creatives), limits.max_seconds, sum(c.duration for c in creatives))
     for ad in ads:
