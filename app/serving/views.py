@@ -19,7 +19,7 @@ from app.runtime import Runtime, runtime, start_runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
 from app.serving.caps import capped_keys
 from app.serving.device import device_ip, device_user_agent
-from app.serving.documents import no_fill_document, pod_document, vast_document
+from app.serving.documents import no_ad_url, no_fill_document, pod_document, vast_document
 from app.serving.pods import PodRequest, choose_one, choose_pod
 from app.serving.rate_limit import limit_sdk_client
 from app.serving.request import (
@@ -92,7 +92,10 @@ def vast():
             rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
         if ad is not None and ad.creative.wrapper is not None:
             ad = with_partner_tags([ad], ad_request)[0]
-    body = vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
+    if ad is not None:
+        body = vast_document(ad, ad_request.vast_version)
+    else:
+        body = no_fill_document(ad_request.vast_version, no_ad_url(base_url(rt)))
     return _answer_vast(body, ad_request)
 
 
@@ -178,7 +181,7 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     rt.counter.count_pod(len(creatives), limits.max_seconds, sum(c.duration for c in creatives))
     for ad in ads:
         rt.catalog.note_served(ad.campaign.id)
-    return pod_document(ads, ad_request.vast_version, sequenced=len(creatives))
+    return pod_document(ads, ad_request.vast_version, len(creatives), no_ad_url(base))
 
 
 def _count(rt: Runtime, *, filled: bool) -> None:
