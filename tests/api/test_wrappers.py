@@ -15,7 +15,7 @@ from lxml import etree
 from app.settings import PROJECT_ROOT
 from tests.api.test_campaigns import campaign_body
 from tests.factories import CampaignFactory, CreativeFactory
-from tests.serving_helpers import node_parser, refresh
+from tests.serving_helpers import flush, node_parser, refresh
 from vast.macros import fill_macros
 from vast.validate import validate
 
@@ -263,3 +263,30 @@ def test_a_player_reports_the_partners_failure_to_our_error_url(
     error_url = etree.fromstring(document).findtext(".//{*}Wrapper/{*}Error").strip()
     answer = client.get(fill_macros(error_url, {"ERRORCODE": code}).removeprefix("http://localhost"))
     assert answer.headers["X-Beacon"] == "counted"
+
+
+# -- the partner's figures --------------------------------------------------------------------------------
+
+
+def test_the_partners_no_ads_timeouts_and_fill_rate_are_in_the_line_items_stats(client, app, auth):
+    """Four wrappers played: one impression, then a 303, a 301 and a 402 (not the partner's failure)."""
+    campaign = redirect_campaign()
+    refresh(app)
+    outcomes = ("impression", "303", "301", "402")
+    for outcome in outcomes:
+        _, [wrapper] = wrapper_of(client.get("/vast"))
+        if outcome == "impression":
+            url = wrapper.findtext("{*}Impression").strip()
+        else:
+            url = fill_macros(wrapper.findtext("{*}Error").strip(), {"ERRORCODE": outcome})
+        assert client.get(url.removeprefix("http://localhost")).headers["X-Beacon"] == "counted"
+    flush(app)
+    stats = client.get(f"/api/v1/campaigns/{campaign.id}/stats", headers=auth).get_json()
+    assert stats["impressions"] == 1 and stats["errors_by_code"] == {"301": 1, "303": 1, "402": 1}
+    assert stats["partner"] == {"no_ads": 1, "timeouts": 1, "failures": 2, "fill_rate": round(1 / 3, 6)}
+
+
+def test_a_direct_campaign_has_no_partner_figures(client, app, auth):
+    campaign = CampaignFactory(status="active")
+    CreativeFactory(campaign=campaign)
+    assert client.get(f"/api/v1/campaigns/{campaign.id}/stats", headers=auth).get_json()["partner"] is None
