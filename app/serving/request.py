@@ -264,6 +264,8 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "gpp": _text(4096),
     "gpp_sid": _text(128),
     "coppa": _zero_or_one,
+    # The caller's own timeout (OpenRTB tmax, ms): server-side unwrapping answers within it.
+    "tmax": _milliseconds(0.05),
     "cb": _text(128),
     "request_id": _text(128),
     # Ad pods (app.serving.pods), and the aliases integrators send: Google's pmxd/pmnd (ms) and pmad,
@@ -372,6 +374,7 @@ class AdRequest:
     gpp: str | None = None
     gpp_sid: str | None = None
     coppa: int | None = None
+    tmax: float | None = None  # seconds the caller waits for the answer
 
     def duration_window(self, tolerance: float) -> tuple[float, float]:
         """The seconds an ad of this request may last, [low, high]: the request's min_duration and
@@ -507,6 +510,7 @@ def parse_ad_request(
         gpp=values.get("gpp"),
         gpp_sid=values.get("gpp_sid"),
         coppa=values.get("coppa"),
+        tmax=values.get("tmax"),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -32,10 +33,11 @@ from app.serving.request import (
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
 from app.serving.separation import excluded_keys, keys_of
 from app.serving.targeting import Profile, device_profile, index_for, profile_of
-from app.serving.wrappers import with_partner_tags
+from app.serving.wrappers import unwrap_ad, with_partner_tags
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
 from app.web import Blueprint, json_body
 
+log = logging.getLogger(__name__)
 bp = FlaskBlueprint("serving", __name__)
 sdk = Blueprint("sdk", __name__, url_prefix="/api/v1", description="Ad requests and impressions for SDKs")
 # CORS is added app-wide by path (app.serving.cors), so that routing errors on these paths carry it too.
@@ -92,11 +94,36 @@ def vast():
             rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
         if ad is not None and ad.creative.wrapper is not None:
             ad = with_partner_tags([ad], ad_request)[0]
+            if ad.creative.wrapper.server_side_unwrap:
+                return _answer_vast(unwrapped_answer(rt, ad, ad_request), ad_request)
     if ad is not None:
         body = vast_document(ad, ad_request.vast_version)
     else:
         body = no_fill_document(ad_request.vast_version, no_ad_url(base_url(rt)))
     return _answer_vast(body, ad_request)
+
+
+def unwrapped_answer(rt: Runtime, ad: ServedAd, ad_request: AdRequest) -> bytes:
+    """The partner's InLine with our trackers (app.serving.wrappers.unwrap_ad), or, when the chain fails,
+    the line item's error beacon recorded with its VAST code and an empty VAST."""
+    unwrapped = unwrap_ad(ad, ad_request, rt.unwrap_timeout_seconds)
+    if unwrapped.document is not None:
+        return unwrapped.document
+    try:
+        rt.store.record(
+            Event(
+                name="error",
+                ad_serving_id=ad.ad_serving_id,
+                campaign_id=str(ad.campaign.id),
+                creative_id=str(ad.creative.id),
+                occurred_at=time.time(),
+                error_code=unwrapped.error_code,
+                pod_position=0,
+            )
+        )
+    except StoreUnavailable:
+        log.warning("the partner's error %s could not be recorded", unwrapped.error_code)
+    return no_fill_document(ad_request.vast_version, no_ad_url(base_url(rt)))
 
 
 # A pod document compresses to about a tenth. gzip (level 1) takes about 40 µs whatever the size up to a

@@ -5,12 +5,19 @@ then wrapped with our signed Impression, Error ([ERRORCODE] left for the player:
 back as 303, its timeout as 301, both counted per line item by the tracker) and TrackingEvents, with
 followAdditionalWrappers="true", allowMultipleAds="false" and fallbackOnNoAd="true" (VAST 4.x).
 
+With `server_side_unwrap`, the server follows the tag itself (vast.unwrap: deadline, depth 5, loops,
+validation) and answers with the partner's InLine carrying our trackers; a failure is recorded as the
+line item's error beacon with its VAST code, and the answer is an empty VAST rather than a late one.
+
 Direct ads never come here: a served ad is a wrapper only when its catalog entry carries a partner tag.
 """
 
 from __future__ import annotations
 
+import http.client
 import random
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,6 +26,10 @@ from app.serving.ads import AD_SYSTEM, AD_SYSTEM_VERSION, TRACKED_EVENTS, Served
 from app.serving.request import AdRequest
 from vast.macros import expand_server_macros
 from vast.model import Tracking, WrapperAd
+from vast.unwrap import MAX_DOCUMENT_BYTES, FetchFailed, FetchTimeout, Trackers, Unwrapped, unwrap
+
+# Kept for the rest of the answer when the caller's tmax bounds the unwrapping.
+ANSWER_MARGIN_SECONDS = 0.05
 
 
 def macro_values(
@@ -84,3 +95,47 @@ def wrapper_ad(ad: ServedAd) -> WrapperAd:
         tracking=tuple(Tracking(event, ad.beacon(event)) for event in TRACKED_EVENTS),
         click_tracking=(ad.beacon("click"),),
     )
+
+
+def unwrap_ad(ad: ServedAd, ad_request: AdRequest, timeout_seconds: float) -> Unwrapped:
+    """Follow the ad's partner tag on the server ([SERVERSIDE] 1) within `timeout_seconds`, or the caller's
+    tmax less ANSWER_MARGIN_SECONDS when shorter; the device's address and user agent go along as VAST 4.1
+    X-Device-IP and X-Device-User-Agent when identifiers may be passed on."""
+    headers = {"User-Agent": f"{AD_SYSTEM}/{AD_SYSTEM_VERSION}"}
+    if may_pass_identifiers(ad_request):
+        for name, value in (("X-Device-IP", ad_request.ip), ("X-Device-User-Agent", ad_request.user_agent)):
+            if value:
+                headers[name] = value
+    deadline = timeout_seconds
+    if ad_request.tmax is not None:
+        deadline = min(deadline, ad_request.tmax - ANSWER_MARGIN_SECONDS)
+    ours = Trackers(
+        impressions=(ad.beacon("impression"),),
+        errors=(ad.error_beacon(),),
+        tracking=tuple((event, ad.beacon(event)) for event in TRACKED_EVENTS),
+        click_tracking=(ad.beacon("click"),),
+    )
+
+    def fetch(url: str, seconds: float) -> bytes:
+        return fetch_tag(url, seconds, headers)
+
+    return unwrap(partner_tag(ad, ad_request, server_side=True), ours, fetch, deadline)
+
+
+def fetch_tag(url: str, seconds: float, headers: Mapping[str, str]) -> bytes:
+    """GET a VAST tag (http or https) within `seconds`: its body, at most MAX_DOCUMENT_BYTES + 1 bytes.
+    Raises FetchTimeout, or FetchFailed for anything else that keeps the body from us."""
+    if not url.startswith(("http://", "https://")):
+        raise FetchFailed(f"not an http(s) URL: {url[:100]}")
+    request = urllib.request.Request(url, headers=dict(headers))  # noqa: S310 (scheme checked above)
+    try:
+        with urllib.request.urlopen(request, timeout=seconds) as response:  # noqa: S310
+            return response.read(MAX_DOCUMENT_BYTES + 1)
+    except TimeoutError as exc:
+        raise FetchTimeout(str(exc)) from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise FetchTimeout(str(exc)) from None
+        raise FetchFailed(str(exc)) from None
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise FetchFailed(str(exc)) from None

@@ -15,7 +15,7 @@ from lxml import etree
 from app.settings import PROJECT_ROOT
 from tests.api.test_campaigns import campaign_body
 from tests.factories import CampaignFactory, CreativeFactory
-from tests.serving_helpers import flush, node_parser, refresh
+from tests.serving_helpers import flush, node_parser, refresh, runtime
 from vast.macros import fill_macros
 from vast.validate import validate
 
@@ -189,6 +189,7 @@ class Partner(BaseHTTPRequestHandler):
             "/slow": '<VAST version="4.2" xmlns="http://www.iab.com/VAST"/>',
             "/invalid": "<VAST version='4.2'><Ad><InLine>",
             "/loop": LOOP.format(base=base),
+            "/chain": CHAIN.format(base=base),
         }[path]
         self.server.calls.append(path)
         self.send_response(200)
@@ -206,6 +207,11 @@ INLINE = """<VAST version="4.2" xmlns="http://www.iab.com/VAST"><Ad id="p1"><InL
 <Duration>00:00:30</Duration><MediaFiles><MediaFile delivery="progressive" type="video/mp4" width="1280"
 height="720"><![CDATA[{base}/ad.mp4]]></MediaFile></MediaFiles></Linear>
 <UniversalAdId idRegistry="unknown">p</UniversalAdId></Creative></Creatives></InLine></Ad></VAST>"""
+CHAIN = """<VAST version="3.0"><Ad id="hop"><Wrapper>
+<AdSystem>Hop</AdSystem><VASTAdTagURI><![CDATA[{base}/inline]]></VASTAdTagURI>
+<Impression><![CDATA[{base}/pixel?hop=1]]></Impression><Creatives><Creative><Linear><TrackingEvents>
+<Tracking event="fullscreen"><![CDATA[{base}/pixel?hop=fullscreen]]></Tracking></TrackingEvents></Linear>
+</Creative></Creatives></Wrapper></Ad></VAST>"""
 LOOP = """<VAST version="4.2" xmlns="http://www.iab.com/VAST"><Ad id="loop"><Wrapper>
 <AdSystem>Partner</AdSystem><Impression><![CDATA[{base}/pixel?loop=1]]></Impression>
 <VASTAdTagURI><![CDATA[{base}/loop]]></VASTAdTagURI></Wrapper></Ad></VAST>"""
@@ -290,3 +296,57 @@ def test_a_direct_campaign_has_no_partner_figures(client, app, auth):
     campaign = CampaignFactory(status="active")
     CreativeFactory(campaign=campaign)
     assert client.get(f"/api/v1/campaigns/{campaign.id}/stats", headers=auth).get_json()["partner"] is None
+
+
+# -- server-side unwrapping --------------------------------------------------------------------------------
+
+
+def unwrapped(client, app, partner, path: str, query: str = ""):
+    redirect_campaign(
+        tag=f"http://127.0.0.1:{partner.server_port}{path}?ss=[SERVERSIDE]", server_side_unwrap=True
+    )
+    refresh(app)
+    started = time.monotonic()
+    response = client.get(f"/vast?{query}")
+    return response, time.monotonic() - started
+
+
+@pytest.mark.parametrize("path", ["/inline", "/chain"])
+def test_unwrapping_answers_the_partners_inline_with_both_parties_tracking(
+    client, app, partner, follow, path
+):
+    response, _ = unwrapped(client, app, partner, path)
+    validate(response.data, "4.2")  # the partner's InLine keeps its version
+    root = etree.fromstring(response.data)
+    assert root.find(".//{*}Wrapper") is None and root.find(".//{*}InLine") is not None
+    port = partner.server_port
+    impressions = [e.text for e in root.iter("{*}Impression")]
+    assert impressions[0] == f"http://127.0.0.1:{port}/pixel?imp=1"
+    assert any(url.startswith("http://localhost/t/impression?t=") for url in impressions)
+    assert (f"http://127.0.0.1:{port}/pixel?hop=1" in impressions) == (path == "/chain")
+    events = {(e.get("event"), e.text.split("?")[0]) for e in root.iter("{*}Tracking")}
+    assert ("start", "http://localhost/t/start") in events
+    if path == "/chain":  # the 3.0 hop's fullscreen, renamed for the 4.2 InLine
+        assert ("playerExpand", f"http://127.0.0.1:{port}/pixel") in events
+    assert partner.calls[-1] == "/inline"
+    [view] = follow(response.data)  # a player needs no wrapper any more
+    assert view["ads"][0]["mediaFiles"] == [f"http://127.0.0.1:{port}/ad.mp4"]
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "query"),
+    [("/empty", "303", ""), ("/invalid", "100", ""), ("/loop", "302", ""), ("/slow", "301", "tmax=400")],
+)
+def test_a_failed_unwrap_is_an_empty_vast_in_time_and_recorded(client, app, auth, partner, path, code, query):
+    response, elapsed = unwrapped(client, app, partner, path, query)
+    assert response.status_code == 200
+    root = etree.fromstring(response.data)
+    assert root.find("{*}Ad") is None
+    assert elapsed < 1.0  # the default 1 s deadline, or the caller's tmax
+    if path == "/loop":
+        # the tag (with our query), then the loop's own URL, seen again at once: not followed five times
+        assert partner.calls.count("/loop") == 2
+    flush(app)
+    [campaign_id] = [c for c in runtime(app).catalog.current().catalog.campaigns]
+    stats = client.get(f"/api/v1/campaigns/{campaign_id}/stats", headers=auth).get_json()
+    assert stats["errors_by_code"] == {code: 1}
