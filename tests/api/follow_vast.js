@@ -5,6 +5,7 @@
 
 const { DOMParser } = require('@xmldom/xmldom');
 const { VASTClient } = require('@dailymotion/vast-client');
+const { adView, run } = require('./vast_views');
 
 global.DOMParser = DOMParser; // the client parses what it fetches with the global DOMParser
 
@@ -15,34 +16,10 @@ async function follow(xml) {
   try {
     const dom = new DOMParser().parseFromString(xml, 'text/xml');
     const response = await client.parseVAST(dom, { resolveAll: true, timeout: 3000, wrapperLimit: 5 });
-    return {
-      errors,
-      ads: response.ads.map((ad) => {
-        const linear = ad.creatives.find((creative) => creative.type === 'linear') || {};
-        return {
-          id: ad.id,
-          impressions: ad.impressionURLTemplates.map((template) => template.url),
-          errors: ad.errorURLTemplates,
-          duration: linear.duration,
-          mediaFiles: (linear.mediaFiles || []).map((media) => media.fileURL),
-          tracking: linear.trackingEvents || {},
-        };
-      }),
-    };
+    return { errors, ads: response.ads.map(adView) };
   } catch (error) {
     return { errors, error: String(error) };
   }
 }
 
-let input = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  input += chunk;
-});
-process.stdin.on('end', async () => {
-  const views = [];
-  for (const xml of JSON.parse(input)) {
-    views.push(await follow(xml));
-  }
-  process.stdout.write(JSON.stringify(views));
-});
+run(follow);
