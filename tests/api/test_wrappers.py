@@ -182,7 +182,7 @@ class Partner(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         base = f"http://127.0.0.1:{self.server.server_port}"
         if path == "/slow":
-            time.sleep(5)
+            time.sleep(2)
         body = {
             "/inline": INLINE.format(base=base),
             "/empty": '<VAST version="4.2" xmlns="http://www.iab.com/VAST"/>',
@@ -350,3 +350,15 @@ def test_a_failed_unwrap_is_an_empty_vast_in_time_and_recorded(client, app, auth
     [campaign_id] = [c for c in runtime(app).catalog.current().catalog.campaigns]
     stats = client.get(f"/api/v1/campaigns/{campaign_id}/stats", headers=auth).get_json()
     assert stats["errors_by_code"] == {code: 1}
+
+
+def test_delivery_diagnosis_does_not_ask_a_redirect_for_creatives(client, app, auth):
+    """Loaded, it competes; not loaded yet, it waits for the catalog, not for a creative."""
+    redirect_campaign(name="partner loaded")
+    refresh(app)
+    redirect_campaign(name="partner just made")
+    body = {"url": "https://ads.example.com/vast?max_duration=30", "headers": {}}
+    response = client.post("/api/v1/delivery/diagnosis", json=body, headers=auth)
+    assert response.status_code == 200, response.data
+    rules = {row["name"]: row["rule"] for row in response.get_json()["campaigns"]}
+    assert rules == {"partner loaded": "competes", "partner just made": "catalog"}
