@@ -42,7 +42,7 @@ def macro_values(
         for name, applies in (
             ("gdpr", ad_request.gdpr == 1),
             ("coppa", ad_request.coppa == 1),
-            ("ccpa", bool(ad_request.us_privacy) and ad_request.us_privacy[1] in "yY"),
+            ("ccpa", bool(ad_request.us_privacy) and ad_request.us_privacy[1:] != "---"),  # "1---": n/a
         )
         if applies
     ]
