@@ -69,6 +69,7 @@ class Runtime:
         )
         self.previews = PreviewSigner(settings.secret_key)
         self.duration_tolerance_seconds = settings.duration_tolerance_seconds
+        self.unwrap_timeout_seconds = settings.unwrap_timeout_seconds
         self.raw_event_retention_days = settings.raw_event_retention_days
         self.over_delivery = settings.over_delivery_percent / 100
         self.hold_untranscoded = settings.untranscoded_creatives == "hold"

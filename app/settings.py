@@ -188,6 +188,14 @@ class Settings:
             "accept a few frames more.",
         },
     )
+    unwrap_timeout_seconds: float = field(
+        default=1.0,
+        metadata={
+            "env": "UNWRAP_TIMEOUT_SECONDS",
+            "help": "The most a VAST redirect line item with server-side unwrapping waits for its partner's "
+            "wrapper chain; past it the answer is an empty VAST (a request's `tmax` may shorten it).",
+        },
+    )
     separation_window_seconds: float = field(
         default=600.0,
         metadata={
@@ -315,6 +323,8 @@ class Settings:
             raise SettingsError("BEACON_CLOCK_SKEW_SECONDS must be between 0 and 3600")
         if not 0 <= self.duration_tolerance_seconds <= 1:
             raise SettingsError("DURATION_TOLERANCE_SECONDS must be between 0 and 1")
+        if not 0.05 <= self.unwrap_timeout_seconds <= 10:
+            raise SettingsError("UNWRAP_TIMEOUT_SECONDS must be between 0.05 and 10")
         if not 0 <= self.over_delivery_percent <= 100:
             raise SettingsError("OVER_DELIVERY_PERCENT must be between 0 and 100")
         if self.untranscoded_creatives not in ("original", "hold"):

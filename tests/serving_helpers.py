@@ -45,6 +45,11 @@ def get_vast(client, query: str = "", version: str = "4.2", **kwargs):
     return etree.fromstring(response.data)
 
 
+def ads_in(document) -> list:
+    """The Ad elements of a parsed VAST document (a no-fill in 4.x holds a root Error instead)."""
+    return document.findall("{*}Ad")
+
+
 def ad_urls(document) -> dict[str, str]:
     """Every beacon URL of a 4.x document, by event, with the path and query only (for the test client)."""
     urls = {"impression": document.findtext(".//v:Impression", namespaces=NS).strip()}

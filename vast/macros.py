@@ -1,7 +1,14 @@
-"""VAST URL macros: the raw [NAME] tokens a player replaces before firing a URL."""
+"""VAST URL macros: the raw [NAME] tokens a player replaces before firing a URL, and those an ad server
+fills itself in a third party's tag (`SERVER_MACROS`, `expand_server_macros`).
+
+IAB VAST 4.1 §6 (Macros): a value is percent-encoded as RFC 3986 asks of a URI component (every character
+but A-Z a-z 0-9 - . _ ~); a value the server does not know is -1, one it knows but withholds (privacy) -2.
+Macros the player alone knows ([ERRORCODE], [ADPLAYHEAD], [ASSETURI], ...) are left for the player.
+"""
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from lxml import etree
@@ -86,3 +93,56 @@ def fill_macros(url: str, values: Mapping[str, str]) -> str:
 
 def _bare_name(name: str) -> str:
     return name[1:-1] if name.startswith("[") and name.endswith("]") else name
+
+
+UNKNOWN = "-1"  # VAST 4.1 §6.1: the value is unknown or does not apply
+WITHHELD = "-2"  # the value is known but withheld (no consent to pass personal data)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMacro:
+    """A macro an ad server fills in a VAST request URI it calls or hands on (IAB VAST 4.x macro list)."""
+
+    name: str
+    since: str  # the VAST version that introduced it
+    value: str  # what it stands for, and its format
+    personal: bool = False  # an identifier: withheld (-2) when personal data may not be passed on
+
+
+SERVER_MACROS: Mapping[str, ServerMacro] = {
+    macro.name: macro
+    for macro in (
+        ServerMacro("ADSERVINGID", "4.1", "the ad serving id of the ad this tag stands for"),
+        ServerMacro("CACHEBUSTING", "3.0", "a random 8-digit integer"),
+        ServerMacro("TIMESTAMP", "4.0", "ISO 8601 date and time with milliseconds and offset"),
+        ServerMacro("IFA", "4.1", "the device's resettable advertising id", personal=True),
+        ServerMacro("IFATYPE", "4.1", "the kind of IFA (e.g. rida, aaid, idfa, tifa)"),
+        ServerMacro("LIMITADTRACKING", "4.1", "1 when the user limits ad tracking, else 0"),
+        ServerMacro("DEVICEIP", "4.1", "the device's IP address", personal=True),
+        ServerMacro("DEVICEUA", "4.1", "the device's user agent", personal=True),
+        ServerMacro("SERVERSIDE", "4.1", "0: the client calls the URI; 1: a server calls it for the client"),
+        ServerMacro("GDPRCONSENT", "4.1", "the TCF consent string"),
+        ServerMacro("REGULATIONS", "4.1", "the regulations that apply, comma-separated: gdpr, coppa, ccpa"),
+        ServerMacro("GPPSTRING", "4.3", "the IAB Global Privacy Platform string"),
+        ServerMacro("GPPSECTIONID", "4.3", "the GPP sections that apply, comma-separated ids"),
+        ServerMacro("APPBUNDLE", "4.1", "the app's store id or bundle name"),
+        ServerMacro("DOMAIN", "4.1", "the domain of the page or app's site"),
+        ServerMacro("CONTENTPLAYHEAD", "3.0", "the content's playhead at the break, HH:MM:SS.mmm"),
+    )
+}
+
+
+def expand_server_macros(url: str, values: Mapping[str, str | None], may_pass_identifiers: bool) -> str:
+    """`url` with every macro of SERVER_MACROS filled: its value from `values` (by bare name) percent-encoded,
+    UNKNOWN when absent or None, WITHHELD for a personal one when `may_pass_identifiers` is False. Other
+    [NAME] and %%NAME%% tokens (the player's) stay as they are."""
+    if "[" not in url and "%%" not in url:
+        return url
+    filled = {}
+    for name, macro in SERVER_MACROS.items():
+        value = values.get(name)
+        if macro.personal and not may_pass_identifiers:
+            filled[name] = WITHHELD
+        else:
+            filled[name] = UNKNOWN if value is None or value == "" else value
+    return fill_macros(url, filled)

@@ -117,3 +117,32 @@ class InlineAd:
     def __post_init__(self) -> None:
         if not self.impressions:
             raise ValueError("an inline ad needs at least one impression URL")
+
+
+@dataclass(frozen=True, slots=True)
+class WrapperAd:
+    """A VAST <Wrapper>: another server's tag (`vast_ad_tag_uri`, macros already expanded) with our own
+    impression, error and tracking URLs, which the player fires besides those of the ad it finds there.
+
+    The three flags are the IAB's Wrapper attributes (VAST 4.x; the 3.0 schema has none of them): follow
+    further wrappers, accept several ads (a pod) from the tag, and try the next ad when the tag has none.
+    """
+
+    ad_id: str
+    ad_system: str
+    ad_system_version: str | None
+    vast_ad_tag_uri: str
+    impressions: tuple[str, ...]
+    errors: tuple[str, ...]  # URLs keep the raw [ERRORCODE] macro for the player to fill
+    tracking: tuple[Tracking, ...] = ()
+    click_tracking: tuple[str, ...] = ()
+    follow_additional_wrappers: bool = True
+    allow_multiple_ads: bool = False
+    fallback_on_no_ad: bool = True
+    sequence: int | None = None  # position in an ad pod
+
+    def __post_init__(self) -> None:
+        if not self.impressions:
+            raise ValueError("a wrapper ad needs at least one impression URL")
+        if not self.vast_ad_tag_uri.strip():
+            raise ValueError("a wrapper ad needs its VASTAdTagURI")

@@ -1,4 +1,4 @@
-"""Render inline linear ads as VAST 3.0 / 4.0 / 4.1 / 4.2 / 4.3 XML with lxml.
+"""Render inline linear ads and wrappers as VAST 3.0 / 4.0 / 4.1 / 4.2 / 4.3 XML with lxml.
 
 Element order and attributes follow each version's official XSD; 4.3 has none published and is
 emitted with the 4.2 layout. Per version:
@@ -13,6 +13,11 @@ emitted with the 4.2 layout. Per version:
   Verification lacks VerificationParameters and TrackingEvents) in `<Extensions><Extension
   type="AdVerifications">` with the 4.1 layout, as the IAB's Open Measurement guidance for older versions
   says (Extensions last in a 3.0 InLine, between Error and Impression in 4.0).
+- Wrapper (VAST 4.2 §3.3): 3.0 orders AdSystem, VASTAdTagURI, one Error, Impressions (without id),
+  Creatives (required) and has no attributes on Wrapper; 4.x orders AdSystem, Errors, Impressions,
+  Creatives, VASTAdTagURI and carries followAdditionalWrappers, allowMultipleAds and fallbackOnNoAd.
+- No ad: an empty <VAST/>; in 4.x, root <Error> URLs (the player fires them with 303 after a chain of
+  wrappers, VAST 4.3 §2.3.6): the 3.0 schema has no root Error.
 - Tracking events a version's schema does not know are renamed to their equivalent
   (fullscreen <-> playerExpand, exitFullscreen <-> playerCollapse) or else left out.
 
@@ -27,7 +32,7 @@ from types import SimpleNamespace
 from lxml import etree
 
 from vast.events import VAST30_EVENTS, VAST40_EVENTS, VAST41_EVENTS, VAST42_EVENTS, event_names_for
-from vast.model import InlineAd, LinearCreative, MediaFile, Tracking, Verification
+from vast.model import InlineAd, LinearCreative, MediaFile, Tracking, Verification, WrapperAd
 from vast.timecode import format_duration
 
 VAST_NAMESPACE = "http://www.iab.com/VAST"
@@ -67,6 +72,8 @@ _TAG_NAMES = (
     "Verification",
     "JavaScriptResource",
     "VerificationParameters",
+    "Wrapper",
+    "VASTAdTagURI",
 )
 
 # Characters XML 1.0 cannot carry at all (not even as character references): they are dropped.
@@ -84,15 +91,19 @@ class _Dialect:
     mezzanine: bool = False
     universal_ad_id_value: bool = False  # 4.0 repeats the id in a required idValue attribute
     ad_verifications: bool = False  # InLine <AdVerifications> (4.1+); an Extension before
+    vast4: bool = False  # Wrapper attributes and layout, root Error
 
 
-def render(ad: InlineAd | None, version: str = DEFAULT_VERSION) -> bytes:
-    """One inline ad as a VAST document; None gives the empty no-fill document <VAST version=".."/>."""
+def render(ad: InlineAd | WrapperAd | None, version: str = DEFAULT_VERSION) -> bytes:
+    """One ad as a VAST document; None gives the empty no-fill document <VAST version=".."/>."""
     return render_ads(() if ad is None else (ad,), version)
 
 
-def render_ads(ads: Iterable[InlineAd], version: str = DEFAULT_VERSION) -> bytes:
-    """Several ads in one document (an ad pod when each has a `sequence`), UTF-8 with declaration."""
+def render_ads(
+    ads: Iterable[InlineAd | WrapperAd], version: str = DEFAULT_VERSION, no_ad_errors: Iterable[str] = ()
+) -> bytes:
+    """Several ads in one document (an ad pod when each has a `sequence`), UTF-8 with declaration. Without
+    ads, `no_ad_errors` are the root <Error> URLs of VAST 4.x (ignored in 3.0, whose schema has none)."""
     dialect = _DIALECTS.get(version)
     if dialect is None:
         raise ValueError(f"unsupported VAST version {version!r}; supported: {', '.join(SUPPORTED_VERSIONS)}")
@@ -102,8 +113,49 @@ def render_ads(ads: Iterable[InlineAd], version: str = DEFAULT_VERSION) -> bytes
         attributes = {"id": xml_safe(ad.ad_id)}
         if ad.sequence is not None:
             attributes["sequence"] = str(ad.sequence)
-        dialect.build_inline(etree.SubElement(root, tags.Ad, attributes), ad, dialect)
+        element = etree.SubElement(root, tags.Ad, attributes)
+        if isinstance(ad, WrapperAd):
+            _wrapper(element, ad, dialect)
+        else:
+            dialect.build_inline(element, ad, dialect)
+    if len(root) == 0 and dialect.vast4:  # the 4.x root is a choice of Ads or Errors
+        for url in no_ad_errors:
+            _url(root, tags.Error, url)
     return etree.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+def _wrapper(ad_element: etree._Element, ad: WrapperAd, dialect: _Dialect) -> None:
+    tags = dialect.tags
+    attributes = None
+    if dialect.vast4:
+        attributes = {
+            "followAdditionalWrappers": _boolean(ad.follow_additional_wrappers),
+            "allowMultipleAds": _boolean(ad.allow_multiple_ads),
+            "fallbackOnNoAd": _boolean(ad.fallback_on_no_ad),
+        }
+    wrapper = etree.SubElement(ad_element, tags.Wrapper, attributes)
+    _ad_system(wrapper, ad, tags)
+    if not dialect.vast4:
+        _url(wrapper, tags.VASTAdTagURI, ad.vast_ad_tag_uri)
+    for url in ad.errors if dialect.vast4 else ad.errors[:1]:  # the 3.0 schema allows a single Error
+        _url(wrapper, tags.Error, url)
+    if dialect.vast4:
+        _impressions(wrapper, ad.impressions, tags)
+    else:  # a plain xs:anyURI in the 3.0 Wrapper: no id
+        for url in ad.impressions:
+            _url(wrapper, tags.Impression, url)
+    if ad.tracking or ad.click_tracking or not dialect.vast4:  # 3.0 requires Creatives, 4.x a Creative in it
+        creatives = etree.SubElement(wrapper, tags.Creatives)
+        linear = etree.SubElement(etree.SubElement(creatives, tags.Creative), tags.Linear)
+        _tracking_events(linear, ad.tracking, dialect)
+        if ad.click_tracking:
+            _click_tracking(etree.SubElement(linear, tags.VideoClicks), ad.click_tracking, tags)
+    if dialect.vast4:
+        _url(wrapper, tags.VASTAdTagURI, ad.vast_ad_tag_uri)
+
+
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def xml_safe(value: str) -> str:
@@ -218,7 +270,7 @@ def _universal_ad_id(
     _text(parent, tags.UniversalAdId, creative.universal_ad_id, registry)
 
 
-def _ad_system(inline: etree._Element, ad: InlineAd, tags: SimpleNamespace) -> None:
+def _ad_system(inline: etree._Element, ad: InlineAd | WrapperAd, tags: SimpleNamespace) -> None:
     version = None if ad.ad_system_version is None else {"version": xml_safe(ad.ad_system_version)}
     _text(inline, tags.AdSystem, ad.ad_system, version)
 
@@ -310,7 +362,9 @@ _VAST4_TAGS = _tags(VAST_NAMESPACE)
 
 
 def _vast4(events: frozenset[str], **features: bool) -> _Dialect:
-    return _Dialect(_VAST4_TAGS, {None: VAST_NAMESPACE}, event_names_for(events), _inline_vast4, **features)
+    return _Dialect(
+        _VAST4_TAGS, {None: VAST_NAMESPACE}, event_names_for(events), _inline_vast4, vast4=True, **features
+    )
 
 
 _DIALECTS = {

@@ -28,9 +28,6 @@ from app.runtime import runtime
 from app.serving.diagnosis_views import campaign_delivery
 from app.serving.views import base_url
 from app.supply import services as supply_tags
-
-# The campaign page's counters, also polled by the preview while the ad plays.
-COUNTS = ("impressions", "starts", "first_quartiles", "midpoints", "third_quartiles", "completes", "clicks")
 from app.tracking.stored_delivery import delivered_creatives, has_delivered
 
 
@@ -99,6 +96,10 @@ def _form_values(campaign) -> dict:
         "daily_budget": f"{campaign.daily_budget}" if campaign.daily_budget else "",
         "daily_impression_cap": str(campaign.daily_impression_cap or ""),
         "time_zone": campaign.time_zone,
+        "kind": "" if campaign.kind == "direct" else campaign.kind,
+        "vast_ad_tag_uri": campaign.vast_ad_tag_uri or "",
+        "ad_duration": f"{campaign.ad_duration:g}" if campaign.ad_duration else "",
+        "server_side_unwrap": "true" if campaign.server_side_unwrap else "",
         **targeting_form.form_values(campaign.targeting),
     }
 

@@ -77,15 +77,17 @@ def load_form(schema: ma.Schema, form: MultiDict, message: str) -> dict:
 
 def load_campaign_form(form: MultiDict) -> dict:
     """The dates come from <input type="datetime-local">, without a timezone: the form says they are UTC.
-    An unticked checkbox is not sent at all: category_exclusive is false unless it is there. The pacing
-    menu's first choice (empty) is even. The targeting inputs make one `targeting`
-    (app.admin.targeting_form)."""
+    An unticked checkbox is not sent at all: category_exclusive and server_side_unwrap are false unless
+    they are there. The first choice (empty) of the pacing menu is even, of the kind menu direct. The
+    targeting inputs make one `targeting` (app.admin.targeting_form)."""
     values = MultiDict(form)
     for name in CAMPAIGN_DATES:
         if _naive_iso(values.get(name, "")):
             values[name] = values[name] + "Z"
     values["category_exclusive"] = "true" if values.get("category_exclusive") else "false"
     values["pacing"] = values.get("pacing") or "even"
+    values["kind"] = values.get("kind") or "direct"
+    values["server_side_unwrap"] = "true" if values.get("server_side_unwrap") else "false"
     targeting = targeting_from_form(form)
     if targeting is not None:
         values["targeting"] = targeting

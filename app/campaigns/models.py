@@ -10,6 +10,9 @@ from app.db import Base, Money, UTCDateTime, UUIDPrimaryKey, utcnow
 
 STATUSES = ("draft", "active", "paused", "completed")
 PACINGS = ("even", "asap", "frontloaded")  # app.serving.pacing
+# direct: plays its own creatives; vast_redirect: a third party's VAST tag, served as a <Wrapper>
+# (app.serving.wrappers) with the declared duration standing for the ad's.
+KINDS = ("direct", "vast_redirect")
 
 
 class Campaign(UUIDPrimaryKey, Base):
@@ -23,6 +26,10 @@ class Campaign(UUIDPrimaryKey, Base):
         sa.CheckConstraint("impression_goal > 0", name="impression_goal_positive"),
         sa.CheckConstraint("daily_budget > 0", name="daily_budget_positive"),
         sa.CheckConstraint("daily_impression_cap > 0", name="daily_impression_cap_positive"),
+        sa.CheckConstraint(f"kind IN {KINDS!r}", name="kind_valid"),
+        sa.CheckConstraint(
+            "kind = 'direct' OR (vast_ad_tag_uri IS NOT NULL AND ad_duration > 0)", name="redirect_complete"
+        ),
     )
 
     name: Mapped[str] = mapped_column(sa.String(255))
@@ -54,6 +61,13 @@ class Campaign(UUIDPrimaryKey, Base):
     # Archived (app.campaigns.services.archive_campaign): out of the default lists, its figures kept; a
     # campaign that delivered is archived, never deleted.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A VAST redirect line item (kind vast_redirect): the partner's tag (http or https, with VAST macros
+    # expanded per request: vast.macros), the duration of the ad it returns in seconds, and whether the server
+    # follows the tag itself and answers with the InLine (for SSAI callers that cannot follow wrappers).
+    kind: Mapped[str] = mapped_column(sa.String(16), default="direct", server_default="direct")
+    vast_ad_tag_uri: Mapped[str | None] = mapped_column(sa.Text)
+    ad_duration: Mapped[float | None] = mapped_column(sa.Float)
+    server_side_unwrap: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -4,6 +4,7 @@ Money travels as strings with fixed decimals ("1500.00"); numbers are accepted o
 """
 
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import marshmallow as ma
 
@@ -11,13 +12,15 @@ from app.campaigns.caps import FrequencyCapSchema, frequency_caps_field
 from app.campaigns.categories import INVALID as INVALID_CATEGORY
 from app.campaigns.categories import MAX_LENGTH as CATEGORY_LENGTH
 from app.campaigns.categories import normalise_category
-from app.campaigns.models import PACINGS, STATUSES
+from app.campaigns.models import KINDS, PACINGS, STATUSES
 from app.campaigns.targeting import TargetingSchema, TimeZone
 from app.web import PageQuerySchema, UTCDateTime
 
 MAX_BUDGET = Decimal("999999999999.99")  # NUMERIC(14, 2)
 MAX_CPM = Decimal("99999999.9999")  # NUMERIC(12, 4)
 MAX_IMPRESSIONS = 10**15  # BIGINT, with room for sums
+MAX_TAG_LENGTH = 4096
+MAX_AD_DURATION = 600.0  # seconds: a linear ad of a break, well below xs:time's 24 h
 
 
 def _money(places: int, maximum: Decimal, **kwargs) -> ma.fields.Decimal:
@@ -64,6 +67,21 @@ class Category(ma.fields.String):
             raise ma.ValidationError(str(exc)) from None
 
 
+def check_tag_uri(value: str) -> None:
+    """A partner's VAST tag: an absolute http(s) URL with a host, no spaces (its [MACROS] stay as they are,
+    expanded per request by vast.macros)."""
+    if len(value) > MAX_TAG_LENGTH:
+        raise ma.ValidationError(f"Longer than {MAX_TAG_LENGTH} characters.")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ma.ValidationError("Not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ma.ValidationError("Must be an http:// or https:// URL with a host.")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ma.ValidationError("Must not contain spaces or control characters.")
+
+
 class Impressions(ma.fields.Integer):
     """Impressions, 1 to MAX_IMPRESSIONS: a JSON integer or a string of digits, never 1.5 cut to 1."""
 
@@ -101,6 +119,38 @@ class CampaignInputSchema(ma.Schema):
     )
     time_zone = TimeZone()
 
+    # VAST redirect line items (README, Third-party demand).
+    kind = ma.fields.String(
+        validate=ma.validate.OneOf(KINDS),
+        metadata={
+            "description": "`direct` (default): plays its creatives. `vast_redirect`: a third party's VAST "
+            "tag (`vast_ad_tag_uri`), served as a VAST <Wrapper> of `ad_duration` seconds."
+        },
+    )
+    vast_ad_tag_uri = ma.fields.String(
+        allow_none=True,
+        validate=check_tag_uri,
+        metadata={
+            "description": "The partner's VAST tag (http or https). IAB VAST 4 macros such as "
+            "[CACHEBUSTING], [IFA] or [GDPRCONSENT] are expanded per request; player macros are left to the "
+            "player.",
+            "example": "https://ads.example.com/vast?cb=[CACHEBUSTING]&ifa=[IFA]",
+            "maxLength": MAX_TAG_LENGTH,
+        },
+    )
+    ad_duration = ma.fields.Float(
+        allow_none=True,
+        allow_nan=False,
+        validate=ma.validate.Range(min=0, max=MAX_AD_DURATION, min_inclusive=False),
+        metadata={"description": "Seconds the partner's ad lasts: what the decision fits into a break"},
+    )
+    server_side_unwrap = ma.fields.Boolean(
+        metadata={
+            "description": "Follow the partner's tag on the server and answer with its InLine ad (for SSAI "
+            "callers that cannot follow wrappers). Default false."
+        }
+    )
+
     # Pacing (app.serving.pacing), documented in the README's "Pacing".
     pacing = ma.fields.String(
         validate=ma.validate.OneOf(PACINGS),
@@ -136,6 +186,26 @@ class CampaignInputSchema(ma.Schema):
         if "start_date" in data and "end_date" in data and data["end_date"] <= data["start_date"]:
             raise ma.ValidationError("Must be after start_date.", "end_date")
 
+    @ma.validates_schema
+    def redirect_complete(self, data, partial=False, **_) -> None:
+        if not partial:  # an edit is checked with the stored values (app.campaigns.services)
+            missing = redirect_errors(data.get("kind"), data.get("vast_ad_tag_uri"), data.get("ad_duration"))
+            if missing:
+                raise ma.ValidationError(missing)
+
+
+def redirect_errors(kind: str | None, tag_uri: str | None, duration: float | None) -> dict[str, str]:
+    """What a VAST redirect line item lacks, by field: its tag and its ad's duration ({} when complete or
+    direct)."""
+    if kind != "vast_redirect":
+        return {}
+    missing = {}
+    if not tag_uri:
+        missing["vast_ad_tag_uri"] = "Required for a VAST redirect line item."
+    if not duration:
+        missing["ad_duration"] = "Required for a VAST redirect line item."
+    return missing
+
 
 class CampaignSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
@@ -161,6 +231,10 @@ class CampaignSchema(ma.Schema):
     archived_at = UTCDateTime(
         required=True, allow_none=True, metadata={"description": "When it was archived; null when it is not"}
     )
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
+    vast_ad_tag_uri = ma.fields.String(required=True, allow_none=True)
+    ad_duration = ma.fields.Float(required=True, allow_none=True)
+    server_side_unwrap = ma.fields.Boolean(required=True)
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 

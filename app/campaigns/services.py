@@ -26,13 +26,14 @@ from app.advertisers.models import Advertiser
 from app.archiving import set_archived
 from app.campaigns.models import STATUSES, Campaign
 from app.campaigns.pacing import check_goals
+from app.campaigns.schemas import redirect_errors
 from app.campaigns.targeting import DEFAULT_TIME_ZONE
 from app.creatives.models import Creative
 from app.creatives.storage import Storage, remove_objects, stored_keys
 from app.db import utcnow
 from app.exceptions import Conflict, Invalid, NotFound
-from app.supply.services import check_tags_exist
 from app.serving.money import currency_to_units, units_to_currency
+from app.supply.services import check_tags_exist
 from app.tracking.stored_delivery import has_delivered, stored_delivery
 
 # draft -> active <-> paused; draft|active|paused -> completed; completed is final.
@@ -64,13 +65,24 @@ def create_campaign(session: Session, data: dict, default_cpm: Decimal) -> Campa
         daily_impression_cap=data.get("daily_impression_cap"),
         targeting=data.get("targeting") or None,
         time_zone=data.get("time_zone", DEFAULT_TIME_ZONE),
+        kind=data.get("kind", "direct"),
+        vast_ad_tag_uri=data.get("vast_ad_tag_uri"),
+        ad_duration=data.get("ad_duration"),
+        server_side_unwrap=data.get("server_side_unwrap", False),
     )
+    _check_redirect(campaign.kind, campaign.vast_ad_tag_uri, campaign.ad_duration)
     check_goals(
         campaign.budget_total, campaign.daily_budget, campaign.impression_goal, campaign.daily_impression_cap
     )
     session.add(campaign)
     session.commit()
     return campaign
+
+
+def _check_redirect(kind: str, tag_uri: str | None, duration: float | None) -> None:
+    missing = redirect_errors(kind, tag_uri, duration)
+    if missing:
+        raise Invalid("Invalid campaign", missing)
 
 
 def _advertiser(session: Session, advertiser_id: uuid.UUID | None) -> Advertiser | None:
@@ -118,7 +130,7 @@ def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> 
     if not accepts_changes(campaign):
         raise Conflict("A completed campaign cannot be edited")
     errors: dict[str, str] = {}
-    for check in (_check_flight, check_edit, _check_goals):
+    for check in (_check_flight, check_edit, _check_goals, _check_redirect_edit):
         try:
             check(session, campaign, changes)
         except Invalid as exc:  # every field at fault at once, the first message of each
@@ -153,6 +165,12 @@ def _check_goals(_session: Session, campaign: Campaign, changes: dict) -> None:
             changes.get(name, getattr(campaign, name))
             for name in ("budget_total", "daily_budget", "impression_goal", "daily_impression_cap")
         )
+    )
+
+
+def _check_redirect_edit(_session: Session, campaign: Campaign, changes: dict) -> None:
+    _check_redirect(
+        *(changes.get(name, getattr(campaign, name)) for name in ("kind", "vast_ad_tag_uri", "ad_duration"))
     )
 
 

@@ -86,6 +86,17 @@ class PodPositionSchema(ma.Schema):
     spend = Money(required=True)
 
 
+class PartnerSchema(ma.Schema):
+    no_ads = ma.fields.Integer(required=True, metadata={"description": "Errors 303: the partner had no ad"})
+    timeouts = ma.fields.Integer(required=True, metadata={"description": "Errors 301: its tag timed out"})
+    failures = ma.fields.Integer(
+        required=True, metadata={"description": "Every wrapper error (100-102, 300-303) players reported"}
+    )
+    fill_rate = ma.fields.Float(
+        required=True, metadata={"description": "impressions / (impressions + failures)"}
+    )
+
+
 class CampaignStatsSchema(SummaryFields):
     currency = currency_field()
     campaign_id = ma.fields.UUID(required=True)
@@ -103,6 +114,12 @@ class CampaignStatsSchema(SummaryFields):
         metadata={"description": "The same figures split by the ads' position in their pods"},
     )
     freshness = ma.fields.Nested(FreshnessSchema, required=True)
+    partner = ma.fields.Nested(
+        PartnerSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "A VAST redirect line item's partner (null for a direct campaign)"},
+    )
 
 
 class TotalsSchema(ma.Schema):

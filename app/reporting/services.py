@@ -62,6 +62,24 @@ def error_codes(errors: dict[str, int]) -> list[dict]:
     ]
 
 
+# VAST error codes a player reports when a wrapper's tag gives it no playable ad (VAST 4.2 §2.3.6.3): XML
+# parsing (100), schema validation (101), unsupported version (102), a wrapper error (300), the tag's timeout
+# (301), the wrapper limit (302) and no ad after the wrappers (303).
+PARTNER_FAILURE_CODES = ("100", "101", "102", "300", "301", "302", "303")
+
+
+def partner_figures(impressions: int, errors: dict[str, int]) -> dict:
+    """A VAST redirect line item's partner, from what players reported: each wrapper they followed ended in
+    an impression or in one of PARTNER_FAILURE_CODES; fill_rate is impressions over both."""
+    failures = sum(errors.get(code, 0) for code in PARTNER_FAILURE_CODES)
+    return {
+        "no_ads": errors.get("303", 0),
+        "timeouts": errors.get("301", 0),
+        "failures": failures,
+        "fill_rate": _ratio(impressions, impressions + failures),
+    }
+
+
 def campaign_stats(
     session: Session,
     campaign_id: uuid.UUID,
@@ -130,6 +148,7 @@ def campaign_stats(
         "to": end,
         "granularity": granularity,
         **_summary(totals, errors, spend_units),
+        "partner": None if campaign.kind == "direct" else partner_figures(totals["impression"], errors),
         "budget_total": f"{campaign.budget_total:.2f}",
         "spend_to_date": lifetime["spend"],
         "budget_remaining": lifetime["budget_remaining"],

@@ -35,6 +35,7 @@ class ServedAd:
     token: str
     media_urls: tuple[str, ...] = ()  # absolute, one per creative.media_files
     mezzanine_url: str = ""  # absolute
+    tag_uri: str = ""  # a VAST redirect line item's partner tag, macros expanded (app.serving.wrappers)
 
     @property
     def media_url(self) -> str:

@@ -37,9 +37,9 @@ from app.serving.request import POD_MAX_ADS_NAMES, POD_MAX_DURATION_NAMES
 from app.serving.separation import SeparationKeys, separation_keys
 from app.serving.targeting import RuleIndex, TargetedViews, build_rules, tick_views
 from app.serving.traffic import TrafficForecast
-from vast.model import Verification
 from app.supply.defaults import SupplyTagEntry
 from app.supply.models import SupplyTag
+from vast.model import Verification
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,15 @@ class MediaEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class WrapperEntry:
+    """What a VAST redirect line item serves: the partner's tag (VAST macros unexpanded) and whether the
+    server follows it itself (app.serving.wrappers)."""
+
+    vast_ad_tag_uri: str
+    server_side_unwrap: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CreativeEntry:
     id: uuid.UUID
     campaign_id: uuid.UUID
@@ -79,6 +88,7 @@ class CreativeEntry:
     ad_id: str | None = None  # the advertiser's Ad-ID
     renditions: tuple[MediaEntry, ...] = ()  # ready ones, largest first (app.creatives.transcode)
     verifications: tuple[Verification, ...] = ()  # third-party measurement (app.creatives.verifications)
+    wrapper: WrapperEntry | None = None  # a VAST redirect line item's partner tag, standing for a creative
 
     @property
     def mezzanine(self) -> MediaEntry:
@@ -151,6 +161,8 @@ class Catalog:
     # Frequency caps (app.serving.caps): history field -> rules, for the capped campaigns and advertisers.
     cap_rules: dict = field(default_factory=dict)
     supply_tags: dict[int, SupplyTagEntry] = field(default_factory=dict)  # app.supply, by id
+    # `campaign:<id>` of each VAST redirect line item: what callers that need a video file exclude (the SDK).
+    redirect_keys: frozenset[str] = frozenset()
 
 
 def make_catalog(
@@ -173,6 +185,9 @@ def make_catalog(
         durations=tuple(creative.duration for creative in ordered),
         ordered=ordered,
         supply_tags=supply_tags or {},
+        redirect_keys=frozenset(
+            f"campaign:{creative.campaign_id}" for creative in ordered if creative.wrapper is not None
+        ),
     )
     return replace(catalog, targeting=build_rules(catalog), cap_rules=build_cap_rules(campaigns.values()))
 
@@ -184,45 +199,33 @@ def load_catalog(
     session: Session, storage: Storage, version: int, hold_untranscoded: bool = False
 ) -> Catalog:
     """Active campaigns whose flight has not ended, with their active unarchived creatives and their
-    advertiser. `hold_untranscoded`: a creative whose renditions are not all made yet is left out (else its
+    advertiser, then the VAST redirect line items (each stands for one ad: `redirect_creative`), and the
+    supply tags. `hold_untranscoded`: a creative whose renditions are not all made yet is left out (else its
     original serves alone meanwhile)."""
-    serving = (
-        Campaign.status == "active",
-        Campaign.end_date > utcnow(),
-        Creative.status == "active",
-        Creative.archived_at.is_(None),
-    )
+    serving = (_servable(), Creative.status == "active", Creative.archived_at.is_(None))
     campaigns = load_entries(session, storage, serving, hold_untranscoded)
+    redirects = session.execute(
+        sa.select(
+            *_CAMPAIGN_COLUMNS, Campaign.vast_ad_tag_uri, Campaign.ad_duration, Campaign.server_side_unwrap
+        )
+        .outerjoin(Advertiser, Advertiser.id == Campaign.advertiser_id)
+        .where(_servable(), Campaign.kind == "vast_redirect")
+        .order_by(Campaign.id)
+    ).all()
+    for row in redirects:
+        campaigns[row.id] = _campaign_entry(row, (redirect_creative(row),))
     return make_catalog(version, time.time(), campaigns, load_supply_tags(session))
 
 
 def load_entries(
     session: Session, storage: Storage, where: tuple, hold_untranscoded: bool = False
 ) -> dict[uuid.UUID, CampaignEntry]:
-    """The campaigns and creatives `where` selects (conditions on Campaign and Creative), as the catalog
-    holds them: one query, plain rows (no ORM objects: at 10,000 campaigns that is several times faster,
-    and the worker waits for it); then the ready renditions of those creatives, a second one."""
+    """The direct campaigns and creatives `where` selects (conditions on Campaign and Creative), as the
+    catalog holds them: one query, plain rows (no ORM objects: at 10,000 campaigns that is several times
+    faster, and the worker waits for it); then the ready renditions of those creatives, a second one."""
     rows = session.execute(
         sa.select(
-            Campaign.id,
-            Campaign.name,
-            Campaign.cpm,
-            Campaign.budget_total,
-            Campaign.start_date,
-            Campaign.end_date,
-            Campaign.category,
-            Campaign.category_exclusive,
-            Campaign.frequency_caps,
-            Advertiser.id.label("advertiser_id"),
-            Advertiser.frequency_caps.label("advertiser_frequency_caps"),
-            Campaign.pacing,
-            Campaign.impression_goal,
-            Campaign.daily_budget,
-            Campaign.daily_impression_cap,
-            Campaign.targeting,
-            Campaign.time_zone,
-            Advertiser.name.label("advertiser_name"),
-            Advertiser.domain.label("advertiser_domain"),
+            *_CAMPAIGN_COLUMNS,
             Creative.id.label("creative_id"),
             Creative.duration,
             Creative.width,
@@ -239,7 +242,7 @@ def load_entries(
         )
         .join(Creative, Creative.campaign_id == Campaign.id)
         .outerjoin(Advertiser, Advertiser.id == Campaign.advertiser_id)
-        .where(*where)
+        .where(Campaign.kind == "direct", *where)
         .order_by(Campaign.id, Creative.id)
     ).all()
     if hold_untranscoded:
@@ -267,31 +270,76 @@ def load_entries(
                 verifications=vast_verifications(row.verifications),
             )
         )
-    campaigns = {
-        row.id: CampaignEntry(
-            id=row.id,
-            name=row.name,
-            cost_units=currency_to_units(row.cpm / Decimal(1000)),
-            budget_units=currency_to_units(row.budget_total),
-            start_ts=row.start_date.timestamp(),
-            end_ts=row.end_date.timestamp(),
-            creatives=tuple(creatives_of[row.id]),
-            advertiser_domain=row.advertiser_domain,
-            advertiser_name=row.advertiser_name,
-            category=row.category,
-            category_exclusive=row.category_exclusive,
-            frequency_caps=caps_of(row.frequency_caps),
-            advertiser_id=row.advertiser_id,
-            advertiser_frequency_caps=caps_of(row.advertiser_frequency_caps),
-            pacing=row.pacing,
-            impression_goal=row.impression_goal,
-            daily_budget_units=currency_to_units(row.daily_budget) if row.daily_budget else None,
-            daily_impression_cap=row.daily_impression_cap,
-            targeting=targeting_of(row.targeting, row.time_zone),
-        )
-        for row in campaign_rows.values()
-    }
-    return campaigns
+    return {row.id: _campaign_entry(row, tuple(creatives_of[row.id])) for row in campaign_rows.values()}
+
+
+_CAMPAIGN_COLUMNS = (
+    Campaign.id,
+    Campaign.name,
+    Campaign.cpm,
+    Campaign.budget_total,
+    Campaign.start_date,
+    Campaign.end_date,
+    Campaign.category,
+    Campaign.category_exclusive,
+    Campaign.frequency_caps,
+    Advertiser.id.label("advertiser_id"),
+    Advertiser.frequency_caps.label("advertiser_frequency_caps"),
+    Campaign.pacing,
+    Campaign.impression_goal,
+    Campaign.daily_budget,
+    Campaign.daily_impression_cap,
+    Campaign.targeting,
+    Campaign.time_zone,
+    Advertiser.name.label("advertiser_name"),
+    Advertiser.domain.label("advertiser_domain"),
+)
+
+
+def _servable() -> sa.ColumnElement[bool]:
+    return sa.and_(Campaign.status == "active", Campaign.end_date > utcnow(), Campaign.archived_at.is_(None))
+
+
+def _campaign_entry(row, creatives: tuple[CreativeEntry, ...]) -> CampaignEntry:
+    return CampaignEntry(
+        id=row.id,
+        name=row.name,
+        cost_units=currency_to_units(row.cpm / Decimal(1000)),
+        budget_units=currency_to_units(row.budget_total),
+        start_ts=row.start_date.timestamp(),
+        end_ts=row.end_date.timestamp(),
+        creatives=creatives,
+        advertiser_domain=row.advertiser_domain,
+        advertiser_name=row.advertiser_name,
+        category=row.category,
+        category_exclusive=row.category_exclusive,
+        frequency_caps=caps_of(row.frequency_caps),
+        advertiser_id=row.advertiser_id,
+        advertiser_frequency_caps=caps_of(row.advertiser_frequency_caps),
+        pacing=row.pacing,
+        impression_goal=row.impression_goal,
+        daily_budget_units=currency_to_units(row.daily_budget) if row.daily_budget else None,
+        daily_impression_cap=row.daily_impression_cap,
+        targeting=targeting_of(row.targeting, row.time_zone),
+    )
+
+
+def redirect_creative(row) -> CreativeEntry:
+    """What a VAST redirect line item stands for in the decision: one ad of its declared duration, whose id is
+    the campaign's (its beacons and hourly counts are the line item's). No file: the partner's tag instead."""
+    return CreativeEntry(
+        id=row.id,
+        campaign_id=row.id,
+        duration=row.ad_duration,
+        width=0,
+        height=0,
+        bitrate=0,
+        file_size=0,
+        video_codec="",
+        media_url="",
+        click_through_url=None,
+        wrapper=WrapperEntry(row.vast_ad_tag_uri, row.server_side_unwrap),
+    )
 
 
 def load_supply_tags(session: Session) -> dict[int, SupplyTagEntry]:

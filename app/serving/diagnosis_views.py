@@ -151,8 +151,8 @@ def campaign_delivery(campaign_id: uuid.UUID) -> Verdict | None:
 
 
 def _outside_the_catalog(loaded: set, only: uuid.UUID | None = None) -> list[Verdict]:
-    """Campaigns the serving catalog does not hold, and why: not active, no active creative, ended, or
-    changed less than a catalog refresh ago."""
+    """Campaigns the serving catalog does not hold, and why: not active, no active creative (a direct one),
+    ended, or changed less than a catalog refresh ago."""
     active_creatives = (
         sa.select(sa.func.count())
         .where(
@@ -160,18 +160,20 @@ def _outside_the_catalog(loaded: set, only: uuid.UUID | None = None) -> list[Ver
         )
         .scalar_subquery()
     )
-    query = sa.select(Campaign.id, Campaign.name, Campaign.status, Campaign.end_date, active_creatives)
+    query = sa.select(
+        Campaign.id, Campaign.name, Campaign.status, Campaign.end_date, Campaign.kind, active_creatives
+    )
     if only is not None:
         query = query.where(Campaign.id == only)
     rows = get_session().execute(query.order_by(Campaign.name))
     now = utcnow()
     verdicts = []
-    for campaign_id, name, status, end_date, creatives in rows:
+    for campaign_id, name, status, end_date, kind, creatives in rows:
         if campaign_id in loaded:
             continue
         if status != "active":
             rule, detail = "status", f"the campaign is {status}"
-        elif not creatives:
+        elif not creatives and kind == "direct":  # a VAST redirect line item serves its partner's tag
             rule, detail = "creatives", "no active creative"
         elif end_date <= now:
             rule, detail = "flight", "its flight has ended"

@@ -15,8 +15,10 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 from app.serving.ads import CODEC_NAMES, ServedAd, inline_ad, inline_ad_identity, linear_ad
+from app.serving.wrappers import wrapper_ad
+from vast.macros import ERRORCODE
 from vast.model import MediaFile, Verification
-from vast.render import SUPPORTED_VERSIONS, render
+from vast.render import SUPPORTED_VERSIONS, render, render_ads
 
 # VAST versions x durations x media shapes x with or without a click-through, an advertiser, a category
 SKELETONS_PER_WORKER = 1024
@@ -36,6 +38,8 @@ _MARK = re.compile(r"@@([a-z_]+(?:\.[a-z_]+)?(?:\.\d+)?)@@")
 
 def vast_document(ad: ServedAd, version: str) -> bytes:
     creative = ad.creative
+    if creative.wrapper is not None:  # a VAST redirect line item (app.serving.wrappers)
+        return render(wrapper_ad(ad), version)
     vast_creative = inline_ad_identity(ad)
     texts = {
         "ad_id": str(ad.campaign.id),
@@ -88,10 +92,11 @@ def vast_document(ad: ServedAd, version: str) -> bytes:
     return "".join(parts).encode()
 
 
-def pod_document(ads: list[ServedAd], version: str, sequenced: int) -> bytes:
+def pod_document(ads: list[ServedAd], version: str, sequenced: int, no_ad_error: str | None = None) -> bytes:
     """Several ads in one document: the first `sequenced` an ad pod (sequence 1..k, VAST 4.2 §3.2.1), the
     rest standalone (a buffet the player may substitute a failed ad with). Each ad is filled as a single
-    ad's document is, then the Ad elements are put side by side under one VAST element."""
+    ad's document is, then the Ad elements are put side by side under one VAST element. No ads: the no-fill
+    document, with `no_ad_error` (`no_ad_url`) in 4.x."""
     head = tail = b""
     parts = []
     for number, ad in enumerate(ads, 1):
@@ -104,12 +109,19 @@ def pod_document(ads: list[ServedAd], version: str, sequenced: int) -> bytes:
             opening = element.index(b">")
             element = element[:opening] + b' sequence="%d"' % number + element[opening:]
         parts.append(element)
-    return head + b"".join(parts) + tail if parts else no_fill_document(version)
+    return head + b"".join(parts) + tail if parts else no_fill_document(version, no_ad_error)
 
 
-@lru_cache(maxsize=len(SUPPORTED_VERSIONS))
-def no_fill_document(version: str) -> bytes:
-    return render(None, version)
+def no_ad_url(base_url: str) -> str:
+    """Where a player reports that it found no ad: a VAST 4.x root <Error>, fired with [ERRORCODE] 303 by a
+    player that reached us through wrappers (VAST 4.3 §2.3.6); app.tracking.views counts it."""
+    return f"{base_url}/t/no-ad?code={ERRORCODE}"
+
+
+@lru_cache(maxsize=4 * len(SUPPORTED_VERSIONS))
+def no_fill_document(version: str, error_url: str | None = None) -> bytes:
+    """The empty <VAST/> of `version`; in 4.x with `error_url` as its root <Error> (3.0 has none)."""
+    return render_ads((), version, no_ad_errors=(error_url,) if error_url else ())
 
 
 @lru_cache(maxsize=SKELETONS_PER_WORKER)

@@ -305,6 +305,8 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "gpp_sid": _gpp_sid,
     # Directed at children (OpenRTB regs.coppa): 1, no identifier is used at all.
     "coppa": _zero_or_one,
+    # The caller's own timeout (OpenRTB tmax, ms): server-side unwrapping answers within it.
+    "tmax": _milliseconds(0.05),
     "cb": _text(128),
     "request_id": _text(128),
     # Ad pods (app.serving.pods), and the aliases integrators send: Google's pmxd/pmnd (ms) and pmad,
@@ -417,6 +419,7 @@ class AdRequest:
     # identifiers_allowed, once worked out: a request asks it for its caps, its beacons and its events.
     _identifiers_allowed: bool | None = field(default=None, repr=False, compare=False)
     supply_tag: int = 0  # the known supply tag it came through (app.supply), 0 for none
+    tmax: float | None = None  # seconds the caller waits for the answer
 
     def duration_window(self, tolerance: float) -> tuple[float, float]:
         """The seconds an ad of this request may last, [low, high]: the request's min_duration and
@@ -575,6 +578,7 @@ def parse_ad_request(
         gpp_sid=values.get("gpp_sid"),
         coppa=values.get("coppa"),
         supply_tag=supply_tag,
+        tmax=values.get("tmax"),
     )
 
 

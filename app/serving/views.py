@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -19,7 +20,7 @@ from app.runtime import Runtime, runtime, start_runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
 from app.serving.caps import capped_keys
 from app.serving.device import device_ip, device_user_agent
-from app.serving.documents import no_fill_document, pod_document, vast_document
+from app.serving.documents import no_ad_url, no_fill_document, pod_document, vast_document
 from app.serving.pods import PodRequest, choose_one, choose_pod
 from app.serving.preview import InvalidPreview, preview_ad
 from app.serving.rate_limit import limit_sdk_client
@@ -33,9 +34,11 @@ from app.serving.request import (
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
 from app.serving.separation import excluded_keys, keys_of
 from app.serving.targeting import Profile, device_profile, index_for, profile_of
+from app.serving.wrappers import unwrap_ad, with_partner_tags
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
 from app.web import Blueprint, json_body
 
+log = logging.getLogger(__name__)
 bp = FlaskBlueprint("serving", __name__)
 sdk = Blueprint("sdk", __name__, url_prefix="/api/v1", description="Ad requests and impressions for SDKs")
 # CORS is added app-wide by path (app.serving.cors), so that routing errors on these paths carry it too.
@@ -94,7 +97,14 @@ def vast():
         )
         if ad is not None and ad_request.session_id:
             rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
-    body = vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
+        if ad is not None and ad.creative.wrapper is not None:
+            ad = with_partner_tags([ad], ad_request)[0]
+            if ad.creative.wrapper.server_side_unwrap:
+                return _answer_vast(unwrapped_answer(rt, ad, ad_request), ad_request)
+    if ad is not None:
+        body = vast_document(ad, ad_request.vast_version)
+    else:
+        body = no_fill_document(ad_request.vast_version, no_ad_url(base_url(rt)))
     return _answer_vast(body, ad_request)
 
 
@@ -108,6 +118,29 @@ def _preview(rt: Runtime, ad_request: AdRequest) -> bytes:
     with rt.sessions() as session:
         ad = preview_ad(session, rt.storage, rt.signer, base_url(rt), campaign_id, creative_id)
     return vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
+
+
+def unwrapped_answer(rt: Runtime, ad: ServedAd, ad_request: AdRequest) -> bytes:
+    """The partner's InLine with our trackers (app.serving.wrappers.unwrap_ad), or, when the chain fails,
+    the line item's error beacon recorded with its VAST code and an empty VAST."""
+    unwrapped = unwrap_ad(ad, ad_request, rt.unwrap_timeout_seconds)
+    if unwrapped.document is not None:
+        return unwrapped.document
+    try:
+        rt.store.record(
+            Event(
+                name="error",
+                ad_serving_id=ad.ad_serving_id,
+                campaign_id=str(ad.campaign.id),
+                creative_id=str(ad.creative.id),
+                occurred_at=time.time(),
+                error_code=unwrapped.error_code,
+                pod_position=0,
+            )
+        )
+    except StoreUnavailable:
+        log.warning("the partner's error %s could not be recorded", unwrapped.error_code)
+    return no_fill_document(ad_request.vast_version, no_ad_url(base_url(rt)))
 
 
 # A pod document compresses to about a tenth. gzip (level 1) takes about 40 µs whatever the size up to a
@@ -188,11 +221,13 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
         served(campaigns[c.campaign_id], c, pod_position=pos, device=device, supply_tag=tag)
         for pos, c in enumerate(creatives, 1)
     ] + [served(campaigns[c.campaign_id], c, device=device, supply_tag=tag) for c in buffet]
+    if state.catalog.redirect_keys:
+        ads = with_partner_tags(ads, ad_request)
     _count(rt, filled=bool(creatives), supply_tag=tag)
     rt.counter.count_pod(len(creatives), limits.max_seconds, sum(c.duration for c in creatives), tag)
     for ad in ads:
         _note_served(rt, ad)
-    return pod_document(ads, ad_request.vast_version, sequenced=len(creatives))
+    return pod_document(ads, ad_request.vast_version, len(creatives), no_ad_url(base_url(rt)))
 
 
 def _count(rt: Runtime, *, filled: bool, supply_tag: int = 0) -> None:
@@ -288,7 +323,8 @@ def ad_request(body):
             (None, {}) if device is None else rt.caps.answer_and_history(rt.store, request_id, device)
         )
         if stored is None:
-            excluded = capped_keys(catalog, history, time.time())
+            # A JSON answer names a video file: VAST redirect line items (a partner's tag) are not for it.
+            excluded = capped_keys(catalog, history, time.time()) | catalog.redirect_keys
             profile = partial(device_profile, ip, user_agent)
             ad = choose(
                 rt, 0.0, body["duration"], private=private, excluded=excluded, device=device, profile=profile

@@ -43,6 +43,18 @@ _TEST = {
 }
 
 
+@bp.route("/t/no-ad", methods=["GET", "HEAD"])
+def no_ad():
+    """A player found no ad in a no-fill answer it reached through wrappers (the VAST 4.x root <Error>, code
+    303: VAST 4.3 §2.3.6). No ad, so no token and nothing stored: counted in adserver_beacons_total
+    (event `no_ad`, result the VAST error code, `other` for anything but three digits)."""
+    code = request.args.get("code", "")
+    if request.method == "GET":
+        known = code.isascii() and code.isdigit() and len(code) == 3
+        beacon_series("no_ad", code if known else "other").inc()
+    return _pixel(_NOT_COUNTED if request.method == "HEAD" else _HEADERS[True])
+
+
 @bp.route("/t/<event>", methods=["GET", "HEAD"])
 def beacon(event: str):
     """Count a player's event once per ad (and per error code, or progress offset). `HEAD` (link checkers,

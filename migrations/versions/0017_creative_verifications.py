@@ -1,7 +1,7 @@
 """creative verification vendors (VAST 4.1 AdVerifications)
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-01 03:00:00
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0017'
-down_revision = '0013'
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """event exports: the hours of raw events written as Parquet, and the rows of each file
 
 Revision ID: 0019
-Revises: 0013
+Revises: 0018
 Create Date: 2026-12-01 03:10:00
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0019"
-down_revision = "0013"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -5,50 +5,16 @@
 
 const { DOMParser } = require('@xmldom/xmldom');
 const { VASTParser } = require('@dailymotion/vast-client');
+const { adView, run } = require('./vast_views');
 
 async function parse(xml) {
   try {
     const dom = new DOMParser().parseFromString(xml, 'text/xml');
     const response = await new VASTParser().parseVAST(dom);
-    return {
-      version: response.version,
-      ads: response.ads.map((ad) => {
-        const linear = ad.creatives.find((creative) => creative.type === 'linear') || {};
-        return {
-          id: ad.id,
-          sequence: ad.sequence,
-          adServingId: ad.adServingId,
-          impressions: ad.impressionURLTemplates.map((template) => template.url),
-          errors: ad.errorURLTemplates,
-          duration: linear.duration,
-          mediaFiles: (linear.mediaFiles || []).map((media) => media.fileURL),
-          tracking: linear.trackingEvents || {},
-          clickTracking: (linear.videoClickTrackingURLTemplates || []).map((template) => template.url),
-          verifications: (ad.adVerifications || []).map((verification) => ({
-            vendor: verification.vendor,
-            resource: verification.resource,
-            apiFramework: verification.apiFramework,
-            parameters: verification.parameters,
-            trackingEvents: verification.trackingEvents,
-          })),
-        };
-      }),
-    };
+    return { version: response.version, ads: response.ads.map(adView) };
   } catch (error) {
     return { error: String(error) };
   }
 }
 
-let input = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  input += chunk;
-});
-process.stdin.on('end', async () => {
-  const documents = JSON.parse(input);
-  const views = [];
-  for (const xml of documents) {
-    views.push(await parse(xml));
-  }
-  process.stdout.write(JSON.stringify(views));
-});
+run(parse);

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from app.campaigns.models import Campaign
 from tests.api.test_campaigns import campaign_body
 from tests.factories import AdvertiserFactory, CampaignFactory, CreativeFactory
-from tests.serving_helpers import ad_urls, get_vast, refresh, runtime
+from tests.serving_helpers import ad_urls, ads_in, get_vast, refresh, runtime
 
 CAMPAIGNS = "/api/v1/campaigns"
 ADVERTISERS = "/api/v1/advertisers"
@@ -52,7 +52,7 @@ def capped(session, app, *rules: dict, advertiser=None, duration: float = 30.0) 
 def served(client, query: str = "", **headers) -> tuple[str | None, dict]:
     """(the campaign of the ad /vast gives this device, its beacon URLs); (None, {}) for no fill."""
     document = get_vast(client, "max_duration=30" + (f"&{query}" if query else ""), headers=headers)
-    if not len(document):
+    if not ads_in(document):
         return None, {}
     return document.find("{*}Ad").get("id"), ad_urls(document)
 
@@ -242,7 +242,7 @@ def test_a_pod_holds_a_capped_campaign_once_and_none_once_capped(client, app, se
     assert [ad.get("id") for ad in pod] == [str(campaign.id)]  # one ad per campaign, whatever fits
     watch(client)
     watch(client)
-    assert len(get_vast(client, "pod_max_dur=60&pod_max_ads=4")) == 0
+    assert len(ads_in(get_vast(client, "pod_max_dur=60&pod_max_ads=4"))) == 0
 
 
 def test_sdk_requests_are_capped_and_counted_by_the_impression_call(client, app, session):

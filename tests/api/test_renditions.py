@@ -12,7 +12,7 @@ from app.creatives import services, transcode
 from app.db import get_session
 from tests import media_files
 from tests.factories import CampaignFactory
-from tests.serving_helpers import NS, get_vast, refresh, runtime
+from tests.serving_helpers import NS, ads_in, get_vast, refresh, runtime
 from vast.render import SUPPORTED_VERSIONS
 
 
@@ -131,7 +131,7 @@ def test_until_ready_the_original_serves_alone_with_our_own_identity(client, aut
 def test_hold_serves_a_creative_only_once_its_renditions_are_ready(client, auth, app, campaign, source):
     upload(client, auth, campaign.id, source)
     refresh(app)
-    assert len(get_vast(client, "vast_version=4.2")) == 0  # no fill while transcoding
+    assert len(ads_in(get_vast(client, "vast_version=4.2"))) == 0  # no fill while transcoding
     runtime(app).transcoder.run_pending()
     refresh(app)
     assert len(get_vast(client, "vast_version=4.2").findall(".//v:MediaFile", NS)) == 3

@@ -12,7 +12,7 @@ from app.db import utcnow
 from app.tracking.events import StoreUnavailable
 from app.tracking.models import EventCountHourly, Impression, TrackingEvent
 from tests.factories import CampaignFactory, CreativeFactory
-from tests.serving_helpers import NS, ad_urls, flush, get_vast, refresh, runtime
+from tests.serving_helpers import NS, ad_urls, ads_in, flush, get_vast, refresh, runtime
 from vast.errors import meaning
 
 
@@ -268,7 +268,7 @@ def test_spending_the_budget_stops_serving_and_completes_the_campaign(client, ap
         urls = ad_urls(get_vast(client))
         fire(client, urls["impression"])
     refresh(app)  # live spend 0.03 = budget
-    assert len(get_vast(client)) == 0
+    assert len(ads_in(get_vast(client))) == 0
     flush(app)
     runtime(app).flusher.complete_finished_campaigns()
     assert client.get(f"/api/v1/campaigns/{campaign.id}", headers=auth).get_json()["status"] == "completed"
@@ -280,7 +280,7 @@ def test_a_worker_stops_offering_a_campaign_its_own_serves_would_exhaust(client,
     campaign = CampaignFactory(status="active", budget_total=Decimal("0.02"), cpm=Decimal("10.0000"))
     CreativeFactory(campaign=campaign)
     refresh(app)
-    served = sum(len(get_vast(client)) for _ in range(5))
+    served = sum(len(ads_in(get_vast(client))) for _ in range(5))
     assert served == 2  # two ads of 0.01 before any impression came back
 
 
@@ -361,7 +361,7 @@ def test_dashboard(client, app, auth, session, live):
         urls = ad_urls(get_vast(client))
         fire(client, urls["impression"])
         fire(client, urls["complete"])
-    assert len(get_vast(client, "max_duration=5")) == 0  # a no-fill
+    assert len(ads_in(get_vast(client, "max_duration=5"))) == 0  # a no-fill
     flush(app)
     body = client.get("/api/v1/dashboard", headers=auth).get_json()
     assert body["totals"]["impressions"] == 3 and body["totals"]["completes"] == 3

@@ -12,7 +12,7 @@ from app import create_app
 from app.db import get_session, utcnow
 from tests import factories
 from tests.factories import CampaignFactory, CreativeFactory
-from tests.serving_helpers import NS, get_vast, refresh, runtime
+from tests.serving_helpers import NS, ads_in, get_vast, refresh, runtime
 from vast.validate import validate
 
 
@@ -66,34 +66,40 @@ def test_every_version_validates_against_its_schema(client, live, version):
 
 @pytest.mark.parametrize("version", ["3.0", "4.1", "4.2"])
 def test_no_fill_is_an_empty_valid_vast(client, app, session, version):
+    """Without ads; in 4.x with a root Error a player behind wrappers fires with 303 (VAST 4.3 §2.3.6)."""
     response = client.get(f"/vast?vast_version={version}")
     assert response.status_code == 200
     validate(response.data, version)
     document = etree.fromstring(response.data)
-    assert len(document) == 0 and document.get("version") == version
+    assert not ads_in(document) and document.get("version") == version
+    errors = [element.text for element in document.findall("{*}Error")]
+    assert errors == ([] if version == "3.0" else ["http://localhost/t/no-ad?code=[ERRORCODE]"])
+    for url in errors:
+        answer = client.get(url.replace("[ERRORCODE]", "303").removeprefix("http://localhost"))
+        assert answer.status_code == 204 and answer.headers["X-Beacon"] == "counted"
 
 
 def test_no_fill_when_nothing_fits_the_duration(client, live):
-    assert len(get_vast(client, "max_duration=10")) == 0
-    assert len(get_vast(client, "dur=10")) == 0
-    assert len(get_vast(client, "dur=15")) == 1
-    assert len(get_vast(client, "min_duration=16&max_duration=60")) == 0
-    assert len(get_vast(client, "min_duration=15&max_duration=15")) == 1
+    assert len(ads_in(get_vast(client, "max_duration=10"))) == 0
+    assert len(ads_in(get_vast(client, "dur=10"))) == 0
+    assert len(ads_in(get_vast(client, "dur=15"))) == 1
+    assert len(ads_in(get_vast(client, "min_duration=16&max_duration=60"))) == 0
+    assert len(ads_in(get_vast(client, "min_duration=15&max_duration=15"))) == 1
 
 
 def test_never_a_creative_longer_than_max_duration(client, app, session):
     CreativeFactory(duration=30.4)
     refresh(app)
-    assert len(get_vast(client, "max_duration=30")) == 0
-    assert len(get_vast(client, "max_duration=30.4")) == 1
+    assert len(ads_in(get_vast(client, "max_duration=30"))) == 0
+    assert len(ads_in(get_vast(client, "max_duration=30.4"))) == 1
 
 
 def test_a_duration_tolerance_is_a_setting(client, app, session):
     CreativeFactory(duration=30.04)
     refresh(app)
-    assert len(get_vast(client, "max_duration=30")) == 0
+    assert len(ads_in(get_vast(client, "max_duration=30"))) == 0
     runtime(app).duration_tolerance_seconds = 0.05
-    assert len(get_vast(client, "max_duration=30")) == 1
+    assert len(ads_in(get_vast(client, "max_duration=30"))) == 1
 
 
 def test_every_parameter_is_accepted(client, live):
@@ -102,8 +108,8 @@ def test_every_parameter_is_accepted(client, live):
         "&app_bundle=com.example.tv&app_name=Example%20TV&device_type=3&ip=203.0.113.7&ua=Roku%2F9.4"
         "&us_privacy=1YNN&gdpr=1&gdpr_consent=CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA&cb=12345&unknown=kept"
     )
-    assert len(get_vast(client, query)) == 1
-    assert len(get_vast(client, "device_type=ctv&ifa_type=aaid&us_privacy=1---&gdpr=0")) == 1
+    assert len(ads_in(get_vast(client, query))) == 1
+    assert len(ads_in(get_vast(client, "device_type=ctv&ifa_type=aaid&us_privacy=1---&gdpr=0"))) == 1
 
 
 @pytest.mark.parametrize(
@@ -243,17 +249,17 @@ def test_serving_runs_no_sql(client, app, live):
 
 
 def test_pausing_or_deactivating_stops_serving_at_the_next_refresh(client, app, auth, live):
-    assert len(get_vast(client)) == 1
+    assert len(ads_in(get_vast(client))) == 1
     client.put(f"/api/v1/campaigns/{live.campaign_id}/status", json={"status": "paused"}, headers=auth)
-    assert len(get_vast(client)) == 1  # not refreshed yet
+    assert len(ads_in(get_vast(client))) == 1  # not refreshed yet
     refresh(app)
-    assert len(get_vast(client)) == 0
+    assert len(ads_in(get_vast(client))) == 0
     client.put(f"/api/v1/campaigns/{live.campaign_id}/status", json={"status": "active"}, headers=auth)
     refresh(app)
-    assert len(get_vast(client)) == 1
+    assert len(ads_in(get_vast(client))) == 1
     client.put(f"/api/v1/creatives/{live.id}/status", json={"status": "inactive"}, headers=auth)
     refresh(app)
-    assert len(get_vast(client)) == 0
+    assert len(ads_in(get_vast(client))) == 0
 
 
 def test_flights_and_budgets_limit_eligibility(client, app, session):
@@ -261,14 +267,14 @@ def test_flights_and_budgets_limit_eligibility(client, app, session):
     CreativeFactory(campaign=CampaignFactory(status="active", start_date=now + timedelta(hours=1)))
     CreativeFactory(campaign=CampaignFactory(status="draft"))
     refresh(app)
-    assert len(get_vast(client)) == 0
+    assert len(ads_in(get_vast(client))) == 0
     spent = CampaignFactory(status="active", budget_total=Decimal("1.00"), cpm=Decimal("1000.0000"))
     CreativeFactory(campaign=spent)
     refresh(app)
-    assert len(get_vast(client)) == 1
+    assert len(ads_in(get_vast(client))) == 1
     runtime(app).store.seed_spend({spent.id: 10_000_000})  # 1.00 spent: the budget
     refresh(app)
-    assert len(get_vast(client)) == 0
+    assert len(ads_in(get_vast(client))) == 0
 
 
 def test_serving_continues_from_the_last_catalog_when_the_database_is_gone(client, app, live, auth):
@@ -280,7 +286,7 @@ def test_serving_continues_from_the_last_catalog_when_the_database_is_gone(clien
     rt.catalog._load = database_down
     rt.catalog._read_version = lambda: 10**9  # a change it cannot read
     refresh(app)
-    assert len(get_vast(client)) == 1
+    assert len(ads_in(get_vast(client))) == 1
 
 
 def test_tracking_urls_carry_a_signed_token_for_this_ad(client, app, live):

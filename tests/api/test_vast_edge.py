@@ -53,7 +53,7 @@ def warnings(response) -> dict[str, str]:
 
 def served_ads(response) -> int:
     assert response.status_code == 200, response.data
-    return len(etree.fromstring(response.data))
+    return len(etree.fromstring(response.data).findall("{*}Ad"))
 
 
 def impression_claims(app, response):

@@ -79,7 +79,7 @@ class Player(threading.Thread):
             if status != 200:
                 continue
             document = etree.fromstring(body)
-            if len(document) == 0:
+            if document.find("{*}Ad") is None:  # a 4.x no-fill holds a root Error only
                 with self.result.lock:
                     self.result.no_fills += 1
                 continue

@@ -141,6 +141,8 @@ def test_the_no_fill_document_is_the_empty_vast_of_its_version(version):
     document = no_fill_document(version)
     assert document == render(None, version)
     assert etree.fromstring(document).get("version") == version and len(etree.fromstring(document)) == 0
+    with_error = etree.fromstring(no_fill_document(version, "https://us.example/t/no-ad?code=[ERRORCODE]"))
+    assert [etree.QName(child).localname for child in with_error] == ([] if version == "3.0" else ["Error"])
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)

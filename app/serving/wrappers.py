@@ -1,0 +1,142 @@
+"""VAST redirect line items on /vast: a third party's tag served as a VAST <Wrapper> with our own beacons.
+
+The partner's tag is expanded per request (vast.macros.SERVER_MACROS, from the AdRequest: `macro_values`),
+then wrapped with our signed Impression, Error ([ERRORCODE] left for the player: a partner's no-ad comes
+back as 303, its timeout as 301, both counted per line item by the tracker) and TrackingEvents, with
+followAdditionalWrappers="true", allowMultipleAds="false" and fallbackOnNoAd="true" (VAST 4.x).
+
+With `server_side_unwrap`, the server follows the tag itself (vast.unwrap: deadline, depth 5, loops,
+validation) and answers with the partner's InLine carrying our trackers; a failure is recorded as the
+line item's error beacon with its VAST code, and the answer is an empty VAST rather than a late one.
+
+Direct ads never come here: a served ad is a wrapper only when its catalog entry carries a partner tag.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from app.serving.ads import AD_SYSTEM, AD_SYSTEM_VERSION, TRACKED_EVENTS, ServedAd
+from app.serving.request import AdRequest
+from vast.macros import expand_server_macros
+from vast.model import Tracking, WrapperAd
+from vast.unwrap import MAX_DOCUMENT_BYTES, FetchFailed, FetchTimeout, Trackers, Unwrapped, unwrap
+
+# Kept for the rest of the answer when the caller's tmax bounds the unwrapping.
+ANSWER_MARGIN_SECONDS = 0.05
+
+
+def macro_values(
+    ad_request: AdRequest, ad_serving_id: str, server_side: bool = False
+) -> dict[str, str | None]:
+    """The request's values of vast.macros.SERVER_MACROS, by bare name (None: unknown). `server_side`: our
+    server calls the tag for the device ([SERVERSIDE] 1), else the caller does (0)."""
+    regulations = [
+        name
+        for name, applies in (
+            ("gdpr", ad_request.gdpr == 1),
+            ("coppa", ad_request.coppa == 1),
+            ("ccpa", bool(ad_request.us_privacy) and ad_request.us_privacy[1:] != "---"),  # "1---": n/a
+        )
+        if applies
+    ]
+    return {
+        "ADSERVINGID": ad_serving_id,
+        "CACHEBUSTING": f"{random.randrange(10_000_000, 100_000_000)}",
+        "TIMESTAMP": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "IFA": ad_request.ifa if ad_request.lmt != 1 else None,
+        "IFATYPE": ad_request.ifa_type,
+        "LIMITADTRACKING": None if ad_request.lmt is None else str(ad_request.lmt),
+        "DEVICEIP": ad_request.ip,
+        "DEVICEUA": ad_request.user_agent,
+        "SERVERSIDE": "1" if server_side else "0",
+        "GDPRCONSENT": ad_request.gdpr_consent,
+        "REGULATIONS": ",".join(regulations) or None,
+        "GPPSTRING": ad_request.gpp,
+        "GPPSECTIONID": ",".join(map(str, ad_request.gpp_sid)) if ad_request.gpp_sid else None,
+        "APPBUNDLE": ad_request.app_bundle,
+        "DOMAIN": None,
+        "CONTENTPLAYHEAD": None,
+    }
+
+
+def may_pass_identifiers(ad_request: AdRequest) -> bool:
+    """Device identifiers ([IFA], [DEVICEIP], [DEVICEUA]) go to a third party only when the request's consent
+    signals allow identifiers at all (app.serving.consent: not under COPPA, LMT, an opt-out or GDPR without
+    consent)."""
+    return ad_request.identifiers_allowed
+
+
+def partner_tag(ad: ServedAd, ad_request: AdRequest, server_side: bool = False) -> str:
+    """The ad's partner tag with the request's macros expanded."""
+    values: Mapping[str, str | None] = macro_values(ad_request, ad.ad_serving_id, server_side)
+    return expand_server_macros(ad.creative.wrapper.vast_ad_tag_uri, values, may_pass_identifiers(ad_request))
+
+
+def with_partner_tags(ads: list[ServedAd], ad_request: AdRequest) -> list[ServedAd]:
+    """The ads, those of VAST redirect line items with their tag expanded for this request."""
+    return [replace(ad, tag_uri=partner_tag(ad, ad_request)) if ad.creative.wrapper else ad for ad in ads]
+
+
+def wrapper_ad(ad: ServedAd) -> WrapperAd:
+    """The ad as a VAST <Wrapper> around its expanded partner tag (`ServedAd.tag_uri`)."""
+    return WrapperAd(
+        ad_id=str(ad.campaign.id),
+        ad_system=AD_SYSTEM,
+        ad_system_version=AD_SYSTEM_VERSION,
+        vast_ad_tag_uri=ad.tag_uri,
+        impressions=(ad.beacon("impression"),),
+        errors=(ad.error_beacon(),),
+        tracking=tuple(Tracking(event, ad.beacon(event)) for event in TRACKED_EVENTS),
+        click_tracking=(ad.beacon("click"),),
+    )
+
+
+def unwrap_ad(ad: ServedAd, ad_request: AdRequest, timeout_seconds: float) -> Unwrapped:
+    """Follow the ad's partner tag on the server ([SERVERSIDE] 1) within `timeout_seconds`, or the caller's
+    tmax less ANSWER_MARGIN_SECONDS when shorter; the device's address and user agent go along as VAST 4.1
+    X-Device-IP and X-Device-User-Agent when identifiers may be passed on."""
+    headers = {"User-Agent": f"{AD_SYSTEM}/{AD_SYSTEM_VERSION}"}
+    if may_pass_identifiers(ad_request):
+        for name, value in (("X-Device-IP", ad_request.ip), ("X-Device-User-Agent", ad_request.user_agent)):
+            if value:
+                headers[name] = value
+    deadline = timeout_seconds
+    if ad_request.tmax is not None:
+        deadline = min(deadline, ad_request.tmax - ANSWER_MARGIN_SECONDS)
+    ours = Trackers(
+        impressions=(ad.beacon("impression"),),
+        errors=(ad.error_beacon(),),
+        tracking=tuple((event, ad.beacon(event)) for event in TRACKED_EVENTS),
+        click_tracking=(ad.beacon("click"),),
+    )
+
+    def fetch(url: str, seconds: float) -> bytes:
+        return fetch_tag(url, seconds, headers)
+
+    return unwrap(partner_tag(ad, ad_request, server_side=True), ours, fetch, deadline)
+
+
+def fetch_tag(url: str, seconds: float, headers: Mapping[str, str]) -> bytes:
+    """GET a VAST tag (http or https) within `seconds`: its body, at most MAX_DOCUMENT_BYTES + 1 bytes.
+    Raises FetchTimeout, or FetchFailed for anything else that keeps the body from us."""
+    if not url.startswith(("http://", "https://")):
+        raise FetchFailed(f"not an http(s) URL: {url[:100]}")
+    request = urllib.request.Request(url, headers=dict(headers))  # noqa: S310 (scheme checked above)
+    try:
+        with urllib.request.urlopen(request, timeout=seconds) as response:  # noqa: S310
+            return response.read(MAX_DOCUMENT_BYTES + 1)
+    except TimeoutError as exc:
+        raise FetchTimeout(str(exc)) from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise FetchTimeout(str(exc)) from None
+        raise FetchFailed(str(exc)) from None
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise FetchFailed(str(exc)) from None

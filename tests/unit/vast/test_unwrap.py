@@ -1,0 +1,107 @@
+"""vast.unwrap on documents served by a fake fetch: depth, loops, deadline, validation, merged trackers."""
+
+import pytest
+from lxml import etree
+
+from vast.model import WrapperAd
+from vast.render import render
+from vast.unwrap import MAX_WRAPPER_DEPTH, FetchFailed, FetchTimeout, Trackers, unwrap
+from vast.validate import validate
+
+OURS = Trackers(
+    impressions=("https://us.example/t/impression",),
+    errors=("https://us.example/t/error?code=[ERRORCODE]",),
+    tracking=(("start", "https://us.example/t/start"), ("loaded", "https://us.example/t/loaded")),
+    click_tracking=("https://us.example/t/click",),
+)
+
+
+def hop(next_url: str, version: str = "4.2", name: str = "hop") -> bytes:
+    return render(
+        WrapperAd(
+            ad_id=name,
+            ad_system="Hop",
+            ad_system_version=None,
+            vast_ad_tag_uri=next_url,
+            impressions=(f"https://{name}.example/imp",),
+            errors=(f"https://{name}.example/err",),
+        ),
+        version,
+    )
+
+
+@pytest.fixture
+def inline(full_ad):
+    return lambda version="4.2": render(full_ad, version)
+
+
+def serve(documents: dict[str, bytes]):
+    calls = []
+
+    def fetch(url: str, seconds: float) -> bytes:
+        calls.append(url)
+        document = documents[url]
+        if isinstance(document, Exception):
+            raise document
+        return document
+
+    return fetch, calls
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0", "4.1", "4.2"])
+def test_an_inline_gets_every_partys_trackers_and_stays_valid(inline, version):
+    fetch, _ = serve({"https://a/1": hop("https://a/2"), "https://a/2": inline(version)})
+    result = unwrap("https://a/1", OURS, fetch, 1.0)
+    assert result.error_code is None
+    validate(result.document, version)
+    root = etree.fromstring(result.document)
+    impressions = [e.text for e in root.iter("{*}Impression", "Impression")]
+    assert "https://us.example/t/impression" in impressions and "https://hop.example/imp" in impressions
+    tracking = {e.text for e in root.iter("{*}Tracking", "Tracking")}
+    assert "https://us.example/t/start" in tracking
+    assert ("https://us.example/t/loaded" in tracking) == (version in ("4.1", "4.2"))  # loaded is 4.1+
+
+
+def test_five_wrappers_are_followed_and_a_sixth_is_refused(inline):
+    chain = {f"https://a/{n}": hop(f"https://a/{n + 1}") for n in range(MAX_WRAPPER_DEPTH)}
+    fetch, _ = serve(chain | {f"https://a/{MAX_WRAPPER_DEPTH}": inline()})
+    assert unwrap("https://a/0", OURS, fetch, 1.0).error_code is None
+    longer = {f"https://a/{n}": hop(f"https://a/{n + 1}") for n in range(MAX_WRAPPER_DEPTH + 1)}
+    fetch, calls = serve(longer | {f"https://a/{MAX_WRAPPER_DEPTH + 1}": inline()})
+    assert unwrap("https://a/0", OURS, fetch, 1.0).error_code == "302"
+    assert len(calls) == MAX_WRAPPER_DEPTH + 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        (b"<VAST version='4.2'", "100"),
+        (b'<VAST version="4.2" xmlns="http://www.iab.com/VAST"><Ad><InLine/></Ad></VAST>', "101"),
+        (b'<VAST version="9.9"/>', "102"),
+        (b'<VAST version="4.2" xmlns="http://www.iab.com/VAST"/>', "303"),
+        (FetchTimeout("slow"), "301"),
+        (FetchFailed("refused"), "300"),
+    ],
+)
+def test_each_failure_has_its_vast_error_code(answer, code):
+    fetch, _ = serve({"https://a/1": hop("https://a/2"), "https://a/2": answer})
+    assert unwrap("https://a/1", OURS, fetch, 1.0).error_code == code
+
+
+def test_a_loop_is_refused_when_a_url_comes_back():
+    fetch, calls = serve({"https://a/1": hop("https://a/2"), "https://a/2": hop("https://a/1")})
+    assert unwrap("https://a/1", OURS, fetch, 1.0).error_code == "302"
+    assert calls == ["https://a/1", "https://a/2"]
+
+
+def test_the_deadline_is_shared_by_the_whole_chain(inline):
+    now = [0.0]
+    given = []
+
+    def fetch(url: str, seconds: float) -> bytes:
+        given.append(seconds)
+        now[0] += 0.6
+        return {"https://a/1": hop("https://a/2"), "https://a/2": hop("https://a/3")}[url]
+
+    assert unwrap("https://a/1", OURS, fetch, 1.0, clock=lambda: now[0]).error_code == "301"
+    assert given == [1.0, pytest.approx(0.4)]
