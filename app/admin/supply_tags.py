@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from app.admin.blueprint import bp
-from app.admin.confirmation import delete_after_confirmation
+from app.admin.confirmation import after_confirmation
 from app.admin.forms import load_form
 from app.db import get_session, utcnow
 from app.exceptions import Conflict, Invalid
@@ -127,15 +127,15 @@ def supply_tag_delete(tag_id: int):
     db = get_session()
     name = supply_tags.get_tag(db, tag_id).name
     try:
-        return delete_after_confirmation(
+        return after_confirmation(
             title=f"Delete “{name}”?",
             consequence="The tag is deleted; its figures stay in the reports. Requests still carrying it are "
             "served as untagged ones. A tag that a campaign's targeting names cannot be deleted: change the "
             "campaign first.",
             button="Delete supply tag",
             cancel=url_for("admin.supply_tag_detail", tag_id=tag_id),
-            delete=lambda: supply_tags.delete_tag(db, tag_id),
-            deleted=f"Supply tag “{name}” deleted.",
+            act=lambda: supply_tags.delete_tag(db, tag_id),
+            done=f"Supply tag “{name}” deleted.",
             then=url_for("admin.supply_tag_list"),
         )
     except Conflict as exc:

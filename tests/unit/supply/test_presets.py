@@ -77,13 +77,12 @@ def test_a_tags_macros_replace_the_presets_and_an_empty_one_leaves_the_parameter
 def test_every_url_is_one_vast_reads_and_loses_no_ad_unexpanded(platform):
     url = vast_url("http://localhost", 3, platform)
     query = dict(parse_qsl(urlsplit(url).query))
-    # gpp and gpp_sid are read once the GPP signals are parsed; every other name is /vast's.
-    assert set(query) - {"gpp", "gpp_sid"} <= set(QUERY_PARAMETERS)
+    assert set(query) <= set(QUERY_PARAMETERS)
     assert set(PARAMETERS) >= set(query) - {"tag"}
     request = parse_ad_request(query, {}, "192.0.2.9", {3: SupplyTagEntry(3)})
     assert request.supply_tag == 3 and request.ip == "192.0.2.9"
     fixed = {name for name, macro in query.items() if macro in ("rida", "tifa", "lgudid", "afai", "aaid")}
-    assert {name: "unexpanded macro" for name in set(query) - {"tag", "gpp", "gpp_sid"} - fixed} == dict(
+    assert {name: "unexpanded macro" for name in set(query) - {"tag"} - fixed} == dict(
         request.warnings
     )
     if platform in CLIENT_SIDE:
