@@ -38,6 +38,7 @@ from app.creatives.models import Creative
 from app.exceptions import Invalid
 from app.reporting.money import format_money, money_text
 from app.serving.money import UNITS_PER_CURRENCY
+from app.supply.models import SupplyTag
 from app.tracking.models import EventCountHourly, ServedAdHourly, ServingCountHourly
 
 GRANULARITIES = ("hour", "day")
@@ -65,14 +66,16 @@ class Dimension:
         return f"{self.name}_name"
 
 
-# A supply tag is one more entry once the aggregates carry `supply_tag_id`: its column on the facts, and on
-# serving_counts_hourly (requests are known per supply tag), and its model.
 DIMENSIONS = {
     dimension.name: dimension
     for dimension in (
         Dimension("campaign", lambda fact: fact.campaign_id, None, Campaign),
         Dimension("creative", lambda fact: fact.creative_id, None, Creative),
         Dimension("advertiser", lambda fact: Campaign.advertiser_id, None, Advertiser),
+        # Requests are known per supply tag (0: none); a deleted tag keeps its figures, without a name.
+        Dimension(
+            "supply_tag", lambda fact: fact.supply_tag_id, lambda: ServingCountHourly.supply_tag_id, SupplyTag
+        ),
     )
 }
 FILTERS = {"campaign_id": Campaign.id, "advertiser_id": Campaign.advertiser_id}

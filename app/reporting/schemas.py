@@ -273,7 +273,12 @@ ReportRowSchema = ma.Schema.from_dict(
             name: field
             for dimension in DIMENSIONS.values()
             for name, field in (
-                (dimension.key, ma.fields.UUID(allow_none=True)),
+                (
+                    dimension.key,
+                    ma.fields.Integer()
+                    if dimension.name == "supply_tag"
+                    else ma.fields.UUID(allow_none=True),
+                ),
                 (dimension.label, ma.fields.String(allow_none=True)),
             )
         },
@@ -291,7 +296,8 @@ class ReportSchema(ma.Schema):
     time_zone = ma.fields.String(required=True, metadata={"description": "ACCOUNT_TIME_ZONE (IANA)"})
     currency = currency_field()
     requests_shown = ma.fields.Boolean(
-        required=True, metadata={"description": "Whether rows carry requests (no dimension or filter splits)"}
+        required=True,
+        metadata={"description": "Whether rows carry requests (not filtered, split by supply_tag at most)"},
     )
     rows = ma.fields.List(ma.fields.Nested(ReportRowSchema), required=True)
     totals = ma.fields.Nested(ReportFiguresSchema, required=True)

@@ -4,8 +4,7 @@ per worker and interval.
 
 Counted by hour and supply tag (app.supply; 0 for none). The event's payload is
 `{"<hour ts>" or "<hour ts>:<tag id>": {<COUNTED>: int, ..., SERVED: {"<campaign id>/<creative id>": int}}}`:
-an hour without a tag keeps the key it always had, and the ads served are counted under it (by campaign and
-creative only).
+an hour without a tag keeps the key it always had.
 """
 
 from __future__ import annotations
@@ -58,9 +57,11 @@ class ServingCounter:
         totals["requests"] += 1
         totals["fills" if filled else "no_fills"] += 1
 
-    def count_served(self, campaign_id: uuid.UUID, creative_id: uuid.UUID) -> None:
-        """An ad put in an answer (each ad of a pod): the fills of its campaign and creative."""
-        self._counts[int(self.clock() // 3600 * 3600), 0][SERVED][f"{campaign_id}/{creative_id}"] += 1
+    def count_served(self, campaign_id: uuid.UUID, creative_id: uuid.UUID, supply_tag: int = 0) -> None:
+        """An ad put in an answer (each ad of a pod): the fills of its campaign and creative, by tag."""
+        self._counts[int(self.clock() // 3600 * 3600), supply_tag][SERVED][
+            f"{campaign_id}/{creative_id}"
+        ] += 1
 
     def count_pod(
         self, ads: int, requested_seconds: float, filled_seconds: float, supply_tag: int = 0

@@ -226,7 +226,7 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     _count(rt, filled=bool(creatives), supply_tag=tag)
     rt.counter.count_pod(len(creatives), limits.max_seconds, sum(c.duration for c in creatives), tag)
     for ad in ads:
-        _note_served(rt, ad)
+        _note_served(rt, ad, tag)
     return pod_document(ads, ad_request.vast_version, len(creatives), no_ad_url(base_url(rt)))
 
 
@@ -290,13 +290,14 @@ def choose(
 def count_decision(rt: Runtime, ad: ServedAd | None, supply_tag: int = 0) -> None:
     _count(rt, filled=ad is not None, supply_tag=supply_tag)
     if ad is not None:
-        _note_served(rt, ad)
+        _note_served(rt, ad, supply_tag)
 
 
-def _note_served(rt: Runtime, ad: ServedAd) -> None:
-    """An ad in an answer: its campaign's pacing, and the ads served of its campaign and creative."""
+def _note_served(rt: Runtime, ad: ServedAd, supply_tag: int = 0) -> None:
+    """An ad in an answer: its campaign's pacing, and the ads served of its campaign and creative (and the
+    supply tag it was asked through)."""
     rt.catalog.note_served(ad.campaign.id)
-    rt.counter.count_served(ad.campaign.id, ad.creative.id)
+    rt.counter.count_served(ad.campaign.id, ad.creative.id, supply_tag)
 
 
 @sdk.post("/ad-request")

@@ -118,6 +118,7 @@ class ServedAdHourly(Base):
         sa.ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
     )
     creative_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)  # outlives a deleted creative
+    supply_tag_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, default=0, server_default="0")
     ads: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 

@@ -245,7 +245,15 @@ def _add_serving_counts(session: Session, event: Event) -> None:
         )
         for key, ads in served.items():
             campaign, creative = key.split("/")
-            served_rows.append({"hour": moment, "campaign_id": campaign, "creative_id": creative, "ads": ads})
+            served_rows.append(
+                {
+                    "hour": moment,
+                    "campaign_id": campaign,
+                    "creative_id": creative,
+                    "supply_tag_id": supply_tag,
+                    "ads": ads,
+                }
+            )
     campaigns = _existing(session, Campaign, {row["campaign_id"] for row in served_rows})
     rows = [
         row | {"campaign_id": uuid.UUID(row["campaign_id"]), "creative_id": uuid.UUID(row["creative_id"])}
@@ -256,7 +264,7 @@ def _add_serving_counts(session: Session, event: Event) -> None:
         statement = _insert(session, ServedAdHourly)
         session.execute(
             statement.on_conflict_do_update(
-                index_elements=["hour", "campaign_id", "creative_id"],
+                index_elements=["hour", "campaign_id", "creative_id", "supply_tag_id"],
                 set_={"ads": ServedAdHourly.ads + statement.excluded.ads},
             ),
             rows,

@@ -20,6 +20,7 @@ def upgrade() -> None:
         sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
         sa.Column("campaign_id", sa.Uuid(), nullable=False),
         sa.Column("creative_id", sa.Uuid(), nullable=False),
+        sa.Column("supply_tag_id", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("ads", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
@@ -27,7 +28,9 @@ def upgrade() -> None:
             name=op.f("fk_served_ads_hourly_campaign_id_campaigns"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("hour", "campaign_id", "creative_id", name=op.f("pk_served_ads_hourly")),
+        sa.PrimaryKeyConstraint(
+            "hour", "campaign_id", "creative_id", "supply_tag_id", name=op.f("pk_served_ads_hourly")
+        ),
     )
 
 

@@ -68,6 +68,17 @@ def test_requests_fills_impressions_and_errors_are_counted_per_tag(client, app, 
     dashboard = client.get("/api/v1/dashboard", headers=auth).get_json()
     assert dashboard["last_24h"]["ad_requests"] == 7
 
+    # The same figures in a report split by supply tag, requests included (they are counted per tag).
+    day = datetime.now(UTC).date().isoformat()
+    report = client.get(f"/api/v1/reports?start={day}&end={day}&group_by=supply_tag", headers=auth).get_json()
+    assert report["requests_shown"] is True
+    rows = {row["supply_tag_id"]: row for row in report["rows"]}
+    mine = rows[tag.id]
+    assert (mine["requests"], mine["filled_requests"], mine["fills"], mine["impressions"]) == (5, 4, 4, 3)
+    assert (mine["supply_tag_name"], mine["errors_by_code"]) == (tag.name, {"402": 1, "405": 1})
+    assert (rows[0]["requests"], rows[0]["fills"], rows[0]["impressions"]) == (1, 1, 1)
+    assert rows[0]["supply_tag_name"] is None
+
 
 def test_the_window_is_by_whole_hours_and_checked(client, app, auth, session):
     tag = SupplyTagFactory()

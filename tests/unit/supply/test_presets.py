@@ -82,8 +82,6 @@ def test_every_url_is_one_vast_reads_and_loses_no_ad_unexpanded(platform):
     request = parse_ad_request(query, {}, "192.0.2.9", {3: SupplyTagEntry(3)})
     assert request.supply_tag == 3 and request.ip == "192.0.2.9"
     fixed = {name for name, macro in query.items() if macro in ("rida", "tifa", "lgudid", "afai", "aaid")}
-    assert {name: "unexpanded macro" for name in set(query) - {"tag"} - fixed} == dict(
-        request.warnings
-    )
+    assert {name: "unexpanded macro" for name in set(query) - {"tag"} - fixed} == dict(request.warnings)
     if platform in CLIENT_SIDE:
         assert "session_id" not in query and "avail_duration_secs" not in query
