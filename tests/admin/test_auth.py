@@ -70,7 +70,7 @@ def test_login_fields_are_validated_with_the_apis_messages(client, session):
     response = log_in(client, email="")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert '<p class="error" id="email-error">Length must be between 1 and 320.</p>' in page
+    assert '<p class="error" id="email-error">Required.</p>' in page
     assert 'aria-describedby="email-error"' in page and 'aria-invalid="true"' in page
 
 
@@ -98,9 +98,9 @@ def test_failed_console_logins_and_the_lockout_are_logged_without_the_password(c
     for record in records:
         assert (record.channel, record.client, record.admin_email) == ("console", "198.51.100.4", True)
         line = JsonFormatter().format(record)
-        fields = f"client=198.51.100.4 email_fingerprint={record.email_fingerprint} admin_email=yes"
+        fields = f"client=198.51.100.0/24 email_fingerprint={record.email_fingerprint} admin_email=yes"
         assert json.loads(line)["message"].endswith(f"channel=console {fields}")
-        assert "198.51.100.4" in line
+        assert "198.51.100.4" not in line  # truncated in the log line (app.logs)
     logged = caplog.text + "".join(JsonFormatter().format(r) + repr(vars(r)) for r in caplog.records)
     assert secret not in logged and ADMIN_EMAIL not in logged
 

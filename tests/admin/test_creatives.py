@@ -147,7 +147,7 @@ def test_verification_vendors_are_set_from_the_creatives_form(console, session, 
     html = refused.get_data(as_text=True)
     for message in (
         "Vendor 1, script URL: Must be an https URL.",
-        "Vendor 2, vendor key: Missing data for required field.",
+        "Vendor 2, vendor key: Required.",
         "Vendor 2, not-executed URL: Must be an https URL.",
     ):
         assert message in html  # every refusal at once, by its input

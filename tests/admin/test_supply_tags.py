@@ -59,9 +59,9 @@ def test_the_form_shows_every_error_at_once(console, session):
     )
     page = response.get_data(as_text=True)
     for message in (
-        "Must not be blank.",
+        "Required.",
         "Must be one of",
-        "Not a valid number.",
+        "Enter a number, such as 1500.00.",
         "less than or equal to 20",
     ):
         assert message in page

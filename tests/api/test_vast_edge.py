@@ -327,7 +327,7 @@ def test_the_sdk_route_records_the_device_identity(client, app, session, live, h
 
 def test_head_is_not_an_ad_request(client, app, live, monkeypatch):
     counted = []
-    monkeypatch.setattr(runtime(app).counter, "count", lambda filled: counted.append(filled))
+    monkeypatch.setattr(runtime(app).counter, "count", lambda filled, supply_tag=0: counted.append(filled))
 
     def decisions():
         return metric(client, DECISIONS, result="fill"), metric(client, DECISIONS, result="no_fill")

@@ -16,6 +16,7 @@ from app.settings import PROJECT_ROOT
 from tests.api.test_campaigns import campaign_body
 from tests.factories import CampaignFactory, CreativeFactory
 from tests.serving_helpers import flush, node_parser, refresh, runtime
+from tests.unit.serving.test_consent import TCF_CONSENT
 from vast.macros import fill_macros
 from vast.validate import validate
 
@@ -138,7 +139,7 @@ def test_identifiers_are_withheld_without_consent_or_for_children(client, app):
         tag = wrapper.findtext("{*}VASTAdTagURI")
         assert tag.endswith(f"ifa=-2&ip=-2&ua=-2&coppa={regulations}"), tag
     _, [wrapper] = wrapper_of(
-        client.get("/vast?ifa=abc&ip=203.0.113.9&ua=TV%201&gdpr=1&gdpr_consent=" + "C" * 30)
+        client.get("/vast?ifa=abc&ip=203.0.113.9&ua=TV%201&gdpr=1&gdpr_consent=" + TCF_CONSENT)
     )
     tag = wrapper.findtext("{*}VASTAdTagURI")
     assert "ifa=abc&ip=203.0.113.9&ua=TV%201&coppa=gdpr" in tag, tag
