@@ -7,6 +7,10 @@ import schemathesis
 from schemathesis import checks
 from schemathesis.specs.openapi import checks as openapi_checks
 
+# Imported now, at collection, rather than lazily by from_wsgi() inside a test, while other apps' background
+# threads run: CPython 3.11's compiler is not thread-safe there ("AST constructor recursion depth mismatch").
+from schemathesis.specs.openapi import schemas as _openapi_schemas  # noqa: F401
+
 EXAMPLES = 25
 
 

@@ -263,9 +263,9 @@ def test_event_fields_are_normalised_when_recorded():
     )
     assert event.ad_serving_id.startswith("h-") and len(event.ad_serving_id) == 62
     assert event.campaign_id == "00000000-0000-0000-0000-000000000001" and event.creative_id is None
-    assert (event.cost_units, event.error_code, event.offset) == (0, "unknown", None)
+    assert (event.cost_units, event.error_code, event.offset) == (0, "unexpanded", None)
     assert event.ip == "2001:db8::1" and len(event.user_agent) == 512 and "\ud800" not in event.user_agent
-    assert event.key == "error:unknown"
+    assert event.key == "error:unexpanded"
     progress = Event(name="progress", ad_serving_id="a", offset="25%", occurred_at=1.0)
     assert progress.key == "progress:25%" and progress.error_code is None
     assert Event(name="progress", ad_serving_id="a", offset="soon", occurred_at=1.0).offset == "unknown"
