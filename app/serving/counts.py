@@ -42,6 +42,12 @@ def read_counts_key(key: str) -> tuple[float, int]:
     return float(hour), int(supply_tag or 0)
 
 
+def _payload(totals: dict) -> dict:
+    """An hour's totals as the event carries them: the ads served keyed "<campaign id>/<creative id>"."""
+    served = {f"{campaign}/{creative}": ads for (campaign, creative), ads in totals[SERVED].items()}
+    return totals | {SERVED: served}
+
+
 class ServingCounter:
     def __init__(self, store: EventStore, clock=time.time):
         self.store = store
@@ -58,10 +64,9 @@ class ServingCounter:
         totals["fills" if filled else "no_fills"] += 1
 
     def count_served(self, campaign_id: uuid.UUID, creative_id: uuid.UUID, supply_tag: int = 0) -> None:
-        """An ad put in an answer (each ad of a pod): the fills of its campaign and creative, by tag."""
-        self._counts[int(self.clock() // 3600 * 3600), supply_tag][SERVED][
-            f"{campaign_id}/{creative_id}"
-        ] += 1
+        """An ad put in an answer (each ad of a pod): the fills of its campaign and creative, by tag. Kept by
+        the ids themselves: they are made text once a second, at the push, not once per ad."""
+        self._counts[int(self.clock() // 3600 * 3600), supply_tag][SERVED][campaign_id, creative_id] += 1
 
     def count_pod(
         self, ads: int, requested_seconds: float, filled_seconds: float, supply_tag: int = 0
@@ -81,7 +86,9 @@ class ServingCounter:
         self._sequence += 1
         try:
             self.store.record(
-                counts_event({counts_key(*key): t for key, t in counts.items()}, self.worker, self._sequence)
+                counts_event(
+                    {counts_key(*key): _payload(t) for key, t in counts.items()}, self.worker, self._sequence
+                )
             )
         except StoreUnavailable:
             log.warning("serving counts kept for the next push: event store unavailable")

@@ -66,17 +66,10 @@ def macro_values(
     }
 
 
-def may_pass_identifiers(ad_request: AdRequest) -> bool:
-    """Device identifiers ([IFA], [DEVICEIP], [DEVICEUA]) go to a third party only when the request's consent
-    signals allow identifiers at all (app.serving.consent: not under COPPA, LMT, an opt-out or GDPR without
-    consent)."""
-    return ad_request.identifiers_allowed
-
-
 def partner_tag(ad: ServedAd, ad_request: AdRequest, server_side: bool = False) -> str:
     """The ad's partner tag with the request's macros expanded."""
     values: Mapping[str, str | None] = macro_values(ad_request, ad.ad_serving_id, server_side)
-    return expand_server_macros(ad.creative.wrapper.vast_ad_tag_uri, values, may_pass_identifiers(ad_request))
+    return expand_server_macros(ad.creative.wrapper.vast_ad_tag_uri, values, ad_request.identifiers_allowed)
 
 
 def with_partner_tags(ads: list[ServedAd], ad_request: AdRequest) -> list[ServedAd]:
@@ -103,7 +96,7 @@ def unwrap_ad(ad: ServedAd, ad_request: AdRequest, timeout_seconds: float) -> Un
     tmax less ANSWER_MARGIN_SECONDS when shorter; the device's address and user agent go along as VAST 4.1
     X-Device-IP and X-Device-User-Agent when identifiers may be passed on."""
     headers = {"User-Agent": f"{AD_SYSTEM}/{AD_SYSTEM_VERSION}"}
-    if may_pass_identifiers(ad_request):
+    if ad_request.identifiers_allowed:
         for name, value in (("X-Device-IP", ad_request.ip), ("X-Device-User-Agent", ad_request.user_agent)):
             if value:
                 headers[name] = value
