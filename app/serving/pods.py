@@ -10,15 +10,18 @@ The rule, in two steps:
 2. **What fills best**: among those, the combination with the longest total duration that never passes
    `max_seconds`, with at most `max_ads` ads (at least `min_ads` when possible), at most one ad per group
    (so one per campaign and advertiser, and the same creative never twice). The search (an exact dynamic
-   programme over bitsets) counts durations in tenths of a second rounded up, and checks a fill that
-   rounds past the break on its exact durations: the break is never overrun, and the fill is within 0.1 s
-   per ad of the best combination. Ties go to the groups drawn first, which also come first in the pod.
+   programme over bitsets) counts durations in tenths of a second rounded up; for a rounded total past
+   the break, a combination of that total whose exact durations fit is searched for: the break is
+   never overrun (beyond float rounding, 1 ns), and the fill is within 0.1 s per ad of the best combination.
+   Ties go to the groups drawn first, which also come first in the pod.
 
 A break whose best fill is below `min_seconds` is still answered with it: a shorter pod beats slate.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 import uuid
@@ -120,22 +123,23 @@ def best_fill(
     the longest total that is ≤ max_seconds. `groups` in priority order; the result in that order.
 
     The search counts durations in tenths of a second, rounded up: a fill whose rounded total is within the
-    break fits it; one that passes it by less than a tenth per ad is checked on its exact durations."""
+    break fits it, and is taken in priority order; for a rounded total past the break (by less than a tenth
+    per ad), a combination of that total whose exact durations fit is searched for (branch and bound). So
+    the fill is within 0.1 s per ad of the best."""
     capacity = math.floor(max_seconds * _UNITS_PER_SECOND + 1e-9)
     max_ads = min(max_ads, len(groups))
     limit = (1 << (capacity + max_ads + 1)) - 1  # rounded totals up to capacity + one unit per ad
     units = [[_units(c.duration) for c in group] for group in groups]
-    # reach[c]: bit s set when c ads can total s units. Groups are added last to first, and `before[g]` is
-    # reach before group g: backtracking then meets the first groups first and prefers them.
-    reach = [1] + [0] * max_ads
-    before: list[list[int]] = [[]] * len(groups)
+    # after[g][c]: bit s set when c ads of groups g.. can total s units. Groups are added last to first:
+    # backtracking from the first group then meets the first groups first and prefers them.
+    after: list[list[int]] = [[]] * len(groups) + [[1] + [0] * max_ads]
     for g in range(len(groups) - 1, -1, -1):
-        before[g] = reach
+        reach = after[g + 1]
         updated = reach[:]
         for weight in set(units[g]):
             for count in range(1, max_ads + 1):
                 updated[count] |= (reach[count - 1] << weight) & limit
-        reach = updated
+        after[g] = updated
 
     def fill(count: int, total: int) -> list[CreativeEntry]:
         chosen = []
@@ -143,31 +147,91 @@ def best_fill(
             if count == 0:
                 break
             for creative, weight in zip(group, units[g], strict=True):
-                if weight <= total and before[g][count - 1] >> (total - weight) & 1:
+                if weight <= total and after[g + 1][count - 1] >> (total - weight) & 1:
                     chosen.append(creative)
                     count, total = count - 1, total - weight
                     break
         return chosen
 
+    past: _PastBreak | None = None  # built only when a rounded total passes the break
     for low in (min_ads, 1):
         best: list[CreativeEntry] = []
         best_seconds = 0.0
         for count in range(low, max_ads + 1):
-            sums = reach[count]
+            sums = after[0][count]
             while sums:
                 total = sums.bit_length() - 1
                 sums &= ~(1 << total)
-                chosen = fill(count, total)
+                if total <= capacity:
+                    chosen = fill(count, total)
+                else:
+                    past = past or _PastBreak(groups, units, after, max_ads)
+                    chosen = past.find(count, total, total / _UNITS_PER_SECOND - max_seconds - 1e-9) or []
                 seconds = sum(c.duration for c in chosen)
-                if seconds <= max_seconds:  # always so at or below capacity
+                if chosen and seconds <= max_seconds + 1e-9:  # always so at or below capacity
                     if seconds > best_seconds:  # counts ascend: equal totals keep the fewest ads
                         best, best_seconds = chosen, seconds
-                    break
-                if total <= capacity:
                     break
         if best:
             return best
     return []
+
+
+class _PastBreak:
+    """Ads of a rounded total past the break that still fit it: their excess (rounded less exact duration,
+    under a tenth of a second each) must cover the overrun. A branch and bound in priority order, each group
+    offering per rounded duration its creative of the largest excess; searches known to fail are memoised,
+    and the whole search stops after `STEPS` steps (then a lower total is taken), so its cost stays bounded
+    whatever the inventory."""
+
+    STEPS = 1_000
+
+    def __init__(
+        self, groups: list[list[CreativeEntry]], units: list[list[int]], after: list[list[int]], max_ads: int
+    ):
+        self.after = after
+        self.offers: list[list[tuple[int, float, CreativeEntry]]] = []
+        for group, weights in zip(groups, units, strict=True):
+            by_weight: dict[int, CreativeEntry] = {}
+            for creative, weight in zip(group, weights, strict=True):
+                if weight not in by_weight or creative.duration < by_weight[weight].duration:
+                    by_weight[weight] = creative
+            self.offers.append([(w, w / _UNITS_PER_SECOND - c.duration, c) for w, c in by_weight.items()])
+        # most[g][c]: the largest excess c ads of groups g.. could have (one per group, each its group's best)
+        self.most: list[list[float]] = [[]] * len(groups) + [[0.0]]
+        best_per_group: list[float] = []
+        for g in range(len(groups) - 1, -1, -1):
+            bisect.insort(best_per_group, -max(excess for _, excess, _ in self.offers[g]))
+            self.most[g] = [0.0, *itertools.accumulate(-e for e in best_per_group[:max_ads])]
+        self.fails_at: dict[tuple[int, int, int], float] = {}  # needing at least this much excess fails
+        self.steps = 0
+
+    def find(self, count: int, total: int, need: float) -> list[CreativeEntry] | None:
+        """`count` ads totalling `total` units whose excess is at least `need` seconds, or None."""
+        return self._search(0, count, total, need)
+
+    def _search(self, g: int, count: int, total: int, need: float) -> list[CreativeEntry] | None:
+        if count == 0:
+            return [] if total == 0 and need <= 0 else None
+        key = (g, count, total)
+        self.steps += 1
+        if (
+            self.steps > self.STEPS
+            or count >= len(self.most[g])
+            or need > self.most[g][count]
+            or need >= self.fails_at.get(key, math.inf)
+            or not self.after[g][count] >> total & 1
+        ):
+            return None
+        for weight, excess, creative in self.offers[g]:
+            if weight <= total:
+                rest = self._search(g + 1, count - 1, total - weight, need - excess)
+                if rest is not None:
+                    return [creative, *rest]
+        rest = self._search(g + 1, count, total, need)
+        if rest is None:
+            self.fails_at[key] = min(need, self.fails_at.get(key, math.inf))
+        return rest
 
 
 def _units(seconds: float) -> int:
