@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
+from app.advertisers.domains import normalise_domain
 from app.serving import consent
 from app.serving.device import canonical_ip, device_ip, device_user_agent
 from app.supply.defaults import SupplyTagEntry
@@ -83,6 +84,15 @@ class Unusable(Exception):
         self.reason = reason
 
 
+class Adjusted(Exception):
+    """A parameter's value is used in part (capped, or some entries of a list dropped): `value` is what is
+    used, `reason` says what was left out (named in X-Ad-Request-Warnings; a 400 under `strict=1`)."""
+
+    def __init__(self, value: object, reason: str):
+        self.value = value
+        self.reason = reason
+
+
 def echo(value: str) -> str:
     """A caller's value, short and header-safe, to name it in a warning."""
     shown = _UNSAFE_ECHO.sub("?", value[:_MAX_ECHO])
@@ -116,7 +126,8 @@ def _milliseconds(low: float) -> Callable[[str], float]:
 
 
 def _count(low: int, high: int) -> Callable[[str], int]:
-    """A whole number from `low`; above `high` it is taken as `high` (a pod never holds more)."""
+    """A whole number from `low`; above `high` it is taken as `high` (a pod never holds more), with a
+    warning."""
 
     def parse(raw: str) -> int:
         try:
@@ -125,31 +136,53 @@ def _count(low: int, high: int) -> Callable[[str], int]:
             raise Unusable("not a whole number") from None
         if value < low:
             raise Unusable(f"below {low}")
-        return min(value, high)
+        if value > high:
+            raise Adjusted(high, f"above {high}, using {high}")
+        return value
 
     return parse
 
 
-_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}")
 _CATEGORY = re.compile(r"[A-Za-z0-9-]{1,16}")
 MAX_LIST = 100
 
 
-def _list(item: re.Pattern) -> Callable[[str], frozenset[str]]:
-    """A comma-separated list (OpenRTB badv, bcat): its usable items, lower case; unusable ones are dropped,
-    and only a list with none left is ignored."""
+def _list(item: Callable[[str], str]) -> Callable[[str], frozenset[str]]:
+    """A comma-separated list (OpenRTB badv, bcat): each entry as `item` reads it (ValueError when it
+    cannot); unusable entries are dropped with a warning (empty ones silently), and only a list with none
+    left is ignored."""
 
     def parse(raw: str) -> frozenset[str]:
-        items = frozenset(
-            value
-            for value in (part.strip().lower() for part in raw.split(",", MAX_LIST)[:MAX_LIST])
-            if item.fullmatch(value)
-        )
+        items = set()
+        dropped = 0
+        for part in raw.split(",", MAX_LIST)[:MAX_LIST]:
+            if not (part := part.strip()):  # "a,,b" or a trailing comma: nothing was meant
+                continue
+            try:
+                items.add(item(part))
+            except ValueError:
+                dropped += 1
         if not items:
             raise Unusable("no usable entry")
-        return items
+        if dropped:
+            raise Adjusted(
+                frozenset(items), f"{dropped} unusable {'entry' if dropped == 1 else 'entries'} left out"
+            )
+        return frozenset(items)
 
     return parse
+
+
+def _matching(pattern: re.Pattern) -> Callable[[str], str]:
+    """An entry in lower case when it matches `pattern` whole; ValueError otherwise."""
+
+    def read(value: str) -> str:
+        value = value.lower()
+        if not pattern.fullmatch(value):
+            raise ValueError(value)
+        return value
+
+    return read
 
 
 def _text(limit: int) -> Callable[[str], str]:
@@ -326,12 +359,12 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "session_id": _text(128),
     "scor": _text(128),
     "correlator": _text(128),
-    "badv": _list(_DOMAIN),
-    "bcat": _list(_CATEGORY),
-    "blocked_cats": _list(_CATEGORY),
+    "badv": _list(normalise_domain),  # as advertisers' domains are stored: "https://www.Brand.example/"
+    "bcat": _list(_matching(_CATEGORY)),
+    "blocked_cats": _list(_matching(_CATEGORY)),
     # Targeting signals (app.serving.targeting): OpenRTB content.genre, content.contentrating and
     # content.livestream, and custom key=value pairs.
-    "content_genre": _list(_GENRE),
+    "content_genre": _list(_matching(_GENRE)),
     "content_rating": _rating,
     "livestream": _flag,
     "cust_params": _custom,
@@ -394,7 +427,7 @@ class AdRequest:
     request_id: str | None
     # Parameter (or header) → why its value was ignored, or why no ad can fit; empty when all was used.
     warnings: Mapping[str, str]
-    # The parameters whose values were treated as absent (a subset of warnings' keys).
+    # The parameters whose values were treated as absent or used in part (a subset of warnings' keys).
     ignored: tuple[str, ...] = ()
     # The durations cannot all hold (min_duration above max_duration): the answer is a no-fill.
     fits_nothing: bool = False
@@ -467,7 +500,7 @@ def read_parameters(
     args: Mapping[str, str], parsers: Mapping[str, Callable[[str], object]]
 ) -> tuple[dict[str, object], dict[str, str]]:
     """(values, warnings): each parameter of `parsers` present in `args`, parsed, or why it was ignored
-    (empty, an unexpanded macro, unusable)."""
+    (empty, an unexpanded macro, unusable) or used in part (`Adjusted`: its value, and why)."""
     values: dict[str, object] = {}
     warnings: dict[str, str] = {}
     for name, raw in args.items():  # a MultiDict gives each name's first value
@@ -479,6 +512,8 @@ def read_parameters(
             try:
                 values[name] = parse(raw)
                 continue
+            except Adjusted as exc:
+                values[name], reason = exc.value, exc.reason
             except Unusable as exc:
                 reason = exc.reason
         warnings[name] = reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+from urllib.parse import quote
 
 import pytest
 from lxml import etree
@@ -92,6 +93,13 @@ def test_limits_per_ad_and_per_break_hold(client, mixed):
     ignored = client.get("/vast?pod_max_dur=120&pmad=[PMAD]")
     assert ignored.headers["X-Ad-Request-Warnings"] == "pmad: unexpanded macro"
     assert len(ads_of(ignored)) >= 2
+    capped = client.get("/vast?pod_max_dur=120&pod_max_ads=25&pod_buffet=9")
+    assert (
+        capped.headers["X-Ad-Request-Warnings"]
+        == "pod_max_ads: above 20, using 20; pod_buffet: above 5, using 5"
+    )
+    assert len(ads_of(capped)) >= 2
+    assert client.get("/vast?pod_max_dur=120&pod_max_ads=25&strict=1").status_code == 400
 
 
 def test_without_pod_parameters_one_ad_without_sequence(client, mixed):
@@ -172,6 +180,18 @@ def test_badv_and_bcat_exclude_as_openrtb_names_them(client, app, session):
     assert len(ads_of(client.get("/vast?max_duration=30&bcat=1534"))) == 0
     assert len(ads_of(client.get("/vast?pod_max_dur=60&blocked_cats=1534"))) == 0
     assert len(ads_of(client.get("/vast?max_duration=30&badv=other.example&bcat=IAB1"))) == 1
+    # Written as advertisers' domains may be: read the way they are stored; unusable entries are named.
+    for written in (
+        "www.cola.example",
+        "https://WWW.Cola.example/spring?x=1",
+        "cola.example.",
+        "cola.example:443",
+    ):
+        assert len(ads_of(client.get(f"/vast?max_duration=30&badv={quote(written)}"))) == 0, written
+    partly = client.get("/vast?max_duration=30&badv=cola.example,not a domain,-x-")
+    assert len(ads_of(partly)) == 0
+    assert partly.headers["X-Ad-Request-Warnings"] == "badv: 2 unusable entries left out"
+    assert client.get("/vast?max_duration=30&badv=cola.example,not%20a%20domain&strict=1").status_code == 400
 
 
 def test_stats_are_split_by_pod_position(client, app, auth, session):
