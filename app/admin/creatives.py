@@ -17,7 +17,7 @@ from app.creatives.schemas import CreativeStatusSchema, CreativeUploadSchema
 from app.creatives.verifications import MAX_VERIFICATIONS, CreativeVerificationsSchema
 from app.creatives.views import storage, store_upload, upload_limits
 from app.db import get_session
-from app.exceptions import Invalid, ServiceError, TooLarge
+from app.exceptions import Conflict, Invalid, ServiceError, TooLarge
 
 
 @bp.post("/campaigns/<uuid:campaign_id>/creatives")
@@ -53,8 +53,12 @@ def creative_status(creative_id: uuid.UUID):
     except Invalid as exc:
         flash(refusal(exc), "error")
     else:
-        creatives.change_status(db, creative_id, wanted)
-        flash(f"Creative “{creative.name}” is now {wanted}.", "success")
+        try:
+            creatives.change_status(db, creative_id, wanted)
+        except Conflict as exc:
+            flash(exc.message, "error")
+        else:
+            flash(f"Creative “{creative.name}” is now {wanted}.", "success")
     return redirect(_creatives_of(creative.campaign_id), 303)
 
 

@@ -125,10 +125,7 @@ def get_campaign(session: Session, campaign_id: uuid.UUID, *, for_update: bool =
 
 def update_campaign(session: Session, campaign_id: uuid.UUID, changes: dict) -> Campaign:
     campaign = get_campaign(session, campaign_id, for_update=True)
-    if campaign.archived_at is not None:
-        raise Conflict("An archived campaign cannot be edited: restore it first")
-    if not accepts_changes(campaign):
-        raise Conflict("A completed campaign cannot be edited")
+    ensure_changeable(campaign)
     errors: dict[str, str] = {}
     for check in (_check_flight, check_edit, _check_goals, _check_redirect_edit):
         try:
@@ -219,8 +216,16 @@ def change_status(session: Session, campaign_id: uuid.UUID, new_status: str) -> 
 
 def accepts_changes(campaign: Campaign) -> bool:
     """Completed is final: such a campaign can be neither edited nor moved to another status. An archived
-    one is edited once restored."""
+    one is edited once restored. The same holds for its creatives (files, status, verifications, new ones)."""
     return campaign.status != "completed" and campaign.archived_at is None
+
+
+def ensure_changeable(campaign: Campaign) -> None:
+    """Raises Conflict, saying why, when `campaign` (or its creatives) may not be changed: accepts_changes."""
+    if campaign.archived_at is not None:
+        raise Conflict("An archived campaign cannot be edited: restore it first")
+    if not accepts_changes(campaign):
+        raise Conflict("A completed campaign cannot be edited")
 
 
 def allowed_transitions(campaign: Campaign) -> list[str]:

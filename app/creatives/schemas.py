@@ -6,6 +6,8 @@ from app.creatives.models import STATUSES, TRANSCODE_STATUSES
 from app.creatives.verifications import VerificationSchema
 from app.web import UTCDateTime
 
+AD_ID_INVALID = "Must be an Ad-ID: 4 letters, 7 letters or digits, and H or D for HD or 3D."
+
 
 class CreativeUploadSchema(ma.Schema):
     file = Upload(
@@ -18,9 +20,7 @@ class CreativeUploadSchema(ma.Schema):
         metadata={"description": "Where a click on the ad leads (http or https)"},
     )
     ad_id = ma.fields.String(
-        validate=ma.validate.Regexp(
-            AD_ID_PATTERN, error="Must be an Ad-ID: 4 letters, 7 letters or digits, and H or D for HD or 3D."
-        ),
+        validate=ma.validate.Regexp(AD_ID_PATTERN, error=AD_ID_INVALID),
         metadata={
             "description": "The advertiser's Ad-ID (ad-id.org), e.g. ABCD1234000H: Creative@adId and "
             "UniversalAdId in VAST. Without it, our own identity is used."
@@ -36,6 +36,13 @@ class CreativeUploadSchema(ma.Schema):
 class CreativeFileSchema(ma.Schema):
     file = Upload(
         required=True, metadata={"description": "MP4 (H.264 or HEVC video), validated from its bytes"}
+    )
+    ad_id = ma.fields.String(
+        validate=ma.validate.Regexp(AD_ID_PATTERN, error=AD_ID_INVALID),
+        metadata={
+            "description": "The new file's Ad-ID (an Ad-ID names one asset, so the old one does not carry "
+            "over): without it, our own identity is used."
+        },
     )
 
 

@@ -13,7 +13,7 @@ from gevent.lock import BoundedSemaphore
 from sqlalchemy.orm import Session, selectinload
 
 from app.archiving import set_archived
-from app.campaigns.services import get_campaign
+from app.campaigns.services import ensure_changeable, get_campaign
 from app.creatives import jobs, quality, transcode
 from app.creatives.media import MediaError, VideoInfo, probe
 from app.creatives.models import Creative, new_identity
@@ -42,8 +42,7 @@ def create_creative(
     """Validate and store the upload (the mezzanine), with its quality warnings and queued renditions, then
     submit its transcode job."""
     campaign = get_campaign(session, campaign_id)
-    if campaign.status == "completed":
-        raise Conflict("A completed campaign takes no new creatives")
+    ensure_changeable(campaign)
     info, warnings = _validate(upload, max_bytes, max_seconds)
     key = new_key()
     storage.put(upload, key)
@@ -74,11 +73,14 @@ def replace_file(
     max_bytes: int,
     max_seconds: float,
     submit: jobs.Submit,
+    ad_id: str | None = None,
 ) -> Creative:
     """A new file for the creative: validated as an upload is, it becomes the mezzanine, with a new identity
-    (Creative@id: stitchers must not serve their transcode of the old file under it) and new renditions;
-    the old file, renditions and poster are deleted once the row holds the new one."""
-    creative = get_creative(session, creative_id, for_update=True)
+    (Creative@id: stitchers must not serve their transcode of the old file under it), the Ad-ID given with
+    it (an Ad-ID names one asset: without a new one, our own identity stands in UniversalAdId) and new
+    renditions; the old file, renditions and poster are deleted once the row holds the new one. Raises
+    Conflict when the campaign is completed or archived."""
+    creative = _changeable(session, creative_id)
     old_keys = stored_keys(creative)
     info, warnings = _validate(upload, max_bytes, max_seconds)
     key = new_key()
@@ -87,6 +89,7 @@ def replace_file(
         creative.renditions.clear()
         session.flush()
         creative.identity = new_identity()
+        creative.ad_id = ad_id
         _take_file(session, creative, key, upload.stat().st_size, info, warnings)
         session.commit()
     except BaseException:
@@ -174,8 +177,15 @@ def get_creative(session: Session, creative_id: uuid.UUID, *, for_update: bool =
     return creative
 
 
-def change_status(session: Session, creative_id: uuid.UUID, status: str) -> Creative:
+def _changeable(session: Session, creative_id: uuid.UUID) -> Creative:
+    """The creative, locked, when its campaign accepts changes (app.campaigns.services.ensure_changeable)."""
     creative = get_creative(session, creative_id, for_update=True)
+    ensure_changeable(get_campaign(session, creative.campaign_id))
+    return creative
+
+
+def change_status(session: Session, creative_id: uuid.UUID, status: str) -> Creative:
+    creative = _changeable(session, creative_id)
     creative.status = status
     session.commit()
     return creative
@@ -184,7 +194,7 @@ def change_status(session: Session, creative_id: uuid.UUID, status: str) -> Crea
 def set_verifications(session: Session, creative_id: uuid.UUID, verifications: list[dict]) -> Creative:
     """Replace the creative's verification vendors (validated by CreativeVerificationsSchema); the catalog
     serves them within a second."""
-    creative = get_creative(session, creative_id, for_update=True)
+    creative = _changeable(session, creative_id)
     creative.verifications = [dict(entry) for entry in verifications]
     session.commit()
     return creative

@@ -84,7 +84,7 @@ def upload_limits(view):
 @blp.response(201, CreativeSchema)
 @blp.alt_response(400, schema=ErrorSchema, description=REFUSED_UPLOAD)
 @blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
-@blp.alt_response(409, schema=ErrorSchema, description="The campaign is completed")
+@blp.alt_response(409, schema=ErrorSchema, description="The campaign is completed or archived")
 @blp.alt_response(413, schema=ErrorSchema, description="The file is larger than MAX_UPLOAD_BYTES")
 @blp.alt_response(415, schema=ErrorSchema, description="Not multipart, or the file is not an MP4")
 def upload_creative(form, campaign_id: uuid.UUID):
@@ -134,14 +134,23 @@ def _upload_rules() -> dict:
 @blp.response(200, CreativeSchema)
 @blp.alt_response(400, schema=ErrorSchema, description=REFUSED_UPLOAD)
 @blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+@blp.alt_response(409, schema=ErrorSchema, description="The campaign is completed or archived")
 @blp.alt_response(413, schema=ErrorSchema, description="The file is larger than MAX_UPLOAD_BYTES")
 @blp.alt_response(415, schema=ErrorSchema, description="Not multipart, or the file is not an MP4")
 def replace_file(form, creative_id: uuid.UUID):
     """Replace the creative's file: validated as an upload is, it gets a new `identity` (VAST Creative@id:
-    stitchers key their transcodes by it) and new renditions; the old file, renditions and poster go."""
+    stitchers key their transcodes by it), the `ad_id` sent with it (none: our own identity) and new
+    renditions; the old file, renditions and poster go. 409 when the campaign is completed or archived."""
     with saved_upload(form) as upload:
         return present(
-            services.replace_file(get_session(), storage(), creative_id, upload=upload, **_upload_rules())
+            services.replace_file(
+                get_session(),
+                storage(),
+                creative_id,
+                upload=upload,
+                ad_id=form.get("ad_id"),
+                **_upload_rules(),
+            )
         )
 
 
@@ -166,6 +175,7 @@ def get_creative(creative_id: uuid.UUID):
 @json_body(blp, CreativeStatusSchema)
 @blp.response(200, CreativeSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+@blp.alt_response(409, schema=ErrorSchema, description="The campaign is completed or archived")
 def change_status(body, creative_id: uuid.UUID):
     """Activate or deactivate a creative (an inactive one is never served)."""
     return present(services.change_status(get_session(), creative_id, body["status"]))
@@ -175,6 +185,7 @@ def change_status(body, creative_id: uuid.UUID):
 @json_body(blp, CreativeVerificationsSchema)
 @blp.response(200, CreativeSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such creative")
+@blp.alt_response(409, schema=ErrorSchema, description="The campaign is completed or archived")
 def set_verifications(body, creative_id: uuid.UUID):
     """Set the creative's third-party verification vendors (Open Measurement scripts): emitted as
     <AdVerifications> in VAST 4.1+ and as an Extension of type AdVerifications in 3.0 and 4.0."""

@@ -100,7 +100,7 @@ def test_a_completed_campaign_takes_no_upload(console, session, tmp_path):
     assert 'id="upload"' not in console.page(f"/admin/campaigns/{campaign.id}")
     response = upload(console, campaign.id, media_files.make_mp4(tmp_path / "spot.mp4"))
     assert response.status_code == 409
-    assert "<li>A completed campaign takes no new creatives</li>" in response.get_data(as_text=True)
+    assert "<li>A completed campaign cannot be edited</li>" in response.get_data(as_text=True)
 
 
 def test_a_creative_is_deactivated_activated_and_deleted(console, session):

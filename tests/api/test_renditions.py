@@ -264,3 +264,61 @@ def test_a_job_whose_file_is_replaced_meanwhile_leaves_the_new_rows_alone(
     assert creative["identity"] != created["identity"] and creative["transcode_status"] == "queued"
     assert [(r["name"], r["status"], r["url"]) for r in creative["renditions"]] == [("360p", "queued", None)]
     assert stored(app) == {creative["video_url"].split("/media/")[1]}  # nothing of the old job is left
+
+
+def replace(client, auth, creative_id, path, **form):
+    data = {**form, "file": (io.BytesIO(Path(path).read_bytes()), "new.mp4")}
+    return client.put(
+        f"/api/v1/creatives/{creative_id}/file", data=data, headers=auth, content_type="multipart/form-data"
+    )
+
+
+def test_a_new_file_takes_the_ad_id_sent_with_it_or_none(client, auth, app, campaign, source, tmp_path):
+    created = upload(client, auth, campaign.id, source, ad_id="ABCD1234000H")
+    replacement = media_files.make_tone_mp4(tmp_path / "new.mp4", seconds=2.0)
+    replaced = replace(client, auth, created["id"], replacement).get_json()
+    assert replaced["ad_id"] is None  # an Ad-ID names one asset: the old one does not carry over
+    refresh(app)
+    universal = get_vast(client, "vast_version=4.2").find(".//v:UniversalAdId", NS)
+    assert (universal.text, universal.get("idRegistry")) == (replaced["identity"], "ctv-ad-server")
+    again = replace(client, auth, created["id"], replacement, ad_id="EFGH5678000H").get_json()
+    assert again["ad_id"] == "EFGH5678000H"
+    refresh(app)
+    universal = get_vast(client, "vast_version=4.2").find(".//v:UniversalAdId", NS)
+    assert (universal.text, universal.get("idRegistry")) == ("EFGH5678000H", "ad-id.org")
+    refused = replace(client, auth, created["id"], replacement, ad_id="nope")
+    assert refused.status_code == 400 and "ad_id" in refused.get_json()["details"]
+
+
+@pytest.mark.parametrize("state", ["completed", "archived"])
+def test_the_creatives_of_a_finished_campaign_are_not_changed(client, auth, app, session, source, state):
+    campaign = CampaignFactory(status="paused")
+    created = upload(client, auth, campaign.id, source)
+    if state == "completed":
+        assert (
+            client.put(
+                f"/api/v1/campaigns/{campaign.id}/status", json={"status": "completed"}, headers=auth
+            ).status_code
+            == 200
+        )
+    else:
+        assert client.post(f"/api/v1/campaigns/{campaign.id}/archive", headers=auth).status_code == 200
+    files = stored(app)
+    attempts = [
+        replace(client, auth, created["id"], source),
+        client.put(f"/api/v1/creatives/{created['id']}/status", json={"status": "inactive"}, headers=auth),
+        client.put(
+            f"/api/v1/creatives/{created['id']}/verifications", json={"verifications": []}, headers=auth
+        ),
+        client.post(
+            f"/api/v1/campaigns/{campaign.id}/creatives",
+            data={"name": "More", "file": (io.BytesIO(source.read_bytes()), "more.mp4")},
+            headers=auth,
+            content_type="multipart/form-data",
+        ),
+    ]
+    assert [attempt.status_code for attempt in attempts] == [409] * 4
+    assert all(state in attempt.get_json()["error"] for attempt in attempts)
+    after = client.get(f"/api/v1/creatives/{created['id']}", headers=auth).get_json()
+    assert (after["identity"], after["status"]) == (created["identity"], "active")
+    assert stored(app) == files  # nothing stored, nothing removed
