@@ -101,10 +101,19 @@ def replace_file(
     return creative
 
 
+def too_large(size: int | None, max_bytes: int, what: str = "file") -> TooLarge:
+    """The refusal of a file (or of a request body: `what`, and `size` when known) over MAX_UPLOAD_BYTES."""
+    sent = f"The {what} is {size} bytes" if size else f"The {what} is too large"
+    return TooLarge(
+        f"{sent}; the limit is {max_bytes} bytes (MAX_UPLOAD_BYTES)",
+        {"file": f"Larger than {max_bytes} bytes.", "code": "too_large"},
+    )
+
+
 def _validate(upload: Path, max_bytes: int, max_seconds: float) -> tuple[VideoInfo, list[dict[str, str]]]:
     size = upload.stat().st_size
     if size > max_bytes:
-        raise TooLarge(f"The file is {size} bytes; the limit is {max_bytes} bytes")
+        raise too_large(size, max_bytes)
     try:
         return off_the_event_loop(_inspect, upload, max_seconds)
     except MediaError as exc:

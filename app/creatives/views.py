@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flask import current_app, request, send_from_directory
-from werkzeug.exceptions import NotFound, UnsupportedMediaType
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 
 from app.auth.guard import require_admin
 from app.creatives import services
@@ -72,8 +72,12 @@ def upload_limits(view):
     def limited(*args, **kwargs):
         if request.mimetype != "multipart/form-data":
             raise UnsupportedMediaType("Send the creative as multipart/form-data with a `file` field")
-        request.max_content_length = current_app.config["MAX_UPLOAD_BYTES"] + MULTIPART_OVERHEAD
-        return view(*args, **kwargs)
+        limit = current_app.config["MAX_UPLOAD_BYTES"]
+        request.max_content_length = limit + MULTIPART_OVERHEAD
+        try:
+            return view(*args, **kwargs)
+        except RequestEntityTooLarge:
+            raise services.too_large(request.content_length, limit, what="upload") from None
 
     return limited
 

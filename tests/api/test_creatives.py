@@ -283,7 +283,12 @@ def test_an_oversized_upload_is_a_413_before_the_body_is_read(
         content_type="multipart/form-data; boundary=x",
     )
     assert response.status_code == 413
-    assert response.get_json()["error"]
+    body = response.get_json()
+    assert (
+        body["error"]
+        == f"The upload is {50 * 1024 * 1024} bytes; the limit is 10000 bytes (MAX_UPLOAD_BYTES)"
+    )
+    assert body["details"] == {"file": "Larger than 10000 bytes.", "code": "too_large"}
     assert sum(consumed) < 1024 * 1024
     assert count_creatives(session) == 0 and stored_keys() == set()
 
@@ -296,6 +301,7 @@ def test_a_file_just_over_the_limit_inside_the_multipart_slack_is_refused(
     response = upload(client, auth, campaign.id, video)
     assert response.status_code == 413
     assert "limit" in response.get_json()["error"]
+    assert response.get_json()["details"]["code"] == "too_large"
 
 
 def test_the_client_filename_is_never_used(client, auth, campaign, tmp_path, stored_keys):
