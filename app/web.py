@@ -20,6 +20,9 @@ from app.errors import ErrorSchema
 
 class _Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400  # a bad request body is a 400 with the field at fault, not a 422
+    # An unknown query parameter is refused as an unknown body field is (webargs excludes it by default):
+    # `?start=` where the API says `from` would otherwise answer the default range without a word.
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE}
 
     def _raw_load_json(self, req):
         try:

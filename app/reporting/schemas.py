@@ -15,7 +15,11 @@ def currency_field():
 
 class StatsQuerySchema(ma.Schema):
     from_ = UTCDateTime(data_key="from", metadata={"description": "Default: the flight's start"})
-    to = UTCDateTime(metadata={"description": "Default: now (or the flight's end)"})
+    to = UTCDateTime(
+        metadata={
+            "description": "Default: now or the flight's end, whichever is first; at least an hour after from"
+        }
+    )
     granularity = ma.fields.String(load_default="hour", validate=ma.validate.OneOf(("hour", "day")))
 
 
