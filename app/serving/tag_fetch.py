@@ -88,7 +88,9 @@ class _DeadlineSocket:
     def makefile(self, mode: str = "rb", *args, **kwargs) -> io.BufferedReader:
         """http.client reads the whole answer (status line, headers, body) through this file; the socket's
         own file underneath keeps the socket open until the answer is read (socket.makefile)."""
-        return io.BufferedReader(_DeadlineReader(self._sock, self._sock.makefile("rb", buffering=0), self._end))
+        return io.BufferedReader(
+            _DeadlineReader(self._sock, self._sock.makefile("rb", buffering=0), self._end)
+        )
 
     def close(self) -> None:
         self._sock.close()

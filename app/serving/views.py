@@ -137,7 +137,7 @@ def single_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
             break
         deadline = deadline or unwrap_deadline(ad_request, rt.unwrap_timeout_seconds)
         excluded |= {f"campaign:{ad.campaign.id}"}
-        if deadline <= time.monotonic():  # no time left to try it: not the line item's failure
+        if deadline <= time.monotonic():  # no time left to try it: not its partner's failure
             ad = None
             continue
         unwrapped = unwrap_ad(ad, ad_request, deadline)
@@ -286,7 +286,8 @@ def _unwrapped_in_pod(
         in_pod = number <= sequenced
         result = results.get(ad.ad_serving_id)
         if result is not None and result.document is None:
-            record_unwrap_failure(rt, ad, result.error_code, number if in_pod else 0)
+            if result.error_code is not None:  # else not tried (wrappers.NOT_TRIED)
+                record_unwrap_failure(rt, ad, result.error_code, number if in_pod else 0)
             continue
         if in_pod:
             position += 1

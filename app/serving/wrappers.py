@@ -32,6 +32,8 @@ from vast.unwrap import Trackers, Unwrapped, unwrap
 
 # Kept for the rest of the answer when the caller's tmax bounds the unwrapping.
 ANSWER_MARGIN_SECONDS = 0.05
+# A line item the request's deadline left no time to unwrap: no ad, and no failure of its partner.
+NOT_TRIED = Unwrapped(None)
 
 
 def macro_values(
@@ -128,9 +130,12 @@ def unwrap_ad(ad: ServedAd, ad_request: AdRequest, deadline: float, version: str
 
 def unwrap_ads(ads: list[ServedAd], ad_request: AdRequest, deadline: float, version: str) -> list[Unwrapped]:
     """unwrap_ad for each ad, in `version`, all by the one `deadline`: at once under gevent (a greenlet
-    each), else one after the other."""
+    each), else one after the other, those left when the deadline has passed not tried (NOT_TRIED)."""
     if len(ads) > 1 and monkey.is_module_patched("socket"):
         greenlets = [gevent.spawn(unwrap_ad, ad, ad_request, deadline, version) for ad in ads]
         gevent.joinall(greenlets, raise_error=True)
         return [greenlet.value for greenlet in greenlets]
-    return [unwrap_ad(ad, ad_request, deadline, version) for ad in ads]
+    return [
+        unwrap_ad(ad, ad_request, deadline, version) if time.monotonic() < deadline else NOT_TRIED
+        for ad in ads
+    ]

@@ -139,10 +139,8 @@ try:
     fetch_tag(base + "/trickle", 0.5, {})
 except FetchTimeout:
     results["trickle"] = time.monotonic() - started
-ads = [
-    ServedAd(str(n), None, SimpleNamespace(wrapper=SimpleNamespace(vast_ad_tag_uri=base + "/hop/0")), "b/", "t")
-    for n in range(3)
-]
+creative = SimpleNamespace(wrapper=SimpleNamespace(vast_ad_tag_uri=base + "/hop/0"))
+ads = [ServedAd(str(n), None, creative, "b/", "t") for n in range(3)]
 started = time.monotonic()
 outcomes = unwrap_ads(ads, parse_ad_request({}, {}, "127.0.0.1"), time.monotonic() + 0.5, "4.2")
 results["pod"] = time.monotonic() - started
