@@ -28,6 +28,7 @@ from app.serving.request import AdRequest
 from app.serving.tag_fetch import fetch_tag
 from vast.macros import expand_server_macros
 from vast.model import Tracking, WrapperAd
+from vast.timecode import format_duration
 from vast.unwrap import Trackers, Unwrapped, unwrap
 
 # Kept for the rest of the answer when the caller's tmax bounds the unwrapping.
@@ -65,8 +66,10 @@ def macro_values(
         "GPPSTRING": ad_request.gpp,
         "GPPSECTIONID": ",".join(map(str, ad_request.gpp_sid)) if ad_request.gpp_sid else None,
         "APPBUNDLE": ad_request.app_bundle,
-        "DOMAIN": None,
-        "CONTENTPLAYHEAD": None,
+        "DOMAIN": ad_request.domain,
+        "CONTENTPLAYHEAD": None
+        if ad_request.content_playhead is None
+        else format_duration(ad_request.content_playhead),
     }
 
 
