@@ -95,14 +95,26 @@ def vast():
 
 def _preview(rt: Runtime, ad_request: AdRequest) -> bytes:
     """A console preview (app.serving.preview): this campaign's ad as test traffic, nothing counted; 400
-    for a preview parameter that is not valid now."""
+    for a preview parameter that is not valid now. A VAST redirect line item answers as it serves (its
+    Wrapper, or the unwrapped InLine); a partner's failure is named in the warnings, not recorded."""
     try:
         campaign_id, creative_id = rt.previews.verify(request.args["preview"])
     except InvalidPreview as exc:
         abort(400, description=str(exc))
     with rt.sessions() as session:
         ad = preview_ad(session, rt.storage, rt.signer, base_url(rt), campaign_id, creative_id)
-    return vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
+    if ad is None:
+        return no_fill_document(ad_request.vast_version)
+    if ad.creative.wrapper is not None:
+        ad = with_partner_tags([ad], ad_request)[0]
+        if ad.creative.wrapper.server_side_unwrap:
+            unwrapped = unwrap_ad(ad, ad_request, unwrap_deadline(ad_request, rt.unwrap_timeout_seconds))
+            if unwrapped.document is None:
+                warning = f"the partner's tag failed with VAST error {unwrapped.error_code}"
+                ad_request.warnings = {**ad_request.warnings, "preview": warning}
+                return no_fill_document(ad_request.vast_version)
+            return unwrapped.document
+    return vast_document(ad, ad_request.vast_version)
 
 
 # A failed unwrap gives way to the next eligible ad: at most this many decisions for one request.

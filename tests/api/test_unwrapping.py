@@ -317,3 +317,50 @@ def test_a_pods_line_items_share_the_requests_deadline(client, app, auth, partne
     assert [ad.get("sequence") for ad in ads] == ["1"]
     flush(app)
     assert sorted(str(errors_of(client, auth, c)) for c in campaigns) == sorted(["{'301': 1}", "{}"])
+
+
+# -- 6. previews of a redirect line item -------------------------------------------------------------------
+
+
+def preview_query(app, campaign) -> str:
+    return f"preview={runtime(app).previews.sign(campaign.id)}"
+
+
+def our_token(urls: list[str]) -> str:
+    [url] = [url for url in urls if url.startswith("http://localhost/t/impression")]
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["t"][0]
+
+
+def test_a_redirect_previews_as_its_wrapper_in_test_traffic(client, app, auth, session, partner):
+    draft = redirect_campaign(tag="https://p.example/v?ss=[SERVERSIDE]&cb=[CACHEBUSTING]", status="draft")
+    response, _ = timed_get(client, preview_query(app, draft))
+    validate(response.data, "4.2")
+    root = etree.fromstring(response.data)
+    [ad] = root.findall("{*}Ad")
+    assert ad.get("id") == str(draft.id)
+    tag = ad.findtext("{*}Wrapper/{*}VASTAdTagURI").strip()
+    assert tag.startswith("https://p.example/v?ss=0&cb=") and "[CACHEBUSTING]" not in tag
+    claims = runtime(app).signer.verify(our_token([e.text.strip() for e in root.iter("{*}Impression")]))
+    assert (claims.test, claims.campaign_id) == (True, draft.id)
+    flush(app)
+    assert fills(session) == (0, 0)  # the request is not counted
+
+
+def test_an_unwrapping_redirect_previews_as_the_partners_inline(client, app, auth, session, partner, parse):
+    paused = unwrapping(partner, "/inline?name=preview", status="paused")
+    response, _ = timed_get(client, preview_query(app, paused))
+    [view] = parse(response.data)
+    [ad] = view["ads"]
+    assert ad["mediaFiles"] == [f"http://127.0.0.1:{partner.server_port}/preview.mp4"]
+    assert runtime(app).signer.verify(our_token(ad["impressions"])).test is True
+
+
+def test_a_failing_partner_in_a_preview_is_named_and_not_recorded(client, app, auth, session, partner):
+    draft = unwrapping(partner, "/empty", status="draft")
+    response, _ = timed_get(client, preview_query(app, draft))
+    assert etree.fromstring(response.data).find("{*}Ad") is None
+    assert (
+        response.headers["X-Ad-Request-Warnings"] == "preview: the partner's tag failed with VAST error 303"
+    )
+    flush(app)
+    assert errors_of(client, auth, draft) == {} and fills(session) == (0, 0)

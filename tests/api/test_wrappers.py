@@ -36,9 +36,8 @@ def factories(session):
 
 
 def redirect_campaign(tag: str = TAG, duration: float = 30.0, **fields):
-    return CampaignFactory(
-        status="active", kind="vast_redirect", vast_ad_tag_uri=tag, ad_duration=duration, **fields
-    )
+    fields = {"status": "active", **fields}
+    return CampaignFactory(kind="vast_redirect", vast_ad_tag_uri=tag, ad_duration=duration, **fields)
 
 
 def wrapper_of(response, version="4.2"):
