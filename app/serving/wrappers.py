@@ -5,9 +5,10 @@ then wrapped with our signed Impression, Error ([ERRORCODE] left for the player:
 back as 303, its timeout as 301, both counted per line item by the tracker) and TrackingEvents, with
 followAdditionalWrappers="true", allowMultipleAds="false" and fallbackOnNoAd="true" (VAST 4.x).
 
-With `server_side_unwrap`, the server follows the tag itself (vast.unwrap: deadline, depth 5, loops,
-validation) and answers with the partner's InLine carrying our trackers; a failure is recorded as the
-line item's error beacon with its VAST code, and the answer is an empty VAST rather than a late one.
+With `server_side_unwrap`, the server follows the tag itself (vast.unwrap: depth 5, loops, validation;
+app.serving.tag_fetch: the deadline over the whole fetch) by one deadline per request (`unwrap_deadline`),
+and answers with the partner's InLine carrying our trackers, alone or in a pod (`unwrap_ads`); what a
+failure does to the answer (the next ad, or a no-fill, never a late answer) is app.serving.views'.
 
 Direct ads never come here: a served ad is a wrapper only when its catalog entry carries a partner tag.
 """
