@@ -28,6 +28,12 @@ class Trickling(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
+        try:
+            self._answer()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the fetch hung up at its deadline
+
+    def _answer(self):
         if self.path == "/trickle-head":
             for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n<VAST/>":
                 self.wfile.write(bytes([byte]))
