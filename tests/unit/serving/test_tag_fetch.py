@@ -3,6 +3,7 @@ read, every redirect), in a plain process and under gevent's monkey-patching ali
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -28,10 +29,8 @@ class Trickling(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the fetch hung up at its deadline
             self._answer()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the fetch hung up at its deadline
 
     def _answer(self):
         if self.path == "/trickle-head":
