@@ -192,8 +192,9 @@ class Settings:
         default=1.0,
         metadata={
             "env": "UNWRAP_TIMEOUT_SECONDS",
-            "help": "The most a VAST redirect line item with server-side unwrapping waits for its partner's "
-            "wrapper chain; past it the answer is an empty VAST (a request's `tmax` may shorten it).",
+            "help": "The most a request's server-side unwrapping of VAST redirect line items waits for the "
+            "partners' wrapper chains, every hop and a pod's line items together; past it the next ad, or an "
+            "empty VAST (a request's `tmax` may shorten it).",
         },
     )
     separation_window_seconds: float = field(

@@ -1,5 +1,6 @@
 """VAST error codes: what a player's [ERRORCODE] means (VAST 3.0 §2.4.2.3; VAST 4.2 §2.3.6.3, "VAST Error
-Codes Table", which adds 102, 204-206, 304 and 406-411 over 3.0, and 902 in 4.1).
+Codes Table", which adds 204-206, 304 and 406-411 over 3.0, and 902 in 4.1; 408 is deprecated there along
+with conditionalAd). The texts are the tables' own words, "video player" read as 4.x's "media player".
 
 Only the codes the specification defines are listed: a player may send others (its own, or a vendor's), and
 those are kept as sent and described as such. Two values stand for a code that is not a number:
@@ -37,13 +38,12 @@ ERROR_CODES: dict[int, str] = {
     405: "Problem displaying MediaFile. Media player found a MediaFile with supported type but couldn't "
     "display it.",
     406: "Mezzanine was required but not provided. Ad not served.",
-    407: "Mezzanine is in the process of being downloaded for the first time. Ad will not be served until it "
-    "is downloaded and transcoded.",
-    408: "Conditional ad rejected.",
+    407: "Mezzanine is in the process of being downloaded for the first time. Download may take several "
+    "hours. Ad will not be served until mezzanine is downloaded and transcoded.",
+    408: "Conditional ad rejected (deprecated along with conditionalAd).",
     409: "Interactive unit in the InteractiveCreativeFile node was not executed.",
     410: "Verification unit in the Verification node was not executed.",
-    411: "Mezzanine was provided as required, but the file did not meet the required specification. Ad not "
-    "served.",
+    411: "Mezzanine was provided as required, but file did not meet required specification. Ad not served.",
     500: "General NonLinearAds error.",
     501: "Unable to display NonLinear ad because creative dimensions do not align with creative display "
     "area.",

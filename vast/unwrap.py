@@ -8,7 +8,10 @@ the body (bytes) or raising `FetchTimeout` / `FetchFailed`. Rules:
 - at most MAX_WRAPPER_DEPTH wrappers (5, as Google's IMA SDK); more, or a URL seen twice (a loop), 302;
 - a document that is not well-formed (or larger than MAX_DOCUMENT_BYTES) 100; one that its version's
   schema refuses 101; a version with no schema 102; no ad 303; a failed fetch 300 (VAST 4.2 §2.3.6.3);
-- the InLine keeps its own version: the merged document is validated against that version's schema.
+- the InLine keeps its own version, and the merged document is validated against that version's schema;
+  or, `as_version` given (an ad for a pod of that version), the Ad alone is moved into a document of that
+  version (its `sequence` left for the pod to set) and validated against that version's schema: 102 when
+  it does not hold there.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from vast.events import VAST30_EVENTS, VAST40_EVENTS, VAST41_EVENTS, VAST42_EVENTS, event_names_for
+from vast.render import VAST_NAMESPACE
 from vast.validate import SCHEMA_FILES, VastValidationError, validate
 
 MAX_WRAPPER_DEPTH = 5
@@ -72,8 +76,10 @@ def unwrap(
     fetch: Callable[[str, float], bytes],
     deadline_seconds: float,
     clock: Callable[[], float] = time.monotonic,
+    as_version: str | None = None,
 ) -> Unwrapped:
-    """Follow `url` to an InLine ad; return it with `ours` and every wrapper's trackers merged in."""
+    """Follow `url` to an InLine ad; return it with `ours` and every wrapper's trackers merged in, in its
+    own VAST version or in `as_version` (one of SCHEMA_FILES)."""
     end = clock() + deadline_seconds
     seen: set[str] = set()
     collected = ours
@@ -108,17 +114,22 @@ def unwrap(
             return Unwrapped(None, "303")
         wrapper = _first(ad, "Wrapper")
         if wrapper is None:
-            return _merged(root, version, collected)
+            return _merged(root, version, collected, as_version)
         collected += _trackers(wrapper)
         url = (_first(wrapper, "VASTAdTagURI").text or "").strip()
     return Unwrapped(None, "302")
 
 
-def _merged(root: etree._Element, version: str, trackers: Trackers) -> Unwrapped:
-    """The first ad of `root` alone, our trackers added where its schema puts them."""
+def _merged(root: etree._Element, version: str, trackers: Trackers, as_version: str | None) -> Unwrapped:
+    """The first ad of `root` alone, our trackers added where its (or `as_version`'s) schema puts them."""
+    own_version = version
     ad = _first(root, "Ad")
-    for other in [child for child in root if child is not ad]:
-        root.remove(other)
+    if as_version is None:
+        for other in [child for child in root if child is not ad]:
+            root.remove(other)
+    else:
+        root, version = _moved(ad, etree.QName(root).namespace, as_version), as_version
+        ad.attrib.pop("sequence", None)
     inline = _first(ad, "InLine")
     namespace = etree.QName(root).namespace
     tag = (lambda name: f"{{{namespace}}}{name}") if namespace else (lambda name: name)
@@ -152,8 +163,24 @@ def _merged(root: etree._Element, version: str, trackers: Trackers) -> Unwrapped
     try:
         validate(document, version)
     except VastValidationError:
-        return Unwrapped(None, "101")
+        return Unwrapped(None, "101" if version == own_version else "102")
     return Unwrapped(document)
+
+
+def _moved(ad: etree._Element, namespace: str | None, version: str) -> etree._Element:
+    """A VAST root of `version` holding `ad`, whose elements of the VAST namespace it came in (`namespace`)
+    are renamed into that version's (none in 3.0, VAST_NAMESPACE in 4.x); extension elements keep theirs."""
+    target = None if version == "3.0" else VAST_NAMESPACE
+    tag = f"{{{target}}}VAST" if target else "VAST"
+    root = etree.Element(tag, {"version": version}, nsmap={None: target} if target else None)
+    if namespace != target:
+        for element in [ad, *ad.iterdescendants(etree.Element)]:
+            if etree.QName(element).namespace == namespace:
+                local = etree.QName(element).localname
+                element.tag = f"{{{target}}}{local}" if target else local
+    root.append(ad)
+    etree.cleanup_namespaces(root)
+    return root
 
 
 def _trackers(wrapper: etree._Element) -> Trackers:

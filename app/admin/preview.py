@@ -30,7 +30,8 @@ TEST_COUNTS = {
 
 @bp.get("/campaigns/<uuid:campaign_id>/preview")
 def campaign_preview(campaign_id: uuid.UUID):
-    """`?creative=<id>`: that creative (whatever its status); else the campaign's first active one."""
+    """`?creative=<id>`: that creative (whatever its status); else the campaign's first active one, or a VAST
+    redirect line item's one ad (its Wrapper, or the partner's InLine when it unwraps on the server)."""
     db = get_session()
     campaign = campaigns.get_campaign(db, campaign_id)
     listed = creatives.list_creatives(db, campaign_id)
@@ -40,13 +41,16 @@ def campaign_preview(campaign_id: uuid.UUID):
         if chosen is None:
             abort(404, description="This campaign has no such creative.")
     playable = [chosen] if chosen else [item for item in listed if item.status == "active"]
-    max_duration = max((math.ceil(creative.duration) for creative in playable), default=30)
+    durations = [creative.duration for creative in playable]
+    if campaign.kind == "vast_redirect" and chosen is None:  # the partner's ad, of its declared duration
+        durations = [campaign.ad_duration]
+    max_duration = max((math.ceil(duration) for duration in durations), default=30)
     token = runtime().previews.sign(campaign.id, chosen.id if chosen else None)
     return render_template(
         "admin/campaigns/preview.html",
         campaign=campaign,
         creative=chosen,
-        playable=playable,
+        playable=bool(durations),
         vast_url=url_for("serving.vast", max_duration=max_duration, preview=token),
         counts_url=url_for("admin.campaign_test_counts", campaign_id=campaign_id),
         valid_minutes=PREVIEW_SECONDS // 60,

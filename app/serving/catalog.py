@@ -204,17 +204,22 @@ def load_catalog(
     original serves alone meanwhile)."""
     serving = (_servable(), Creative.status == "active", Creative.archived_at.is_(None))
     campaigns = load_entries(session, storage, serving, hold_untranscoded)
-    redirects = session.execute(
+    campaigns.update(load_redirects(session, (_servable(),)))
+    return make_catalog(version, time.time(), campaigns, load_supply_tags(session))
+
+
+def load_redirects(session: Session, where: tuple) -> dict[uuid.UUID, CampaignEntry]:
+    """The VAST redirect line items `where` selects (conditions on Campaign), each standing for one ad
+    (`redirect_creative`): one query."""
+    rows = session.execute(
         sa.select(
             *_CAMPAIGN_COLUMNS, Campaign.vast_ad_tag_uri, Campaign.ad_duration, Campaign.server_side_unwrap
         )
         .outerjoin(Advertiser, Advertiser.id == Campaign.advertiser_id)
-        .where(_servable(), Campaign.kind == "vast_redirect")
+        .where(Campaign.kind == "vast_redirect", *where)
         .order_by(Campaign.id)
     ).all()
-    for row in redirects:
-        campaigns[row.id] = _campaign_entry(row, (redirect_creative(row),))
-    return make_catalog(version, time.time(), campaigns, load_supply_tags(session))
+    return {row.id: _campaign_entry(row, (redirect_creative(row),)) for row in rows}
 
 
 def load_entries(

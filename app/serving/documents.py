@@ -11,6 +11,7 @@ Values that XML would escape or alter take the whole render instead, so both way
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from types import SimpleNamespace
 
@@ -92,16 +93,25 @@ def vast_document(ad: ServedAd, version: str) -> bytes:
     return "".join(parts).encode()
 
 
-def pod_document(ads: list[ServedAd], version: str, sequenced: int, no_ad_error: str | None = None) -> bytes:
+def pod_document(
+    ads: list[ServedAd],
+    version: str,
+    sequenced: int,
+    no_ad_error: str | None = None,
+    documents: Mapping[str, bytes] | None = None,
+) -> bytes:
     """Several ads in one document: the first `sequenced` an ad pod (sequence 1..k, VAST 4.2 §3.2.1), the
     rest standalone (a buffet the player may substitute a failed ad with). Each ad is filled as a single
-    ad's document is, then the Ad elements are put side by side under one VAST element. No ads: the no-fill
-    document, with `no_ad_error` (`no_ad_url`) in 4.x."""
+    ad's document is, or taken from `documents` (by ad serving id: an unwrapped partner's InLine, already in
+    `version`, without sequence), then the Ad elements are put side by side under one VAST element. No ads:
+    the no-fill document, with `no_ad_error` (`no_ad_url`) in 4.x."""
     head = tail = b""
     parts = []
+    documents = documents or {}
     for number, ad in enumerate(ads, 1):
-        document = vast_document(ad, version)
-        start = document.index(b"<Ad ")
+        document = documents.get(ad.ad_serving_id) or vast_document(ad, version)
+        start = document.find(b"<Ad ")
+        start = document.index(b"<Ad>") if start < 0 else start
         end = document.rindex(b"</Ad>") + len(b"</Ad>")
         head, tail = document[:start], document[end:]
         element = document[start:end]

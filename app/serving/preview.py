@@ -8,9 +8,13 @@ its beacon tokens marked as test traffic (app.tracking.signing): they are verifi
 apart (app.tracking.test_traffic), never billed, never in delivery, pacing, caps or serving counts. The
 request itself is not counted either.
 
+A VAST redirect line item previews as it serves (app.serving.wrappers): its Wrapper around the partner's
+tag, or, when it unwraps on the server, the partner's InLine, its beacons (ours) test traffic too; a partner
+that fails is named in X-Ad-Request-Warnings, never recorded against the line item.
+
 A campaign being previewed may be a draft or paused, so it is not in the serving catalog: a preview reads it
-from the database (two small queries). That is the one SQL a /vast request can make, and only with a valid
-admin-made token; every other request is decided from memory.
+from the database (two small queries, a third for a redirect line item). That is the one SQL a /vast
+request can make, and only with a valid admin-made token; every other request is decided from memory.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from app.campaigns.models import Campaign
 from app.creatives.models import Creative
 from app.creatives.storage import Storage
 from app.serving.ads import ServedAd, serve
-from app.serving.catalog import load_entries
+from app.serving.catalog import load_entries, load_redirects
 from app.tracking.signing import BeaconSigner
 
 SALT = "preview-v1"
@@ -64,13 +68,16 @@ def preview_ad(
     creative_id: uuid.UUID | None,
 ) -> ServedAd | None:
     """The campaign's ad as test traffic: the creative named, else its first active unarchived creative (by
-    id); None when it has none. Private: a preview stores no personal data."""
+    id), or a VAST redirect line item's one ad; None when it has none. Private: a preview stores no personal
+    data."""
     where = (Campaign.id == campaign_id,) + (
         (Creative.id == creative_id,)
         if creative_id is not None
         else (Creative.status == "active", Creative.archived_at.is_(None))
     )
     campaign = load_entries(session, storage, where).get(campaign_id)
+    if campaign is None and creative_id is None:
+        campaign = load_redirects(session, (Campaign.id == campaign_id,)).get(campaign_id)
     if campaign is None:
         return None
     return serve(campaign, campaign.creatives[0], signer, base_url, private=True, test=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from app.advertisers.domains import normalise_domain
 from app.serving import consent
@@ -200,6 +200,39 @@ _CUSTOM_KEY = re.compile(r"[a-z0-9_.\-]{1,40}")
 _CUSTOM_VALUE = re.compile(r"[^\x00-\x1f]{1,255}")
 
 
+def _domain(raw: str) -> str:
+    """A domain (VAST 4.1 [DOMAIN], OpenRTB site.domain / app.domain), from a bare host or a URL (a page's
+    address: its host): lower case, without scheme, port, path or a trailing dot."""
+    value = raw.strip().lower()
+    if "://" in value:
+        value = urlsplit(value).hostname or ""
+    value = value.split("/", 1)[0].split(":", 1)[0].rstrip(".")
+    if len(value) > 253 or not _DOMAIN.fullmatch(value):
+        raise Unusable("not a domain")
+    return value
+
+
+_TIMECODE = re.compile(r"(\d{1,2}):([0-5]\d):([0-5]\d(?:\.\d{1,3})?)", re.ASCII)
+
+
+def _playhead(raw: str) -> float:
+    """The content's playhead at the break (VAST [CONTENTPLAYHEAD]), sent as seconds (`300.5`) or as the
+    spec's HH:MM:SS.mmm (`00:05:00.500`): seconds, below 24 hours (VAST time values are xs:time)."""
+    value = raw.strip()
+    clock = _TIMECODE.fullmatch(value)
+    try:
+        if clock is None:
+            seconds = float(value)
+        else:
+            hours, minutes, rest = clock.groups()
+            seconds = int(hours) * 3600 + int(minutes) * 60 + float(rest)
+    except ValueError:
+        raise Unusable("not seconds or HH:MM:SS.mmm") from None
+    if not 0 <= seconds < 24 * 3600:  # NaN and infinities fail too
+        raise Unusable("not within 0 s-24 h")
+    return seconds
+
+
 def _rating(raw: str) -> str:
     """OpenRTB content.contentrating (TV-14, PG-13...): compared in lower case."""
     value = raw.strip().lower()
@@ -328,6 +361,14 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "is_lmt": _limit_tracking,
     "app_bundle": _text(255),
     "app_name": _text(255),
+    # The publisher's domain (VAST [DOMAIN]): given, the app's (OpenRTB app.domain), or a page's host
+    # (`page_url`, Google IMA's `description_url`); the first usable in that order.
+    "domain": _domain,
+    "app_domain": _domain,
+    "page_url": _domain,
+    "description_url": _domain,
+    # The content's playhead at the break (VAST [CONTENTPLAYHEAD]): seconds or HH:MM:SS.mmm.
+    "content_playhead": _playhead,
     "device_type": _device_type,
     "ip": _ip,
     "ua": _text(1024),
@@ -372,6 +413,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "tag": _tag,
 }
 SESSION_NAMES = ("session_id", "scor", "correlator")
+DOMAIN_NAMES = ("domain", "app_domain", "page_url", "description_url")
 # Each pod limit by its names, the first given wins.
 POD_MAX_DURATION_NAMES = ("pod_max_dur", "pmxd", "avail_duration_secs", "avail_duration_ms")
 POD_MIN_DURATION_NAMES = ("pod_min_dur", "pmnd")
@@ -453,6 +495,8 @@ class AdRequest:
     _identifiers_allowed: bool | None = field(default=None, repr=False, compare=False)
     supply_tag: int = 0  # the known supply tag it came through (app.supply), 0 for none
     tmax: float | None = None  # seconds the caller waits for the answer
+    domain: str | None = None  # the publisher's domain, lower case (VAST [DOMAIN])
+    content_playhead: float | None = None  # seconds into the content at the break (VAST [CONTENTPLAYHEAD])
 
     def duration_window(self, tolerance: float) -> tuple[float, float]:
         """The seconds an ad of this request may last, [low, high]: the request's min_duration and
@@ -614,6 +658,8 @@ def parse_ad_request(
         coppa=values.get("coppa"),
         supply_tag=supply_tag,
         tmax=values.get("tmax"),
+        domain=_first(values, DOMAIN_NAMES),
+        content_playhead=values.get("content_playhead"),
     )
 
 

@@ -8,6 +8,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import partial
 
 from flask import Blueprint as FlaskBlueprint
@@ -34,7 +35,7 @@ from app.serving.request import (
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
 from app.serving.separation import excluded_keys, keys_of
 from app.serving.targeting import Profile, device_profile, index_for, profile_of
-from app.serving.wrappers import unwrap_ad, with_partner_tags
+from app.serving.wrappers import unwrap_ad, unwrap_ads, unwrap_deadline, with_partner_tags
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
 from app.web import Blueprint, json_body
 
@@ -84,23 +85,7 @@ def vast():
     elif ad_request.pod is not None:
         return _answer_vast(pod_answer(rt, ad_request), ad_request)
     else:
-        device = rt.caps.device_of(rt.catalog.current().catalog, ad_request)
-        ad = decide(
-            rt,
-            ad_request.min_duration,
-            ad_request.max_duration,
-            private=not ad_request.identifiers_allowed,
-            excluded=_excluded(rt, ad_request, device),
-            device=device,
-            profile=lambda: profile_of(ad_request),
-            supply_tag=ad_request.supply_tag,
-        )
-        if ad is not None and ad_request.session_id:
-            rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
-        if ad is not None and ad.creative.wrapper is not None:
-            ad = with_partner_tags([ad], ad_request)[0]
-            if ad.creative.wrapper.server_side_unwrap:
-                return _answer_vast(unwrapped_answer(rt, ad, ad_request), ad_request)
+        return _answer_vast(single_answer(rt, ad_request), ad_request)
     if ad is not None:
         body = vast_document(ad, ad_request.vast_version)
     else:
@@ -110,22 +95,80 @@ def vast():
 
 def _preview(rt: Runtime, ad_request: AdRequest) -> bytes:
     """A console preview (app.serving.preview): this campaign's ad as test traffic, nothing counted; 400
-    for a preview parameter that is not valid now."""
+    for a preview parameter that is not valid now. A VAST redirect line item answers as it serves (its
+    Wrapper, or the unwrapped InLine); a partner's failure is named in the warnings, not recorded."""
     try:
         campaign_id, creative_id = rt.previews.verify(request.args["preview"])
     except InvalidPreview as exc:
         abort(400, description=str(exc))
     with rt.sessions() as session:
         ad = preview_ad(session, rt.storage, rt.signer, base_url(rt), campaign_id, creative_id)
-    return vast_document(ad, ad_request.vast_version) if ad else no_fill_document(ad_request.vast_version)
+    if ad is None:
+        return no_fill_document(ad_request.vast_version)
+    if ad.creative.wrapper is not None:
+        ad = with_partner_tags([ad], ad_request)[0]
+        if ad.creative.wrapper.server_side_unwrap:
+            unwrapped = unwrap_ad(ad, ad_request, unwrap_deadline(ad_request, rt.unwrap_timeout_seconds))
+            if unwrapped.document is None:
+                warning = f"the partner's tag failed with VAST error {unwrapped.error_code}"
+                ad_request.warnings = {**ad_request.warnings, "preview": warning}
+                return no_fill_document(ad_request.vast_version)
+            return unwrapped.document
+    return vast_document(ad, ad_request.vast_version)
 
 
-def unwrapped_answer(rt: Runtime, ad: ServedAd, ad_request: AdRequest) -> bytes:
-    """The partner's InLine with our trackers (app.serving.wrappers.unwrap_ad), or, when the chain fails,
-    the line item's error beacon recorded with its VAST code and an empty VAST."""
-    unwrapped = unwrap_ad(ad, ad_request, rt.unwrap_timeout_seconds)
-    if unwrapped.document is not None:
-        return unwrapped.document
+# A failed unwrap gives way to the next eligible ad: at most this many decisions for one request.
+MAX_DECISIONS = 3
+
+
+def single_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
+    """One ad for the request. A VAST redirect line item that unwraps on the server (app.serving.wrappers)
+    answers with the partner's InLine; when its chain fails, the failure is recorded as the line item's
+    error (`record_unwrap_failure`), the line item is excluded and the decision drawn again, within the
+    request's one unwrap deadline and MAX_DECISIONS. Only the ad answered counts as a fill (served, pacing,
+    the stream's separation); none, a no-fill (an empty VAST, in 4.x with its root Error)."""
+    device = rt.caps.device_of(rt.catalog.current().catalog, ad_request)
+    excluded = _excluded(rt, ad_request, device)
+    deadline = None
+    body = None
+    for _ in range(MAX_DECISIONS):
+        ad = choose(
+            rt,
+            ad_request.min_duration,
+            ad_request.max_duration,
+            private=not ad_request.identifiers_allowed,
+            excluded=excluded,
+            device=device,
+            profile=lambda: profile_of(ad_request),
+            supply_tag=ad_request.supply_tag,
+        )
+        if ad is None or ad.creative.wrapper is None:
+            break
+        ad = with_partner_tags([ad], ad_request)[0]
+        if not ad.creative.wrapper.server_side_unwrap:
+            break
+        deadline = deadline or unwrap_deadline(ad_request, rt.unwrap_timeout_seconds)
+        excluded |= {f"campaign:{ad.campaign.id}"}
+        if deadline <= time.monotonic():  # no time left to try it: not its partner's failure
+            ad = None
+            continue
+        unwrapped = unwrap_ad(ad, ad_request, deadline)
+        if unwrapped.document is not None:
+            body = unwrapped.document
+            break
+        record_unwrap_failure(rt, ad, unwrapped.error_code)
+        ad = None
+    count_decision(rt, ad, ad_request.supply_tag)
+    if ad is None:
+        return no_fill_document(ad_request.vast_version, no_ad_url(base_url(rt)))
+    if ad_request.session_id:
+        rt.streams.remember(ad_request.session_id, keys_of(ad.campaign))
+    return body or vast_document(ad, ad_request.vast_version)
+
+
+def record_unwrap_failure(rt: Runtime, ad: ServedAd, error_code: str, pod_position: int = 0) -> None:
+    """A partner's chain that failed on the server, recorded as its line item's error beacon with the VAST
+    code (vast.unwrap), so that its stats count it as a player-reported one would be."""
     try:
         rt.store.record(
             Event(
@@ -134,13 +177,12 @@ def unwrapped_answer(rt: Runtime, ad: ServedAd, ad_request: AdRequest) -> bytes:
                 campaign_id=str(ad.campaign.id),
                 creative_id=str(ad.creative.id),
                 occurred_at=time.time(),
-                error_code=unwrapped.error_code,
-                pod_position=0,
+                error_code=error_code,
+                pod_position=pod_position,
             )
         )
     except StoreUnavailable:
-        log.warning("the partner's error %s could not be recorded", unwrapped.error_code)
-    return no_fill_document(ad_request.vast_version, no_ad_url(base_url(rt)))
+        log.warning("the partner's error %s could not be recorded", error_code)
 
 
 # A pod document compresses to about a tenth. gzip (level 1) takes about 40 µs whatever the size up to a
@@ -203,8 +245,6 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     )
     taken = {creative.id for creative in creatives}
     shown = {key for c in creatives for key in keys_of(state.catalog.campaigns[c.campaign_id])}
-    if ad_request.session_id:
-        rt.streams.remember(ad_request.session_id, shown)
     buffet = []
     for _ in range(limits.buffet * 4):  # a few draws each: the same creative is never offered twice
         if len(buffet) == limits.buffet:
@@ -215,50 +255,69 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
             buffet.append(creative)
     campaigns, tag = state.catalog.campaigns, ad_request.supply_tag
     served = partial(
-        serve, signer=rt.signer, base_url=base_url(rt), private=not ad_request.identifiers_allowed
+        serve,
+        signer=rt.signer,
+        base_url=base_url(rt),
+        private=not ad_request.identifiers_allowed,
+        device=device,
+        supply_tag=tag,
     )
-    ads = [
-        served(campaigns[c.campaign_id], c, pod_position=pos, device=device, supply_tag=tag)
-        for pos, c in enumerate(creatives, 1)
-    ] + [served(campaigns[c.campaign_id], c, device=device, supply_tag=tag) for c in buffet]
+    ads = [served(campaigns[c.campaign_id], c, pod_position=pos) for pos, c in enumerate(creatives, 1)] + [
+        served(campaigns[c.campaign_id], c) for c in buffet
+    ]
+    sequenced, documents = len(creatives), {}
     if state.catalog.redirect_keys:
         ads = with_partner_tags(ads, ad_request)
-    _count(rt, filled=bool(creatives), supply_tag=tag)
-    rt.counter.count_pod(len(creatives), limits.max_seconds, sum(c.duration for c in creatives), tag)
+        ads, sequenced, documents = _unwrapped_in_pod(rt, ads, sequenced, ad_request, served)
+    pod = ads[:sequenced]
+    if ad_request.session_id:
+        rt.streams.remember(ad_request.session_id, {key for ad in pod for key in keys_of(ad.campaign)})
+    _count(rt, filled=bool(pod), supply_tag=tag)
+    rt.counter.count_pod(len(pod), limits.max_seconds, sum(ad.creative.duration for ad in pod), tag)
     for ad in ads:
         _note_served(rt, ad, tag)
-    return pod_document(ads, ad_request.vast_version, len(creatives), no_ad_url(base_url(rt)))
+    return pod_document(ads, ad_request.vast_version, sequenced, no_ad_url(base_url(rt)), documents)
+
+
+def _unwrapped_in_pod(
+    rt: Runtime, ads: list[ServedAd], sequenced: int, ad_request: AdRequest, served: Callable[..., ServedAd]
+) -> tuple[list[ServedAd], int, dict[str, bytes]]:
+    """The pod (its first `sequenced` ads) and buffet with their server-side unwrapping line items
+    unwrapped (app.serving.wrappers.unwrap_ads: in the request's VAST version, by one deadline). A failed
+    one is recorded (`record_unwrap_failure`) and dropped; the pod's ads after it move up, so that sequence
+    stays 1..k, their beacons signed again for their new position. Returns (ads, k, the unwrapped InLine
+    documents by ad serving id)."""
+    targets = [ad for ad in ads if ad.creative.wrapper is not None and ad.creative.wrapper.server_side_unwrap]
+    if not targets:
+        return ads, sequenced, {}
+    deadline = unwrap_deadline(ad_request, rt.unwrap_timeout_seconds)
+    outcomes = unwrap_ads(targets, ad_request, deadline, ad_request.vast_version)
+    results = {ad.ad_serving_id: outcome for ad, outcome in zip(targets, outcomes, strict=True)}
+    kept, documents, position = [], {}, 0
+    for number, ad in enumerate(ads, 1):
+        in_pod = number <= sequenced
+        result = results.get(ad.ad_serving_id)
+        if result is not None and result.document is None:
+            if result.error_code is not None:  # else not tried (wrappers.NOT_TRIED)
+                record_unwrap_failure(rt, ad, result.error_code, number if in_pod else 0)
+            continue
+        if in_pod:
+            position += 1
+        if in_pod and position != number:  # same ad serving id, its beacons signed for the new position
+            again = served(ad.campaign, ad.creative, ad_serving_id=ad.ad_serving_id, pod_position=position)
+            token = again.token
+            if result is not None:
+                result = replace(result, document=result.document.replace(ad.token.encode(), token.encode()))
+            ad = replace(ad, token=token)
+        if result is not None:
+            documents[ad.ad_serving_id] = result.document
+        kept.append(ad)
+    return kept, position, documents
 
 
 def _count(rt: Runtime, *, filled: bool, supply_tag: int = 0) -> None:
     rt.counter.count(filled, supply_tag)
     decision_series("fill" if filled else "no_fill").inc()
-
-
-def decide(
-    rt: Runtime,
-    min_duration: float,
-    max_duration: float,
-    *,
-    private: bool,
-    excluded: frozenset[str] = frozenset(),
-    device: str | None = None,
-    profile: Callable[[], Profile] = Profile,
-    supply_tag: int = 0,
-) -> ServedAd | None:
-    """Choose an ad and count the decision (fill or no-fill by supply tag, and the pacing of its campaign)."""
-    ad = choose(
-        rt,
-        min_duration,
-        max_duration,
-        private=private,
-        excluded=excluded,
-        device=device,
-        profile=profile,
-        supply_tag=supply_tag,
-    )
-    count_decision(rt, ad, supply_tag)
-    return ad
 
 
 def choose(

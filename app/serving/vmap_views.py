@@ -62,8 +62,11 @@ VMAP_PARAMETERS = (
 # are replaced.
 # One ad SDKs got from POST /api/v1/ad-request: replayed in every break, so never carried over.
 _REQUEST_ID = "request_id"
+# A mid-roll's tag carries its offset as the content's playhead (VAST [CONTENTPLAYHEAD]); the caller's
+# one playhead holds for no break of a playlist.
+_PLAYHEAD = "content_playhead"
 _NOT_CARRIED = frozenset(
-    (*VMAP_PARAMETERS, *POD_MAX_DURATION_NAMES, *POD_MAX_ADS_NAMES, *SESSION_NAMES, _REQUEST_ID)
+    (*VMAP_PARAMETERS, *POD_MAX_DURATION_NAMES, *POD_MAX_ADS_NAMES, *SESSION_NAMES, _REQUEST_ID, _PLAYHEAD)
 )
 
 
@@ -183,6 +186,8 @@ def parse_vmap_request(args: MultiDict) -> VmapRequest:
             warnings[name] = "set per break, by break_dur, preroll_dur and postroll_dur"
     if args.get(_REQUEST_ID) is not None:
         warnings[_REQUEST_ID] = "names one ad, not carried to the breaks"
+    if args.get(_PLAYHEAD) is not None:
+        warnings[_PLAYHEAD] = "set per mid-roll, from its offset"
     ask.carried = [(name, value) for name, value in args.items(multi=True) if name not in _NOT_CARRIED]
     if warnings and args.get("strict") == "1":
         raise AdRequestError(warnings)
@@ -256,12 +261,12 @@ def _seconds_text(seconds: float) -> str:
 def breaks(ask: VmapRequest, base: str) -> list[vmap.AdBreak]:
     """The playlist's breaks in play order, each with its /vast pod tag on `base`."""
 
-    def tag(seconds: float) -> str:
+    def tag(seconds: float, playhead: float | None = None) -> str:
         pod = [
             ("pod_max_dur", _seconds_text(seconds)),
             ("pod_max_ads", str(ask.pod_max_ads)),
             ("session_id", ask.session_id),
-        ]
+        ] + ([] if playhead is None else [(_PLAYHEAD, _seconds_text(playhead))])
         query = urlencode([*ask.carried, *pod])
         if len(query) > MAX_QUERY_BYTES:
             raise RequestURITooLarge(
@@ -272,8 +277,8 @@ def breaks(ask: VmapRequest, base: str) -> list[vmap.AdBreak]:
     planned = []
     if ask.preroll:
         planned.append(vmap.AdBreak(vmap.START, "preroll", tag(ask.preroll_dur)))
-    midroll_tag = tag(ask.midroll_dur) if ask.midrolls else ""
     for number, offset in enumerate(ask.midrolls, start=1):
+        midroll_tag = tag(ask.midroll_dur, offset)
         planned.append(vmap.AdBreak(vmap.format_offset(offset), f"midroll-{number}", midroll_tag))
     if ask.postroll:
         planned.append(vmap.AdBreak(vmap.END, "postroll", tag(ask.postroll_dur)))

@@ -5,31 +5,37 @@ then wrapped with our signed Impression, Error ([ERRORCODE] left for the player:
 back as 303, its timeout as 301, both counted per line item by the tracker) and TrackingEvents, with
 followAdditionalWrappers="true", allowMultipleAds="false" and fallbackOnNoAd="true" (VAST 4.x).
 
-With `server_side_unwrap`, the server follows the tag itself (vast.unwrap: deadline, depth 5, loops,
-validation) and answers with the partner's InLine carrying our trackers; a failure is recorded as the
-line item's error beacon with its VAST code, and the answer is an empty VAST rather than a late one.
+With `server_side_unwrap`, the server follows the tag itself (vast.unwrap: depth 5, loops, validation;
+app.serving.tag_fetch: the deadline over the whole fetch) by one deadline per request (`unwrap_deadline`),
+and answers with the partner's InLine carrying our trackers, alone or in a pod (`unwrap_ads`); what a
+failure does to the answer (the next ad, or a no-fill, never a late answer) is app.serving.views'.
 
 Direct ads never come here: a served ad is a wrapper only when its catalog entry carries a partner tag.
 """
 
 from __future__ import annotations
 
-import http.client
 import random
-import urllib.error
-import urllib.request
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import gevent
+from gevent import monkey
+
 from app.serving.ads import AD_SYSTEM, AD_SYSTEM_VERSION, TRACKED_EVENTS, ServedAd
 from app.serving.request import AdRequest
+from app.serving.tag_fetch import fetch_tag
 from vast.macros import expand_server_macros
 from vast.model import Tracking, WrapperAd
-from vast.unwrap import MAX_DOCUMENT_BYTES, FetchFailed, FetchTimeout, Trackers, Unwrapped, unwrap
+from vast.timecode import format_duration
+from vast.unwrap import Trackers, Unwrapped, unwrap
 
 # Kept for the rest of the answer when the caller's tmax bounds the unwrapping.
 ANSWER_MARGIN_SECONDS = 0.05
+# A line item the request's deadline left no time to unwrap: no ad, and no failure of its partner.
+NOT_TRIED = Unwrapped(None)
 
 
 def macro_values(
@@ -61,8 +67,10 @@ def macro_values(
         "GPPSTRING": ad_request.gpp,
         "GPPSECTIONID": ",".join(map(str, ad_request.gpp_sid)) if ad_request.gpp_sid else None,
         "APPBUNDLE": ad_request.app_bundle,
-        "DOMAIN": None,
-        "CONTENTPLAYHEAD": None,
+        "DOMAIN": ad_request.domain,
+        "CONTENTPLAYHEAD": None
+        if ad_request.content_playhead is None
+        else format_duration(ad_request.content_playhead),
     }
 
 
@@ -91,18 +99,25 @@ def wrapper_ad(ad: ServedAd) -> WrapperAd:
     )
 
 
-def unwrap_ad(ad: ServedAd, ad_request: AdRequest, timeout_seconds: float) -> Unwrapped:
-    """Follow the ad's partner tag on the server ([SERVERSIDE] 1) within `timeout_seconds`, or the caller's
-    tmax less ANSWER_MARGIN_SECONDS when shorter; the device's address and user agent go along as VAST 4.1
-    X-Device-IP and X-Device-User-Agent when identifiers may be passed on."""
+def unwrap_deadline(ad_request: AdRequest, timeout_seconds: float) -> float:
+    """When server-side unwrapping must be over for this request (time.monotonic): `timeout_seconds`
+    (UNWRAP_TIMEOUT_SECONDS) from now, or the caller's tmax less ANSWER_MARGIN_SECONDS when sooner. One
+    deadline for all the request's unwrapping: every hop of every chain, and a pod's several line items."""
+    seconds = timeout_seconds
+    if ad_request.tmax is not None:
+        seconds = min(seconds, ad_request.tmax - ANSWER_MARGIN_SECONDS)
+    return time.monotonic() + seconds
+
+
+def unwrap_ad(ad: ServedAd, ad_request: AdRequest, deadline: float, version: str | None = None) -> Unwrapped:
+    """Follow the ad's partner tag on the server ([SERVERSIDE] 1) until `deadline` (unwrap_deadline); the
+    device's address and user agent go along as VAST 4.1 X-Device-IP and X-Device-User-Agent when
+    identifiers may be passed on. The InLine in its own VAST version, or in `version` (a pod's)."""
     headers = {"User-Agent": f"{AD_SYSTEM}/{AD_SYSTEM_VERSION}"}
     if ad_request.identifiers_allowed:
         for name, value in (("X-Device-IP", ad_request.ip), ("X-Device-User-Agent", ad_request.user_agent)):
             if value:
                 headers[name] = value
-    deadline = timeout_seconds
-    if ad_request.tmax is not None:
-        deadline = min(deadline, ad_request.tmax - ANSWER_MARGIN_SECONDS)
     ours = Trackers(
         impressions=(ad.beacon("impression"),),
         errors=(ad.error_beacon(),),
@@ -113,23 +128,18 @@ def unwrap_ad(ad: ServedAd, ad_request: AdRequest, timeout_seconds: float) -> Un
     def fetch(url: str, seconds: float) -> bytes:
         return fetch_tag(url, seconds, headers)
 
-    return unwrap(partner_tag(ad, ad_request, server_side=True), ours, fetch, deadline)
+    tag = partner_tag(ad, ad_request, server_side=True)
+    return unwrap(tag, ours, fetch, deadline - time.monotonic(), as_version=version)
 
 
-def fetch_tag(url: str, seconds: float, headers: Mapping[str, str]) -> bytes:
-    """GET a VAST tag (http or https) within `seconds`: its body, at most MAX_DOCUMENT_BYTES + 1 bytes.
-    Raises FetchTimeout, or FetchFailed for anything else that keeps the body from us."""
-    if not url.startswith(("http://", "https://")):
-        raise FetchFailed(f"not an http(s) URL: {url[:100]}")
-    request = urllib.request.Request(url, headers=dict(headers))  # noqa: S310 (scheme checked above)
-    try:
-        with urllib.request.urlopen(request, timeout=seconds) as response:  # noqa: S310
-            return response.read(MAX_DOCUMENT_BYTES + 1)
-    except TimeoutError as exc:
-        raise FetchTimeout(str(exc)) from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise FetchTimeout(str(exc)) from None
-        raise FetchFailed(str(exc)) from None
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise FetchFailed(str(exc)) from None
+def unwrap_ads(ads: list[ServedAd], ad_request: AdRequest, deadline: float, version: str) -> list[Unwrapped]:
+    """unwrap_ad for each ad, in `version`, all by the one `deadline`: at once under gevent (a greenlet
+    each), else one after the other, those left when the deadline has passed not tried (NOT_TRIED)."""
+    if len(ads) > 1 and monkey.is_module_patched("socket"):
+        greenlets = [gevent.spawn(unwrap_ad, ad, ad_request, deadline, version) for ad in ads]
+        gevent.joinall(greenlets, raise_error=True)
+        return [greenlet.value for greenlet in greenlets]
+    return [
+        unwrap_ad(ad, ad_request, deadline, version) if time.monotonic() < deadline else NOT_TRIED
+        for ad in ads
+    ]

@@ -71,6 +71,14 @@ def test_the_preview_warns_when_there_is_nothing_to_play(console, session):
     assert "no active creative" in console.page(f"/admin/campaigns/{empty.id}/preview")
 
 
+def test_a_redirect_line_items_preview_asks_for_its_declared_duration(console, session):
+    redirect = CampaignFactory(
+        status="draft", kind="vast_redirect", vast_ad_tag_uri="https://p.example/v", ad_duration=44.5
+    )
+    page = console.page(f"/admin/campaigns/{redirect.id}/preview")
+    assert "no active creative" not in page and "max_duration=45&amp;" in page
+
+
 def test_the_dashboard_shows_ad_breaks(console, app, session):
     for _ in range(2):
         CreativeFactory(campaign=CampaignFactory(status="active"), duration=30.0)

@@ -152,6 +152,7 @@ def test_the_callers_parameters_are_carried_over_and_the_playlists_own_are_not(c
         "&postroll_dur=45&vast_version=4.1&ifa=abc-123&ip=203.0.113.9&app_bundle=tv.example&cb=42"
         "&us_privacy=1YNN&badv=rival.example&ua=Roku%2F9+(TV)&pod_min_ads=2&pod_buffet=1&gdpr_consent=CP+x%2Fy%3D"
         "&pmxd=30000&pod_max_dur=99&pmad=2&scor=stream-7&correlator=other&request_id=r-1&custom=a&custom=b"
+        "&content_playhead=5"
     )
     response, body = get_vmap(client, query)
     breaks = breaks_of(body)
@@ -170,18 +171,22 @@ def test_the_callers_parameters_are_carried_over_and_the_playlists_own_are_not(c
         "gdpr_consent": ["CP x/y="],
         "custom": ["a", "b"],
     }
-    for b, seconds in zip(breaks, ("30", "90", "45"), strict=True):
+    for b, seconds, playhead in zip(
+        breaks, ("30", "90", "45"), ({}, {"content_playhead": ["600"]}, {}), strict=True
+    ):
         assert b["query"] == {
             **carried,
             "pod_max_dur": [seconds],
             "pod_max_ads": ["2"],  # the caller's pmad
             "session_id": ["stream-7"],  # the caller's scor, as /vast reads its stream
+            **playhead,  # a mid-roll's offset: the content's playhead at the break ([CONTENTPLAYHEAD])
         }
     warnings = response.headers[WARNINGS]
     assert "midroll_every: midrolls given, using midrolls" in warnings
     assert "pmxd: set per break, by break_dur, preroll_dur and postroll_dur" in warnings
     assert "pod_max_dur: set per break" in warnings
     assert "request_id: names one ad, not carried to the breaks" in warnings
+    assert "content_playhead: set per mid-roll, from its offset" in warnings
 
 
 def test_the_callers_session_id_is_the_streams(client):

@@ -36,9 +36,8 @@ def factories(session):
 
 
 def redirect_campaign(tag: str = TAG, duration: float = 30.0, **fields):
-    return CampaignFactory(
-        status="active", kind="vast_redirect", vast_ad_tag_uri=tag, ad_duration=duration, **fields
-    )
+    fields = {"status": "active", **fields}
+    return CampaignFactory(kind="vast_redirect", vast_ad_tag_uri=tag, ad_duration=duration, **fields)
 
 
 def wrapper_of(response, version="4.2"):
@@ -143,6 +142,21 @@ def test_identifiers_are_withheld_without_consent_or_for_children(client, app):
     )
     tag = wrapper.findtext("{*}VASTAdTagURI")
     assert "ifa=abc&ip=203.0.113.9&ua=TV%201&coppa=gdpr" in tag, tag
+
+
+def test_domain_and_content_playhead_reach_the_partners_tag(client, app):
+    redirect_campaign(tag="https://p.example/v?d=[DOMAIN]&ph=[CONTENTPLAYHEAD]")
+    refresh(app)
+    tag = wrapper_of(client.get("/vast"))[1][0].findtext("{*}VASTAdTagURI")
+    assert tag == "https://p.example/v?d=-1&ph=-1"
+    response = client.get("/vast?page_url=https%3A%2F%2Fwww.example.com%2Fshow&content_playhead=612.5")
+    tag = wrapper_of(response)[1][0].findtext("{*}VASTAdTagURI")
+    assert tag == "https://p.example/v?d=www.example.com&ph=00%3A10%3A12.500"
+    response = client.get("/vast?domain=nope&content_playhead=soon")
+    assert wrapper_of(response)[1][0].findtext("{*}VASTAdTagURI") == "https://p.example/v?d=-1&ph=-1"
+    assert response.headers["X-Ad-Request-Warnings"] == (
+        "domain: not a domain; content_playhead: not seconds or HH:MM:SS.mmm"
+    )
 
 
 def test_a_redirect_fits_breaks_by_its_declared_duration(client, app):

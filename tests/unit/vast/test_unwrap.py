@@ -5,7 +5,7 @@ from lxml import etree
 
 from vast.model import WrapperAd
 from vast.render import render
-from vast.unwrap import MAX_WRAPPER_DEPTH, FetchFailed, FetchTimeout, Trackers, unwrap
+from vast.unwrap import MAX_WRAPPER_DEPTH, FetchFailed, FetchTimeout, Trackers, Unwrapped, unwrap
 from vast.validate import validate
 
 OURS = Trackers(
@@ -105,3 +105,41 @@ def test_the_deadline_is_shared_by_the_whole_chain(inline):
 
     assert unwrap("https://a/1", OURS, fetch, 1.0, clock=lambda: now[0]).error_code == "301"
     assert given == [1.0, pytest.approx(0.4)]
+
+
+@pytest.mark.parametrize(("own", "target"), [("4.2", "4.1"), ("4.1", "4.3"), ("4.2", "4.2"), ("3.0", "3.0")])
+def test_an_inline_is_moved_into_the_pods_version_without_its_sequence(inline, own, target):
+    fetch, _ = serve({"https://a/1": hop("https://a/2", version=own), "https://a/2": inline(own)})
+    result = unwrap("https://a/1", OURS, fetch, 1.0, as_version=target)
+    assert result.error_code is None, result
+    validate(result.document, target)
+    root = etree.fromstring(result.document)
+    assert root.get("version") == target
+    assert etree.QName(root).namespace == (None if target == "3.0" else "http://www.iab.com/VAST")
+    [ad] = list(root)
+    assert ad.get("sequence") is None and ad.get("id") == "ad-7"  # the partner's sequence is the pod's to set
+    tracking = {e.text for e in root.iter("{*}Tracking", "Tracking")}
+    assert ("https://us.example/t/loaded" in tracking) == (target in ("4.1", "4.2", "4.3"))
+
+
+@pytest.mark.parametrize(("own", "target"), [("4.2", "3.0"), ("3.0", "4.2")])
+def test_an_inline_that_does_not_hold_in_the_pods_version_is_102(inline, own, target):
+    """Renamed into the other namespace, a 4.2 InLine still has AdServingId and UniversalAdId, unknown to
+    3.0, and a 3.0 one its elements in 3.0's order: neither is converted."""
+    fetch, _ = serve({"https://a/1": inline(own)})
+    assert unwrap("https://a/1", OURS, fetch, 1.0, as_version=target) == Unwrapped(None, "102")
+    assert unwrap("https://a/1", OURS, fetch, 1.0).error_code is None  # in its own version it holds
+
+
+def test_extension_elements_keep_their_namespace_when_moved(inline):
+    document = inline("4.2").replace(  # Extensions: after the Errors, before the Impressions (4.2 XSD)
+        b"</Error><Impression",
+        b'</Error><Extensions><Extension type="x"><x:Tag xmlns:x="https://x.example/ns">1</x:Tag>'
+        b"</Extension></Extensions><Impression",
+        1,
+    )
+    fetch, _ = serve({"https://a/1": document})
+    result = unwrap("https://a/1", OURS, fetch, 1.0, as_version="4.1")
+    assert result.error_code is None, result
+    [tag] = etree.fromstring(result.document).iter("{https://x.example/ns}Tag")
+    assert etree.QName(tag.getparent()).namespace == "http://www.iab.com/VAST"
