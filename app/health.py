@@ -32,9 +32,22 @@ def serving_ready():
     catalog = runtime().catalog.current().catalog
     if catalog.built_at == 0:
         return {"status": "unavailable", "checks": {"catalog": "not loaded yet"}}, 503
-    checks = {"catalog": f"version {catalog.version}, {len(catalog.campaigns)} campaigns", **_redis_safety()}
+    checks = {
+        "catalog": f"version {catalog.version}, {len(catalog.campaigns)} campaigns",
+        "region_database": _region_database(),
+        **_redis_safety(),
+    }
     ready = not runtime().redis_safety.refuses()
     return {"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+
+
+def _region_database() -> str:
+    """The region database (app.serving.geo): without it regions are unknown, which narrows delivery (a
+    campaign that includes regions serves nowhere) but is no reason to stop serving."""
+    regions = runtime().regions
+    if regions.available:
+        return "ok"
+    return "warning: absent: every region is unknown; install it with `make assets`"
 
 
 def _check(probe) -> str:

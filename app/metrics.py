@@ -54,6 +54,11 @@ REDIS_UNSAFE = Gauge(
 FLUSH_LAG = Gauge(
     "adserver_flusher_lag_seconds", "Seconds since the flusher last stored a batch", multiprocess_mode="min"
 )
+REGION_DATABASE = Gauge(
+    "adserver_region_database_available",
+    "1 when the worker reads DB-IP's region database, 0 when it is absent: every region is unknown",
+    multiprocess_mode="min",
+)
 
 # Any token is a method to HTTP: others are counted as one, so a client cannot mint series.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

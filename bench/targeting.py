@@ -3,7 +3,8 @@ untargeted `/vast` of the same run. Targets: the two targeted sizes within 1.3x 
 targeted rate at 10,000 at least 0.9x the untargeted one.
 
 Also runnable alone, in-process and without a server (`python -m bench.targeting`): the decision's cost in
-µs (profile, targeted index, draw) at 10 and 10,000 campaigns, targeted and not.
+µs (profile, targeted index, draw) at 10 and 10,000 campaigns, targeted and not; with `--requests`, the
+whole /vast request's through the Flask test client.
 """
 
 from __future__ import annotations
@@ -118,14 +119,13 @@ def printout(medians: dict) -> str:
 # ---- In-process: the decision's own cost. ----
 
 
-def decision_micros(campaigns: int, targeted: bool, repeats: int = 20_000) -> float:
-    """µs per decision (the request's profile, its targeted index, one draw) over catalog `campaigns`."""
+def serving_state(campaigns: int, targeted: bool, region: bool = False):
+    """A ServingState of `campaigns` campaigns, each with campaign_rules when `targeted` (and a region
+    exclude rule when `region`), every one admitting TARGETED_FILL's app bundle or not as drawn."""
     from app.campaigns.targeting import targeting_of
     from app.serving.catalog import CampaignEntry, CreativeEntry, ServingState, make_catalog
     from app.serving.decision import build_index
-    from app.serving.pods import choose_one
-    from app.serving.request import parse_ad_request
-    from app.serving.targeting import index_for, profile_of, tick_views
+    from app.serving.targeting import tick_views
 
     rng = random.Random(7)
     now = time.time()
@@ -133,13 +133,32 @@ def decision_micros(campaigns: int, targeted: bool, repeats: int = 20_000) -> fl
     for _ in range(campaigns):
         campaign_id = uuid.uuid4()
         creative = CreativeEntry(uuid.uuid4(), campaign_id, 15.0, 1920, 1080, 1, 1, "h264", "/m.mp4", None)
-        rules = targeting_of(campaign_rules(rng), "America/New_York") if targeted else None
+        rules = campaign_rules(rng) if targeted else None
+        if rules is not None and region:
+            rules["region"] = {"exclude": ["DE-BY"]}
         entries[campaign_id] = CampaignEntry(
-            campaign_id, "c", 1, 10**9, now - 3600, now + 86400, (creative,), targeting=rules
+            campaign_id,
+            "c",
+            1,
+            10**9,
+            now - 3600,
+            now + 86400,
+            (creative,),
+            targeting=targeting_of(rules, "America/New_York") if rules else None,
         )
     catalog = make_catalog(1, now, entries)
     index = build_index(catalog, now, {})
-    state = ServingState(catalog, index, tick_views(catalog, index, now))
+    return ServingState(catalog, index, tick_views(catalog, index, now))
+
+
+def decision_micros(campaigns: int, targeted: bool, repeats: int = 20_000) -> float:
+    """µs per decision (the request's profile, its targeted index, one draw) over catalog `campaigns`."""
+    from app.serving.pods import choose_one
+    from app.serving.request import parse_ad_request
+    from app.serving.targeting import index_for, profile_of
+
+    rng = random.Random(7)
+    state = serving_state(campaigns, targeted)
     query = dict(part.split("=", 1) for part in TARGETED_FILL.partition("?")[2].split("&"))
     query["cust_params"] = "section=sports"
     ad_request = parse_ad_request(query, {"User-Agent": "Roku/DVP-9.10 (519.10E04111A)"}, "8.8.8.8")
@@ -147,13 +166,65 @@ def decision_micros(campaigns: int, targeted: bool, repeats: int = 20_000) -> fl
     started = time.perf_counter()
     for _ in range(repeats):
         view = index_for(state, lambda: profile_of(ad_request))
-        filled += choose_one(view, catalog, 0.0, 30.0, rng) is not None
+        filled += choose_one(view, state.catalog, 0.0, 30.0, rng) is not None
     elapsed = time.perf_counter() - started
     assert filled == repeats, "the targeted request must fill"
     return elapsed / repeats * 1e6
 
 
+def request_micros(repeats: int = 2_000) -> dict[str, float]:
+    """CPU µs per whole `/vast` fill through the Flask test client (no server, no HTTP parsing; the app as
+    configured by default but on a SQLite file): the untargeted request at 10 campaigns, TARGETED_FILL at 10
+    and 10,000 targeted campaigns, and with a region rule on every campaign and X-Device-IP (the region
+    looked up). The fastest of 5 rounds each."""
+    import tempfile
+
+    from app import create_app
+    from app import migrate as migrations
+    from app.settings import Settings
+
+    directory = tempfile.mkdtemp(prefix="bench-targeting-")
+    url = f"sqlite:///{directory}/ads.db"
+    migrations.upgrade(url)
+    settings = Settings(
+        database_url=url, storage_dir=directory, event_export_dir=directory, log_level="WARNING"
+    )
+    app = create_app(settings)
+    runtime = app.extensions["runtime"]
+    runtime.start(background=False)  # no loops: the states set below stay
+    roku = {"User-Agent": "Roku/DVP-9.10 (519.10E04111A)"}
+    cases = {
+        "untargeted, 10": (serving_state(10, False), "/vast?max_duration=30", roku),
+        "targeted, 10": (serving_state(10, True), TARGETED_FILL, roku),
+        "targeted, 10,000": (serving_state(10_000, True), TARGETED_FILL, roku),
+        "targeted + region, 10": (
+            serving_state(10, True, region=True),
+            TARGETED_FILL,
+            roku | {"X-Device-IP": "8.8.8.8"},
+        ),
+    }
+    client = app.test_client()
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(5):
+        for label, (state, path, headers) in cases.items():
+            runtime.catalog.state = state
+            assert b"<Ad " in client.get(path, headers=headers).data, "the request must fill"
+            started = time.process_time()
+            for _ in range(repeats):
+                client.get(path, headers=headers)
+            best[label] = min(best[label], (time.process_time() - started) / repeats * 1e6)
+    return best
+
+
 def main() -> None:
+    import sys
+
+    if "--requests" in sys.argv:
+        timings = request_micros()
+        for label, micros in timings.items():
+            ratio = timings["untargeted, 10"] / micros
+            print(f"/vast {label:<22}: {micros:7.1f} µs CPU per request, {ratio:.2f}x the untargeted rate")
+        return
     for campaigns in SIZES:
         for targeted in (False, True):
             # The fastest of 7 runs: on a shared machine, the others only add other processes' time.

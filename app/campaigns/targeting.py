@@ -7,6 +7,7 @@ Shape (every key optional; no `targeting`, or `{}`, serves every request):
       "platform":       {"exclude": ["roku"]},                # roku, tizen, webos, androidtv, tvos, firetv
       "app_bundle":     {"include": ["com.example.tv"]},      # the request's app_bundle, any case
       "country":        {"include": ["US", "CA"]},            # ISO 3166-1 alpha-2, of the device's IP
+      "region":         {"exclude": ["US-TX", "CA-QC"]},      # ISO 3166-2, of the device's IP (DB-IP)
       "content_genre":  {"exclude": ["news"]},                # OpenRTB content.genre, any case
       "content_rating": {"include": ["TV-G", "TV-PG"]},       # OpenRTB content.contentrating, any case
       "livestream":     true,                                 # true: live streams only; false: VOD only
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import marshmallow as ma
+import pycountry
 
 DEVICE_TYPES = ("ctv", "stb", "mobile", "desktop")
 PLATFORMS = ("roku", "tizen", "webos", "androidtv", "tvos", "firetv")
@@ -43,6 +45,7 @@ LIST_DIMENSIONS = (
     "platform",
     "app_bundle",
     "country",
+    "region",
     "content_genre",
     "content_rating",
     "supply_tag",
@@ -52,6 +55,7 @@ MAX_CUSTOM_KEYS = 20
 DEFAULT_TIME_ZONE = "UTC"
 CUSTOM_KEY = re.compile(r"[a-z0-9_.\-]{1,40}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+_REGION = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}")
 
 
 def attribute(dimension: str, key: str | None = None) -> str:
@@ -162,6 +166,15 @@ CountryRule = _list_rule(
     _value(str.upper, _COUNTRY.fullmatch, "Must be an ISO 3166-1 alpha-2 code, e.g. US."),
     "ISO 3166-1 alpha-2 codes of the device IP's country.",
 )
+RegionRule = _list_rule(
+    "Region",
+    _value(
+        str.upper,
+        lambda code: bool(_REGION.fullmatch(code)) and pycountry.subdivisions.get(code=code) is not None,
+        "Must be an ISO 3166-2 subdivision code, e.g. US-CA, DE-BY or GB-ENG.",
+    ),
+    "ISO 3166-2 codes of the device IP's region (first-level: US-CA, DE-BY, GB-ENG).",
+)
 TextRule = _list_rule("ContentValue", _TEXT, "Values compared in lower case.")
 SupplyTagRule = _list_rule(
     "SupplyTag",
@@ -208,6 +221,7 @@ class TargetingSchema(ma.Schema):
     platform = ma.fields.Nested(PlatformRule)
     app_bundle = ma.fields.Nested(AppBundleRule)
     country = ma.fields.Nested(CountryRule)
+    region = ma.fields.Nested(RegionRule)
     content_genre = ma.fields.Nested(TextRule)
     content_rating = ma.fields.Nested(TextRule)
     livestream = ma.fields.Boolean(

@@ -49,17 +49,19 @@ def diagnose(
     shown: frozenset[str],
     tolerance: float = 0.0,
     capped: frozenset[str] = frozenset(),
+    region: str | None = None,
 ) -> list[Verdict]:
     """Every campaign of `state`'s catalog, competing ones first (by share), then the others by name.
 
     `blocks`: the separation keys of the request's badv/bcat; `shown`: those its stream showed (both as
     app.serving.separation.excluded_keys writes them); `tolerance`: DURATION_TOLERANCE_SECONDS; `capped`:
     the keys of the campaigns and advertisers whose frequency cap the device reached
-    (app.serving.caps.capped_keys)."""
+    (app.serving.caps.capped_keys); `region`: the device's (ISO 3166-2, app.serving.geo), None when
+    unknown."""
     catalog, index = state.catalog, state.index
     weights = index.weights()
     low, high = ad_request.duration_window(tolerance)
-    profile = profile_of(ad_request)
+    profile = profile_of(ad_request, region)
     verdicts: list[Verdict] = []
     for campaign in catalog.campaigns.values():
         reason = _excluded_by(state, campaign, profile, low, high, blocks, shown, capped)

@@ -20,6 +20,7 @@ from app.db import get_session, utcnow
 from app.runtime import runtime
 from app.serving.caps import capped_keys
 from app.serving.diagnosis import Verdict, diagnose
+from app.serving.geo import country
 from app.serving.request import AdRequest, parse_ad_request
 from app.serving.separation import excluded_keys
 from app.web import Blueprint, json_body
@@ -81,6 +82,16 @@ class SampleRequestSchema(ma.Schema):
     min_duration = ma.fields.Float()
     max_duration = ma.fields.Float(metadata={"description": "Longest an ad may last, seconds."})
     session_id = ma.fields.String(allow_none=True)
+    country = ma.fields.String(
+        allow_none=True, metadata={"description": "ISO 3166-1 alpha-2 code of the device IP's country."}
+    )
+    region = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "ISO 3166-2 code of the device IP's region (DB-IP); null when unknown: a private "
+            "address, a region without an ISO code, or no region database on this server."
+        },
+    )
     warnings = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.String(),
@@ -121,6 +132,7 @@ def explain(ad_request: AdRequest, campaign_id: uuid.UUID | None = None) -> dict
     state = rt.catalog.current()
     device = rt.caps.device_of(state.catalog, ad_request)
     shown, history = rt.caps.read(rt.streams, ad_request.session_id, device)
+    region = rt.regions.region(ad_request.ip)
     verdicts = diagnose(
         state,
         ad_request,
@@ -128,6 +140,7 @@ def explain(ad_request: AdRequest, campaign_id: uuid.UUID | None = None) -> dict
         shown=excluded_keys(shown=shown),
         tolerance=rt.duration_tolerance_seconds,
         capped=capped_keys(state.catalog, history, time.time()),
+        region=region,
     )
     verdicts += _outside_the_catalog(set(state.catalog.campaigns), campaign_id)
     low, high = ad_request.duration_window(rt.duration_tolerance_seconds)
@@ -137,6 +150,8 @@ def explain(ad_request: AdRequest, campaign_id: uuid.UUID | None = None) -> dict
             "min_duration": low,
             "max_duration": high,
             "session_id": ad_request.session_id,
+            "country": country(ad_request.ip),
+            "region": region,
             "warnings": dict(ad_request.warnings),
         },
         "by_rule": dict(Counter(verdict.rule for verdict in verdicts)),

@@ -42,7 +42,16 @@ if TYPE_CHECKING:
 
 VIEWS_PER_TICK = 1024  # distinct profiles (and matches) memoised between two ticks
 REJECTION_DRAWS = 8  # draws from the whole index before one from the matching creatives only
-_SINGLE = ("device_type", "platform", "app_bundle", "country", "content_rating", "livestream", "supply_tag")
+_SINGLE = (
+    "device_type",
+    "platform",
+    "app_bundle",
+    "country",
+    "region",
+    "content_rating",
+    "livestream",
+    "supply_tag",
+)
 
 
 class Profile(NamedTuple):
@@ -53,6 +62,7 @@ class Profile(NamedTuple):
     platform: str | None = None
     app_bundle: str | None = None
     country: str | None = None
+    region: str | None = None  # ISO 3166-2, looked up only when some campaign targets regions
     content_rating: str | None = None
     livestream: str | None = None  # "1" live, "0" on demand
     supply_tag: str | None = None  # the request's supply tag id (app.supply)
@@ -67,9 +77,10 @@ class Profile(NamedTuple):
         return pairs
 
 
-def profile_of(ad_request: AdRequest) -> Profile:
+def profile_of(ad_request: AdRequest, region: str | None = None) -> Profile:
     """The request's profile: device type from `device_type`, else the user agent, which also gives the
-    platform; the country of the device's IP; the content signals, supply tag and custom pairs as parsed."""
+    platform; the country of the device's IP, and its `region` when looked up (index_for); the content
+    signals, supply tag and custom pairs as parsed."""
     user_type, platform = classify(ad_request.user_agent)
     live = ad_request.livestream
     return Profile(
@@ -77,6 +88,7 @@ def profile_of(ad_request: AdRequest) -> Profile:
         platform,
         ad_request.app_bundle.lower() if ad_request.app_bundle else None,
         country(ad_request.ip),
+        region,
         ad_request.content_rating,
         None if live is None else str(live),
         str(ad_request.supply_tag) if ad_request.supply_tag else None,
@@ -102,6 +114,7 @@ class RuleIndex:
     excluding: dict[tuple[str, str], int]
     schedules: tuple[tuple[ZoneInfo, frozenset[int] | None, frozenset[int] | None, int], ...]
     creative_bits: tuple[int, ...]  # per creative of catalog.ordered, its campaign's bit number
+    regional: bool = False  # some rule names regions: requests need their region looked up
 
     def matching(self, profile: Profile, off_schedule: int = 0) -> int:
         """The campaigns (a bitset) whose every rule `profile` meets, less those off their day-part."""
@@ -160,6 +173,7 @@ def build_rules(catalog: Catalog) -> RuleIndex | None:
             (ZoneInfo(tz), hours, days, _bitset(numbers)) for (tz, hours, days), numbers in schedules.items()
         ),
         creative_bits=tuple(bit[creative.campaign_id] for creative in catalog.ordered),
+        regional="region" in constrained or any(name == "region" for name, _ in excluding),
     )
 
 
@@ -297,8 +311,15 @@ def held_back_by_targeting(state: ServingState, campaign: CampaignEntry, profile
     return f"day_part: outside its hours and days now in {rules.time_zone}"
 
 
-def index_for(state: ServingState, profile: Callable[[], Profile]) -> EligibleIndex | TargetedIndex:
-    """What the decision draws from for a request (`profile` is read only when some campaign targets): the
-    tick's whole index when no campaign targets anything."""
+def index_for(
+    state: ServingState, profile: Callable[[], Profile], region: Callable[[], str | None] | None = None
+) -> EligibleIndex | TargetedIndex:
+    """What the decision draws from for a request: the tick's whole index when no campaign targets
+    anything. `profile` is read only when some campaign targets, `region` (the device's, ISO 3166-2) only
+    when some campaign targets regions: the region database is not read otherwise."""
     views = state.targeting
-    return state.index if views is None else views.index_for(profile())
+    if views is None:
+        return state.index
+    if views.rules.regional and region is not None:
+        return views.index_for(profile()._replace(region=region()))
+    return views.index_for(profile())

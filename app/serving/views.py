@@ -140,6 +140,7 @@ def single_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
             excluded=excluded,
             device=device,
             profile=lambda: profile_of(ad_request),
+            region=lambda: rt.regions.region(ad_request.ip),
             supply_tag=ad_request.supply_tag,
         )
         if ad is None or ad.creative.wrapper is None:
@@ -229,7 +230,7 @@ def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
     device = rt.caps.device_of(state.catalog, ad_request)
     excluded = _excluded(rt, ad_request, device)
     low, high = ad_request.duration_window(rt.duration_tolerance_seconds)
-    index = index_for(state, lambda: profile_of(ad_request))
+    index = index_for(state, lambda: profile_of(ad_request), lambda: rt.regions.region(ad_request.ip))
     creatives = choose_pod(
         index,
         state.catalog,
@@ -329,15 +330,17 @@ def choose(
     excluded: frozenset[str] = frozenset(),
     device: str | None = None,
     profile: Callable[[], Profile] = Profile,
+    region: Callable[[], str | None] | None = None,
     supply_tag: int = 0,
 ) -> ServedAd | None:
     """The ad for a request, without counting it: a decision that may not be used counts nothing. `device`
     is its frequency-cap device key (app.serving.caps) and `supply_tag` its tag (0: none), for the ad's
     beacons; `profile` gives the request's targeting values (app.serving.targeting), read only when some
-    campaign targets."""
+    campaign targets, and `region` the device's region, only when some campaign targets regions."""
     state = rt.catalog.current()
     high = max_duration + rt.duration_tolerance_seconds
-    creative = choose_one(index_for(state, profile), state.catalog, min_duration, high, excluded=excluded)
+    index = index_for(state, profile, region)
+    creative = choose_one(index, state.catalog, min_duration, high, excluded=excluded)
     if creative is None:
         return None
     campaign = state.catalog.campaigns[creative.campaign_id]
@@ -385,9 +388,15 @@ def ad_request(body):
         if stored is None:
             # A JSON answer names a video file: VAST redirect line items (a partner's tag) are not for it.
             excluded = capped_keys(catalog, history, time.time()) | catalog.redirect_keys
-            profile = partial(device_profile, ip, user_agent)
             ad = choose(
-                rt, 0.0, body["duration"], private=private, excluded=excluded, device=device, profile=profile
+                rt,
+                0.0,
+                body["duration"],
+                private=private,
+                excluded=excluded,
+                device=device,
+                profile=partial(device_profile, ip, user_agent),
+                region=partial(rt.regions.region, ip),
             )
             envelope = _answer(rt, request_id, ad, private, device)
             answer = json.dumps(envelope)

@@ -243,6 +243,7 @@ def test_the_campaign_page_shows_figures_charts_creatives_and_the_tag(console, a
 TARGETING_FORM = {
     "targeting_device_type_include": "ctv, stb",
     "targeting_country_exclude": "fr,de",
+    "targeting_region_include": "us-ca, US-NY",
     "targeting_app_bundle_include": "",
     "targeting_livestream": "false",
     "targeting_custom": "team=Bulls,cubs\n\n!section=news\n",
@@ -260,18 +261,21 @@ def test_the_form_sets_and_shows_targeting(console, session):
     assert campaign.targeting == {
         "device_type": {"include": ["ctv", "stb"]},
         "country": {"exclude": ["DE", "FR"]},
+        "region": {"include": ["US-CA", "US-NY"]},
         "livestream": False,
         "custom": {"team": {"include": ["bulls", "cubs"]}, "section": {"exclude": ["news"]}},
         "day_part": {"hours": [6, 20, 21, 22], "days": ["sat", "sun"]},
     }
     shown = console.page(f"/admin/campaigns/{campaign.id}")
     assert (
-        "Targeting: device_type: include ctv, stb; country: exclude DE, FR; livestream: on demand only; "
+        "Targeting: device_type: include ctv, stb; country: exclude DE, FR; region: include US-CA, US-NY; "
+        "livestream: on demand only; "
         "custom team: include bulls, cubs; custom section: exclude news; "
         "day_part: hours 6, 20, 21, 22; sat, sun (America/New_York)"
     ) in shown
     page = console.page(f"/admin/campaigns/{campaign.id}/edit")
     assert 'value="ctv, stb"' in page and 'value="DE, FR"' in page and "!section=news" in page
+    assert 'value="US-CA, US-NY"' in page and "IP Geolocation by DB-IP" in page  # the licence's link
     assert 'value="6, 20, 21, 22"' in page and 'value="sat, sun"' in page
     assert '<option value="false" selected>' in page
     cleared = {name: "" for name in TARGETING_FORM} | {"time_zone": "UTC"}
@@ -286,6 +290,7 @@ def test_the_form_sets_and_shows_targeting(console, session):
     [
         ({"targeting_device_type_include": "tv"}, "targeting_device_type_include", "Must be one of: ctv"),
         ({"targeting_country_exclude": "France"}, "targeting_country_exclude", "ISO 3166-1 alpha-2"),
+        ({"targeting_region_exclude": "US-CA, Texas"}, "targeting_region_exclude", "ISO 3166-2 subdivision"),
         ({"targeting_hours": "evening"}, "targeting_hours", "Enter a whole number."),
         ({"targeting_hours": "25"}, "targeting_hours", "less than or equal to 23"),
         ({"targeting_days": "someday"}, "targeting_days", "Must be one of"),

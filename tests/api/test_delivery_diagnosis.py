@@ -78,6 +78,22 @@ def test_a_pod_request_and_its_stream(client, app, auth, session):
     }
 
 
+def test_region_mismatches_are_explained_with_the_device_location(client, app, auth, session):
+    targeting = {"region": {"include": ["DE-BY", "US-CA"]}}
+    CreativeFactory(
+        campaign=CampaignFactory(name="west", status="active", targeting=targeting), duration=30.0
+    )
+    refresh(app)
+    in_england = {"url": "/vast?max_duration=30", "headers": {"X-Device-IP": "81.2.69.160"}}
+    body = client.post(URL, json=in_england, headers=auth).json
+    assert (body["request"]["country"], body["request"]["region"]) == ("GB", "GB-ENG")
+    assert body["campaigns"][0]["rule"] == "targeting"
+    assert body["campaigns"][0]["detail"] == "region: the request's (GB-ENG) is not among DE-BY, US-CA"
+    in_california = {"url": "/vast?max_duration=30", "headers": {"X-Device-IP": "8.8.8.8"}}
+    body = client.post(URL, json=in_california, headers=auth).json
+    assert body["request"]["region"] == "US-CA" and body["campaigns"][0]["rule"] == "competes"
+
+
 def test_bad_input_is_a_clear_400_and_the_route_needs_the_admin(client, auth):
     response = client.post(URL, json={"headers": "User-Agent: x"}, headers=auth)
     assert response.status_code in (400, 422)

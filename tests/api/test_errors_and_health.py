@@ -109,5 +109,6 @@ def test_serving_readiness_follows_the_catalog_not_the_database(make_settings, t
     response = client.get("/readyz/serving")
     assert response.status_code == 200  # loaded once: ready, whatever the database does now
     assert response.get_json()["checks"]["catalog"] == "version 3, 0 campaigns"
+    assert response.get_json()["checks"]["region_database"] == "ok"  # installed by `make assets`
     assert client.get("/readyz").status_code == 503  # the admin probe still reports the database
     app.extensions["database"].dispose()

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from lxml import etree
 
 from app.campaigns.models import Campaign
+from app.serving.catalog import make_catalog
 from tests.api.test_campaigns import URL, campaign_body
 from tests.factories import CampaignFactory, CreativeFactory
 from tests.serving_helpers import refresh
@@ -15,6 +16,7 @@ ROKU = "Roku/DVP-9.10 (519.10E04111A)"
 TARGETING = {
     "device_type": {"include": ["CTV"]},
     "country": {"exclude": ["fr", "DE"]},
+    "region": {"include": ["us-ca", "US-NY", "US-CA"], "exclude": ["gb-eng"]},
     "custom": {"Team": {"include": ["Bulls"]}},
     "day_part": {"hours": [21, 20], "days": ["sun", "sat"]},
     "livestream": True,
@@ -28,6 +30,7 @@ def test_targeting_and_time_zone_are_stored_in_canonical_form(client, auth):
     assert created["targeting"] == {
         "device_type": {"include": ["ctv"]},
         "country": {"exclude": ["DE", "FR"]},
+        "region": {"include": ["US-CA", "US-NY"], "exclude": ["GB-ENG"]},
         "custom": {"team": {"include": ["bulls"]}},
         "day_part": {"hours": [20, 21], "days": ["sat", "sun"]},
         "livestream": True,
@@ -50,7 +53,12 @@ def test_targeting_and_time_zone_are_stored_in_canonical_form(client, auth):
         ({"day_part": {"days": ["monday"]}}, "targeting.day_part.days.0", "Must be one of"),
         ({"custom": {"bad key": {"include": ["x"]}}}, "targeting.custom.bad key.key", "Must be 1 to 40"),
         ({"livestream": "maybe"}, "targeting.livestream", "Not a valid boolean."),
-        ({"region": {"include": ["CA"]}}, "targeting.region", "Unknown field."),
+        ({"region": {"include": ["CA"]}}, "targeting.region.include.0", "ISO 3166-2 subdivision code"),
+        ({"region": {"exclude": ["US-CA", "US-ZZ"]}}, "targeting.region.exclude.1", "e.g. US-CA"),
+        ({"region": {"include": ["California"]}}, "targeting.region.include.0", "ISO 3166-2"),
+        ({"region": {"include": ["US-CA"], "exclude": ["us-ca"]}}, "targeting.region.exclude", "Both"),
+        ({"region": {"include": []}}, "targeting.region.include", "Length must be between 1 and 500."),
+        ({"regions": {"include": ["US-CA"]}}, "targeting.regions", "Unknown field."),
     ],
 )
 def test_bad_targeting_is_refused_naming_the_field(client, auth, session, targeting, field, message):
@@ -73,7 +81,7 @@ def test_the_openapi_document_describes_targeting(client):
     fields = schemas["CampaignInput"]["properties"]
     assert {"targeting", "time_zone"} <= set(fields)
     targeting = next(s for name, s in schemas.items() if name.startswith("Targeting"))
-    assert {"device_type", "platform", "app_bundle", "country", "content_genre", "content_rating"} <= set(
+    assert {"device_type", "platform", "app_bundle", "country", "region", "content_genre"} <= set(
         targeting["properties"]
     )
     assert {"livestream", "custom", "day_part"} <= set(targeting["properties"])
@@ -140,6 +148,78 @@ def test_the_sdk_ad_request_targets_by_its_device(client, targeted, app):
         assert response.status_code == 200
         seen.add(response.get_json()["campaign_id"])
     assert seen <= ids and seen == {str(targeted["anyone"])}
+
+
+@pytest.fixture
+def regional(session, app):
+    """A campaign for California and New South Wales, one for anywhere but England, one untargeted."""
+    west = CreativeFactory(
+        campaign=CampaignFactory(status="active", targeting={"region": {"include": ["US-CA", "AU-NSW"]}}),
+        duration=15.0,
+    )
+    not_england = CreativeFactory(
+        campaign=CampaignFactory(status="active", targeting={"region": {"exclude": ["GB-ENG"]}}),
+        duration=15.0,
+    )
+    anyone = CreativeFactory(campaign=CampaignFactory(status="active"), duration=15.0)
+    refresh(app)
+    return {
+        "west": str(west.campaign_id),
+        "not_england": str(not_england.campaign_id),
+        "anyone": str(anyone.campaign_id),
+    }
+
+
+@pytest.mark.parametrize(
+    ("ip", "served"),
+    [
+        ("8.8.8.8", {"west", "not_england", "anyone"}),  # US-CA
+        ("1.1.1.1", {"west", "not_england", "anyone"}),  # AU-NSW
+        ("::ffff:8.8.8.8", {"west", "not_england", "anyone"}),
+        ("81.2.69.160", {"anyone"}),  # GB-ENG
+        ("2a00:1450:4001::1", {"not_england", "anyone"}),  # DE-HE
+        ("10.0.0.7", {"not_england", "anyone"}),  # private: no region, include rules fail
+    ],
+)
+def test_vast_serves_by_the_device_ip_region(client, regional, ip, served):
+    headers = {"User-Agent": ROKU, "X-Device-IP": ip}
+    assert campaigns_served(client, "max_duration=30", headers) == {regional[name] for name in served}
+
+
+def test_pods_and_the_sdk_ad_request_target_regions(client, regional):
+    in_england = {"User-Agent": ROKU, "X-Device-IP": "81.2.69.160"}
+    for _ in range(5):
+        assert campaigns_served(client, "pod_max_dur=60&pod_max_ads=3", in_england, draws=1) == {
+            regional["anyone"]
+        }
+    seen = set()
+    for n in range(20):
+        response = client.post(
+            "/api/v1/ad-request",
+            json={"request_id": f"region-{n}", "duration": 30},
+            headers={"User-Agent": "curl/8", "X-Forwarded-For": "81.2.69.160"},
+        )
+        seen.add(response.get_json()["campaign_id"])
+    assert seen == {regional["anyone"]}
+
+
+def test_without_the_region_database_regions_are_unknown_and_readiness_says_so(
+    make_settings, tmp_path, caplog
+):
+    from app import create_app
+
+    with caplog.at_level("WARNING", logger="app.serving.geo"):
+        app = create_app(make_settings(region_database_dir=str(tmp_path / "none")))
+    assert sum("region database unavailable" in r.getMessage() for r in caplog.records) == 1
+    rt = app.extensions["runtime"]
+    assert not rt.regions.available and rt.regions.region("8.8.8.8") is None
+    catalog = rt.catalog
+    catalog.state = catalog.state.__class__(make_catalog(3, 1.0, {}), catalog.state.index)
+    checks = app.test_client().get("/readyz/serving").get_json()["checks"]
+    assert checks["region_database"].startswith("warning: absent: every region is unknown")
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert "adserver_region_database_available 0.0" in metrics
+    app.extensions["database"].dispose()
 
 
 @pytest.mark.parametrize(

@@ -16,14 +16,19 @@ from hypothesis import strategies as st
 from app.campaigns.targeting import DAYS, DEVICE_TYPES, PLATFORMS, Targeting, TargetingSchema, targeting_of
 from app.serving.catalog import CampaignEntry, ServingState, make_catalog
 from app.serving.decision import build_index
+from app.serving.geo import RegionDatabase
 from app.serving.pods import PodRequest, choose_one, choose_pod
 from app.serving.request import parse_ad_request
 from app.serving.targeting import VIEWS_PER_TICK, Profile, TargetedIndex, index_for, profile_of, tick_views
+from app.settings import Settings
 from tests.unit.serving.test_pods import creative
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=ZoneInfo("UTC")).timestamp()  # a Monday, noon UTC
 ROKU = "Roku/DVP-9.10 (519.10E04111A)"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+REGIONS = RegionDatabase(
+    Settings().region_database_dir
+)  # installed by `make assets` (tests/unit/serving/test_geo.py)
 
 
 def campaign(rules: dict | None, time_zone: str = "UTC", durations=(15.0,)) -> CampaignEntry:
@@ -59,7 +64,7 @@ def restricted(index):
 
 def served(state: ServingState, ad_request) -> set[uuid.UUID]:
     """Every campaign the request can draw (the view's creatives that carry weight)."""
-    view = restricted(index_for(state, lambda: profile_of(ad_request)))
+    view = restricted(index_for(state, lambda: profile_of(ad_request), lambda: REGIONS.region(ad_request.ip)))
     weights = [b - a for a, b in zip([0.0, *view.cumulative], view.cumulative, strict=False)]
     return {c.campaign_id for c, w in zip(view.creatives, weights, strict=True) if w > 0}
 
@@ -71,6 +76,8 @@ DIMENSIONS = {
     "platform": ({"include": ["roku"]}, request(ua=ROKU), request(ua=IPHONE)),
     "app_bundle": ({"include": ["com.Example.TV"]}, request({"app_bundle": "com.example.tv"}), request()),
     "country": ({"include": ["us"]}, request(ip="8.8.8.8"), request(ip="81.2.69.160")),
+    "region": ({"include": ["us-ca"]}, request(ip="8.8.8.8"), request(ip="81.2.69.160")),
+    "region_ipv6": ({"include": ["DE-HE"]}, request(ip="2a00:1450:4001::1"), request(ip="2003::1")),
     "content_genre": (
         {"include": ["Drama"]},
         request({"content_genre": "comedy,drama"}),
@@ -87,7 +94,7 @@ DIMENSIONS = {
 @pytest.mark.parametrize("case", sorted(DIMENSIONS))
 def test_each_dimension_includes_and_excludes(case):
     rule, meets, misses = DIMENSIONS[case]
-    dimension = case.removesuffix("_from_ua")
+    dimension = case.removesuffix("_from_ua").removesuffix("_ipv6")
     included = campaign({dimension: rule})
     excluded = campaign({dimension: {"exclude": rule["include"]}})
     untargeted = campaign(None)
@@ -109,6 +116,29 @@ def test_livestream_and_custom_pairs():
     }
     assert served(state, request({"livestream": "0", "cust_params": "section=news"})) == {vod.id}
     assert served(state, request()) == {no_news.id}  # no value: include rules fail, exclude rules hold
+
+
+def test_the_region_is_looked_up_only_when_a_campaign_targets_regions():
+    us = request(ip="8.8.8.8")
+    state = state_of([campaign({"country": {"include": ["US"]}}), campaign(None)])
+    assert not state.targeting.rules.regional
+    index_for(state, lambda: profile_of(us), lambda: pytest.fail("no region needed"))
+    for rules in ({"region": {"include": ["US-CA"]}}, {"region": {"exclude": ["US-TX"]}}):
+        state = state_of([campaign(rules), campaign(None)])
+        looked_up: list[str] = []
+        index_for(state, lambda: profile_of(us), lambda seen=looked_up: seen.append("once") or "US-CA")
+        assert state.targeting.rules.regional and looked_up == ["once"]
+
+
+def test_an_unknown_region_fails_include_rules_and_meets_exclude_rules():
+    california = campaign({"region": {"include": ["US-CA"]}})
+    not_texas = campaign({"region": {"exclude": ["US-TX"]}})
+    state = state_of([california, not_texas])
+    no_database = RegionDatabase("/nonexistent")
+    view = restricted(
+        index_for(state, lambda: profile_of(request(ip="8.8.8.8")), lambda: no_database.region("8.8.8.8"))
+    )
+    assert {c.campaign_id for c in view.creatives} == {not_texas.id}
 
 
 def test_untargeted_catalog_draws_from_the_tick_index_itself():
@@ -191,6 +221,7 @@ VALUES = {
     "platform": list(PLATFORMS),
     "app_bundle": ["a.one", "a.two", "a.three"],
     "country": ["US", "GB", "DE"],
+    "region": ["US-CA", "GB-ENG", "DE-BY"],
     "content_genre": ["drama", "news", "sports"],
     "content_rating": ["tv-g", "tv-ma"],
 }
@@ -304,7 +335,8 @@ def test_the_diagnosis_names_the_first_targeting_rule_a_request_fails():
     no_us = dataclasses.replace(campaign({"country": {"exclude": ["US"]}}), name="no-us")
     nights = dataclasses.replace(campaign({"day_part": {"hours": [2]}}), name="nights")
     anyone = dataclasses.replace(campaign(None), name="anyone")
-    state = state_of([ctv, no_us, nights, anyone])
+    bavaria = dataclasses.replace(campaign({"region": {"include": ["DE-BY", "DE-HE"]}}), name="bavaria")
+    state = state_of([ctv, no_us, nights, anyone, bavaria])
     verdicts = {v.name: v for v in diagnose(state, request(ua=IPHONE), blocks=frozenset(), shown=frozenset())}
     assert verdicts["anyone"].rule == COMPETES and verdicts["anyone"].share == 1.0
     assert (verdicts["ctv"].rule, verdicts["ctv"].detail) == (
@@ -313,11 +345,22 @@ def test_the_diagnosis_names_the_first_targeting_rule_a_request_fails():
     )
     assert verdicts["no-us"].detail == "country: the request's US is excluded"
     assert verdicts["nights"].detail == "day_part: outside its hours and days now in UTC"
+    assert verdicts["bavaria"].detail == "region: the request's (none) is not among DE-BY, DE-HE"
+    in_california = diagnose(state, request(), blocks=frozenset(), shown=frozenset(), region="US-CA")
+    assert {v.name: v.detail for v in in_california}["bavaria"] == (
+        "region: the request's (US-CA) is not among DE-BY, DE-HE"
+    )
     on_roku = {
         v.name: v.rule
         for v in diagnose(state, request(ip="81.2.69.160", ua=ROKU), blocks=frozenset(), shown=frozenset())
     }
-    assert on_roku == {"ctv": COMPETES, "no-us": COMPETES, "nights": "targeting", "anyone": COMPETES}
+    assert on_roku == {
+        "ctv": COMPETES,
+        "no-us": COMPETES,
+        "nights": "targeting",
+        "anyone": COMPETES,
+        "bavaria": "targeting",
+    }
 
 
 def test_rules_without_any_constraint_are_no_targeting():
