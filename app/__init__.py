@@ -10,6 +10,7 @@ from __future__ import annotations
 import redis
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import errors, logs, metrics, security
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"), static_folder=None)
     app.config.update(_flask_config(settings))
+    app.session_interface = NoSessions()  # the admin side puts the console's in its place
     if settings.trusted_proxy_count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count, x_proto=1, x_host=1)
 
@@ -77,6 +79,18 @@ def create_app(settings: Settings | None = None) -> Flask:
         admin_side.init_app(app, api)
     api.register_blueprint(sdk_blp)
     return app
+
+
+class NoSessions(SessionInterface):
+    """No page session: players, SDKs and the API never have one, and a request spends nothing on cookies
+    or their signing key (Flask's default session would, on every beacon). The console's page session is
+    app.admin.session's."""
+
+    def open_session(self, app, request):
+        return self.null_session_class()
+
+    def save_session(self, app, session, response) -> None:
+        """A null session is never saved."""
 
 
 def _flask_config(settings: Settings) -> dict:
