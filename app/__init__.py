@@ -1,53 +1,35 @@
-"""The ad server's application factory. It only wires: no connection, migration or env read at import."""
+"""The ad server's application factory. It only wires: no connection, migration or env read at import.
+
+Two roles (APP_ROLE): `serving` registers what players and the platform call (/vast, /vmap, /t/*, the SDK
+routes, /media, /metrics and the probes) and imports nothing else; `all` (the default, `make run`) adds the
+admin side (app.admin_side: JSON API, console, CLI, transcoder), whose libraries serving never loads.
+"""
 
 from __future__ import annotations
 
 import redis
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import admin, cli, errors, logs, metrics, security
-from app.advertisers.views import blp as advertisers_blp
-from app.audit import services as audit
-from app.audit.views import blp as audit_blp
-from app.auth import throttle
-from app.auth.guard import BEARER_SCHEME
-from app.auth.views import blp as auth_blp
-from app.campaigns.views import blp as campaigns_blp
+from app import errors, logs, metrics, security
+from app.creatives.local_media import MEDIA_RULE, serve_local_media
 from app.creatives.storage import make_storage
-from app.creatives.views import MEDIA_RULE, serve_local_media
-from app.creatives.views import blp as creatives_blp
 from app.db import Database
 from app.db import init_app as init_database
 from app.errors import Api
 from app.health import bp as health_bp
-from app.reporting.views import blp as reporting_blp
 from app.runtime import Runtime
 from app.runtime import init_app as init_runtime
 from app.serving import cors, rate_limit
-from app.serving.diagnosis_views import blp as delivery_blp
 from app.serving.views import bp as serving_bp
 from app.serving.views import sdk as sdk_blp
 from app.serving.vmap_views import bp as vmap_bp
 from app.settings import PROJECT_ROOT, Settings
-from app.supply.views import blp as supply_tags_blp
-from app.tracking.dead_letter_views import blp as dead_letters_blp
 from app.tracking.views import bp as tracking_bp
 from app.web import schema_name
 
-API_BLUEPRINTS = (
-    auth_blp,
-    advertisers_blp,
-    campaigns_blp,
-    creatives_blp,
-    supply_tags_blp,
-    reporting_blp,
-    delivery_blp,
-    dead_letters_blp,
-    audit_blp,
-    sdk_blp,
-)
 JSON_BODY_LIMIT = 1024 * 1024  # uploads raise their own limit (MAX_UPLOAD_BYTES)
 
 
@@ -57,12 +39,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"), static_folder=None)
     app.config.update(_flask_config(settings))
+    app.session_interface = NoSessions()  # the admin side puts the console's in its place
     if settings.trusted_proxy_count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count, x_proto=1, x_host=1)
 
     database = Database(settings.database_url)
     init_database(app, database)
-    audit.install()
     storage = app.extensions["storage"] = make_storage(settings)
     redis_client = None
     if settings.redis_url:
@@ -76,29 +58,39 @@ def create_app(settings: Settings | None = None) -> Flask:
     security.init_app(app)
     cors.init_app(app)
     errors.init_app(app)
-    throttle.init_app(app, settings)
     rate_limit.init_app(app, settings.sdk_rate_limit)
-    cli.init_app(app)
 
     app.register_blueprint(health_bp)
     app.register_blueprint(serving_bp)
     app.register_blueprint(vmap_bp)
     app.register_blueprint(tracking_bp)
     app.add_url_rule(MEDIA_RULE, "media", serve_local_media)
-    admin.init_app(app)
-
-    api = Api(
+    api = app.extensions["api"] = Api(
         app,
         spec_kwargs={
             "security": [{"bearerAuth": []}],
             "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
         },
     )
-    api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
-    for blueprint in API_BLUEPRINTS:
-        api.register_blueprint(blueprint)
-    app.extensions["api"] = api
+    if settings.app_role == "all":
+        # Imported here only: the admin side brings PyAV, NumPy, boto3, rq, argon2 and Alembic.
+        from app import admin_side
+
+        admin_side.init_app(app, api)
+    api.register_blueprint(sdk_blp)
     return app
+
+
+class NoSessions(SessionInterface):
+    """No page session: players, SDKs and the API never have one, and a request spends nothing on cookies
+    or their signing key (Flask's default session would, on every beacon). The console's page session is
+    app.admin.session's."""
+
+    def open_session(self, app, request):
+        return self.null_session_class()
+
+    def save_session(self, app, session, response) -> None:
+        """A null session is never saved."""
 
 
 def _flask_config(settings: Settings) -> dict:
@@ -122,7 +114,8 @@ def _flask_config(settings: Settings) -> dict:
         "API_TITLE": "CTV ad server",
         "API_VERSION": "1.0",
         "OPENAPI_VERSION": "3.0.3",
-        "OPENAPI_URL_PREFIX": "/api/v1",
+        # The API's document is the admin side's (/api/v1/openapi.json), with the SDK routes in it.
+        "OPENAPI_URL_PREFIX": "/api/v1" if settings.app_role == "all" else None,
         "OPENAPI_JSON_PATH": "openapi.json",
         "JSON_SORT_KEYS": False,
     }

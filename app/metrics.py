@@ -86,8 +86,9 @@ def _start_timer() -> None:
 
 
 def _observe(response):
-    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    _requests(route, request.method, response.status_code).inc()
+    current = request._get_current_object()  # one context lookup, not one per attribute: every request
+    route = current.url_rule.rule if current.url_rule is not None else "unmatched"
+    _requests(route, current.method, response.status_code).inc()
     started = g.get("started_at")
     if started is not None:
         _latency(route).observe(time.perf_counter() - started)

@@ -1,7 +1,8 @@
 """The serving runtime of one worker: event store, catalog, beacon signer, counters and flusher.
 
 Built by create_app() without any I/O; `start()` begins the background loops (catalog refresh, serving
-counts, in-process flusher). gunicorn's `post_worker_init` calls it; otherwise the first serving request does.
+counts, in-process flusher, transcoder). gunicorn's `post_worker_init` calls it; otherwise the first serving
+request does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import time
 import redis
 from flask import Flask, current_app
 
-from app.creatives.jobs import InProcessTranscoder, RqTranscoder, queue_name
 from app.creatives.storage import Storage
 from app.db import Database
 from app.metrics import FALLBACK_WRITES, REGION_DATABASE
@@ -101,12 +101,9 @@ class Runtime:
         self.redis_safety = RedisSafety(
             redis_client, settings.redis_wait_replicas, enforce=settings.app_env == "production"
         )
-        # Transcode jobs (app.creatives.jobs): on rq with Redis, else in a thread of this process.
-        self.transcoder = (
-            RqTranscoder(redis_client, queue_name(settings.redis_key_prefix))
-            if redis_client is not None
-            else InProcessTranscoder(database.sessions, storage)
-        )
+        # Transcode jobs (app.creatives.jobs.make_transcoder): set by the admin side (app.admin_side);
+        # serving workers (APP_ROLE=serving) take no uploads and have none.
+        self.transcoder = None
         self.fallback_writes = 0
         self._started = False
         self._lock = threading.Lock()
@@ -144,7 +141,8 @@ class Runtime:
                 self.streams.start()
                 self.catalog.start()
                 self.counter.start()
-                self.transcoder.start()
+                if self.transcoder is not None:
+                    self.transcoder.start()
                 if self.flusher is not None:
                     self.flusher.start()
             else:
@@ -157,7 +155,8 @@ class Runtime:
         self.streams.stop()
         self.catalog.stop()
         self.counter.stop()
-        self.transcoder.stop()
+        if self.transcoder is not None:
+            self.transcoder.stop()
         if self.flusher is not None:
             self.flusher.stop()
 

@@ -35,6 +35,15 @@ class Settings:
             "PUBLIC_BASE_URL).",
         },
     )
+    app_role: str = field(
+        default="all",
+        metadata={
+            "env": "APP_ROLE",
+            "help": "`all`: every route, the CLI and the transcoder in one app; `serving`: the player-facing "
+            "routes, /metrics and the probes only, without the admin side's libraries (PyAV, NumPy, boto3, "
+            "rq, argon2, Alembic). `serving` needs REDIS_URL and EVENT_FLUSHER=external.",
+        },
+    )
     secret_key: str = field(
         default=DEV_SECRET,
         metadata={"env": "SECRET_KEY", "help": "Signs beacon URLs and sessions. Required in production."},
@@ -321,6 +330,12 @@ class Settings:
                 raise SettingsError("PUBLIC_BASE_URL must be set in production")
         if self.event_flusher not in ("inprocess", "external"):
             raise SettingsError(f"EVENT_FLUSHER must be inprocess or external, not {self.event_flusher!r}")
+        if self.app_role not in ("all", "serving"):
+            raise SettingsError(f"APP_ROLE must be all or serving, not {self.app_role!r}")
+        if self.app_role == "serving" and (self.event_flusher != "external" or not self.redis_url):
+            # Serving workers never flush (the flusher's Parquet export is no serving work), and what they
+            # count must reach the processes that do: through Redis.
+            raise SettingsError("APP_ROLE=serving needs REDIS_URL and EVENT_FLUSHER=external")
         if not 1 <= self.event_flush_batch <= 50_000:
             raise SettingsError("EVENT_FLUSH_BATCH must be between 1 and 50000")
         if self.raw_event_retention_days * 86400 < self.beacon_ttl_seconds + 86400:

@@ -30,7 +30,7 @@ from bench.drives import FILL, GZIP, POD, Drives
 from bench.loadgen import Measurement, Wrk
 from bench.machine import NOISY_SHARE, OthersMeter, background_load, cpu_seconds, describe_machine, rss_mb
 from bench.results import Comparison, FixedRate, Run
-from bench.stack import EVENT_FLUSHER, REDIS_PERSISTENCE, BenchStack
+from bench.stack import APP_ROLE, EVENT_FLUSHER, REDIS_PERSISTENCE, BenchStack
 from bench.table import printout
 from bench.tools import ensure_debian_tool
 from harness.servers import AppServer
@@ -65,6 +65,7 @@ class Bench:
             settings={
                 **vars(settings),
                 "catalog_sizes": CATALOG_SIZES,
+                "app_role": APP_ROLE,
                 "event_flusher": EVENT_FLUSHER,
                 "redis": REDIS_PERSISTENCE,
             },

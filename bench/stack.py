@@ -1,6 +1,7 @@
 """What the bench runs: the ad server in its production configuration (gunicorn + gevent from the
-project's gunicorn.conf.py, PostgreSQL, a durable Redis, the event flusher as its own process) and the
-reference app beside it, both on loopback with the same number of workers."""
+project's gunicorn.conf.py with the serving pods' APP_ROLE=serving, PostgreSQL, a durable Redis, the event
+flusher as its own process) and the reference app beside it, both on loopback with the same number of
+workers. The bench's admin steps (migrate, seed) are `flask` commands, which run the whole app."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from harness.servers import PROJECT_ROOT, AppServer, RedisServer, wait_until
 SHARED_POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET_KEY = "bench-secret-key-" + "b" * 32
 REDIS_KEY_PREFIX = "adserver:"
+APP_ROLE = "serving"  # as the serving pods run (k8s/base/serving.yaml): what the RSS line measures
 EVENT_FLUSHER = "external"  # as in Kubernetes: one `flask flush-events` process drains the stream
 REDIS_PERSISTENCE = "appendonly yes, appendfsync always"  # RedisServer's durable mode, the production advice
 REFERENCE_CONFIG = PROJECT_ROOT / "bench" / "reference_gunicorn.conf.py"
@@ -74,6 +76,7 @@ class BenchStack:
         self.app = AppServer(
             {
                 "APP_ENV": "production",
+                "APP_ROLE": APP_ROLE,
                 "SECRET_KEY": SECRET_KEY,
                 "DATABASE_URL": self.database.url,
                 "REDIS_URL": self.redis.url,

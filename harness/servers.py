@@ -202,11 +202,17 @@ class AppServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def command_env(self) -> dict[str, str]:
+        """The environment of `flask` commands: the server's, with the whole app (as production runs its
+        migration Job, flusher and transcoder), whatever APP_ROLE the server has."""
+        return {name: value for name, value in self.env.items() if name != "APP_ROLE"}
+
     def flask(self, *args: str) -> str:
         return subprocess.run(
             [str(Path(sys.executable).parent / "flask"), "--app", "app", *args],
             cwd=PROJECT_ROOT,
-            env=self.env,
+            env=self.command_env,
             check=True,
             capture_output=True,
             text=True,
@@ -218,7 +224,7 @@ class AppServer:
             process = subprocess.Popen(
                 [str(Path(sys.executable).parent / "flask"), "--app", "app", *flask_args],
                 cwd=PROJECT_ROOT,
-                env=self.env,
+                env=self.command_env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -28,8 +28,9 @@ from app.campaigns.models import STATUSES, Campaign
 from app.campaigns.pacing import check_goals
 from app.campaigns.schemas import redirect_errors
 from app.campaigns.targeting import DEFAULT_TIME_ZONE
+from app.creatives.jobs import stored_keys
 from app.creatives.models import Creative
-from app.creatives.storage import Storage, remove_objects, stored_keys
+from app.creatives.storage import Storage, remove_objects
 from app.db import utcnow
 from app.exceptions import Conflict, Invalid, NotFound
 from app.serving.money import currency_to_units, units_to_currency

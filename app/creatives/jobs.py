@@ -167,6 +167,12 @@ def _rendition_row(creative_id: uuid.UUID, output: transcode.Output) -> Renditio
     )
 
 
+def stored_keys(creative: Creative) -> list[str]:
+    """Every object of a creative: its mezzanine, and the poster and renditions of its jobs (those of a job
+    still running included)."""
+    return [creative.storage_key, *_job_keys(creative.id, creative.identity)]
+
+
 def _job_keys(creative_id: uuid.UUID, identity: str) -> list[str]:
     """Every file a job may write for the creative: its poster and each rung's rendition."""
     return [
@@ -327,6 +333,15 @@ class RqTranscoder:
 
 def queue_name(redis_key_prefix: str) -> str:
     return f"{redis_key_prefix}transcode"
+
+
+def make_transcoder(
+    sessions: sessionmaker, storage: Storage, redis_client, redis_key_prefix: str
+) -> InProcessTranscoder | RqTranscoder:
+    """On rq with Redis, else in a thread of this process."""
+    if redis_client is not None:
+        return RqTranscoder(redis_client, queue_name(redis_key_prefix))
+    return InProcessTranscoder(sessions, storage)
 
 
 Submit = Callable[[uuid.UUID], None]

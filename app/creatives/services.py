@@ -17,7 +17,7 @@ from app.campaigns.services import ensure_changeable, get_campaign
 from app.creatives import jobs, quality, transcode
 from app.creatives.media import MediaError, VideoInfo, probe
 from app.creatives.models import Creative, new_identity
-from app.creatives.storage import Storage, new_key, remove_objects, stored_keys
+from app.creatives.storage import Storage, new_key, remove_objects
 from app.exceptions import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
 from app.tracking.stored_delivery import has_delivered
 
@@ -81,7 +81,7 @@ def replace_file(
     renditions; the old file, renditions and poster are deleted once the row holds the new one. Raises
     Conflict when the campaign is completed or archived."""
     creative = _changeable(session, creative_id)
-    old_keys = stored_keys(creative)
+    old_keys = jobs.stored_keys(creative)
     info, warnings = _validate(upload, max_bytes, max_seconds)
     key = new_key()
     storage.put(upload, key)
@@ -231,7 +231,7 @@ def delete_creative(session: Session, storage: Storage, creative_id: uuid.UUID) 
     creative = get_creative(session, creative_id, for_update=True)
     if has_delivered(session, creative_id=creative_id):
         raise Conflict(DELIVERED_CREATIVE)
-    keys = stored_keys(creative)
+    keys = jobs.stored_keys(creative)
     session.delete(creative)
     session.commit()
     remove_objects(storage, keys)

@@ -5,8 +5,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from flask import current_app, request, send_from_directory
-from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from app.auth.guard import require_admin
 from app.creatives import services
@@ -19,7 +19,7 @@ from app.creatives.schemas import (
     CreativeUploadSchema,
     RenditionSchema,
 )
-from app.creatives.storage import MEDIA_URL_PATH, LocalStorage, Storage, content_type
+from app.creatives.storage import Storage
 from app.creatives.verifications import CreativeVerificationsSchema
 from app.db import get_session
 from app.errors import ErrorSchema
@@ -219,19 +219,3 @@ def restore_creative(creative_id: uuid.UUID):
 def delete_creative(creative_id: uuid.UUID):
     """Delete a creative that never delivered, and its stored file."""
     services.delete_creative(get_session(), storage(), creative_id)
-
-
-def serve_local_media(key: str):
-    """Creatives on local disk, for players (video/mp4) and the console (posters, image/jpeg): conditional
-    GETs and byte ranges (206)."""
-    store = storage()
-    if not isinstance(store, LocalStorage):
-        raise NotFound()
-    response = send_from_directory(
-        store.directory, key, mimetype=content_type(key), conditional=True, max_age=86400
-    )
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-MEDIA_RULE = f"{MEDIA_URL_PATH}/<path:key>"

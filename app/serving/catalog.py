@@ -9,6 +9,7 @@ last snapshot keeps serving.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import time
@@ -42,6 +43,11 @@ from app.supply.models import SupplyTag
 from vast.model import Verification
 
 log = logging.getLogger(__name__)
+
+try:  # glibc's: hands freed heap pages back to the system
+    _malloc_trim = ctypes.CDLL(None).malloc_trim
+except (OSError, AttributeError):  # another C library: the heap keeps them
+    _malloc_trim = None
 
 TICK_SECONDS = 0.5
 REBUILD_SECONDS = 300.0  # a safety net only: every admin write bumps the version
@@ -466,13 +472,18 @@ class CatalogService:
                 log.warning("catalog version unreadable; serving the last catalog", exc_info=True)
                 version = catalog.version
             stale = self._clock() - catalog.built_at >= self.rebuild_seconds
-            if version != catalog.version or stale:
+            replaced = version != catalog.version or stale
+            if replaced:
                 try:
                     catalog = self._load(version)
                 except Exception:
                     log.warning("catalog rebuild failed; serving the last catalog", exc_info=True)
             self._served_since_tick = {}
             self._rank(catalog)
+        if replaced and _malloc_trim is not None:
+            # The replaced catalog and the rows it was read from are freed now; glibc would keep their
+            # pages, and a worker would stay at its high-water mark (some 30 MB more at 10,000 campaigns).
+            _malloc_trim(0)
 
     def _rank(self, catalog: Catalog) -> None:
         try:

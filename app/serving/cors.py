@@ -33,7 +33,10 @@ def _players_only(response):
         # request from them needs `null` itself echoed, as `*` is refused with credentials.
         headers.add("Access-Control-Allow-Origin", origin)
         headers.add("Access-Control-Allow-Credentials", "true")
-        response.vary.add("Origin")
+        if "Vary" in headers:  # the view's own (e.g. Accept-Encoding): merged into one header
+            response.vary.add("Origin")
+        else:  # the common case, appended: no parse and rewrite of the header (10 µs a beacon)
+            headers.add("Vary", "Origin")
     else:
         headers.add("Access-Control-Allow-Origin", "*")
     headers.add("Access-Control-Expose-Headers", EXPOSED_HEADERS)

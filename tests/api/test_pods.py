@@ -122,6 +122,12 @@ def test_pods_are_gzipped_for_callers_that_accept_it(client, mixed):
     packed = client.get("/vast?pod_max_dur=120&pod_max_ads=4", headers={"Accept-Encoding": "gzip, br"})
     assert packed.headers["Content-Encoding"] == "gzip"
     assert len(packed.data) * 4 < len(plain.data)
+    browser = client.get(
+        "/vast?pod_max_dur=120&pod_max_ads=4", headers={"Origin": "https://player.example.com"}
+    )
+    assert browser.headers.getlist("Vary") == [
+        "Accept-Encoding, Origin"
+    ]  # one header: CORS adds to the view's
     assert len(ads_of(packed)) >= 2
     single = client.get("/vast?max_duration=30", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in single.headers  # below the size where it pays

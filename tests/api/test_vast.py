@@ -169,6 +169,12 @@ def test_cors_echoes_the_origin_with_credentials(client, live):
     assert "Origin" in response.headers["Vary"]
 
 
+def test_a_beacon_from_a_browser_varies_by_origin(client, live):
+    response = client.get("/t/impression?t=bad", headers={"Origin": "https://player.example.com"})
+    assert response.headers["Access-Control-Allow-Origin"] == "https://player.example.com"
+    assert response.headers.getlist("Vary") == ["Origin"]
+
+
 def test_cors_without_an_origin_is_open_without_credentials(client, live):
     response = client.get("/vast")
     assert response.headers["Access-Control-Allow-Origin"] == "*"

@@ -1,7 +1,8 @@
 """The image and the manifests agree with the application's contract.
 
 - Dockerfile: gunicorn with the config file as CMD, port 8000, HEALTHCHECK on /healthz, non-root.
-- Manifests: container port 8000, liveness /healthz, readiness /readyz (serving: /readyz/serving),
+- Manifests: container port 8000, liveness /healthz, readiness /readyz (serving: /readyz/serving, and
+  APP_ROLE=serving on the serving pods alone),
   every environment variable a manifest sets is a documented setting (Settings.documented()) or one
   of gunicorn.conf.py's knobs.
 - The names Terraform and the manifests share (namespace, service account, ingress group) and the
@@ -204,6 +205,21 @@ def test_web_containers_listen_on_8000_with_the_right_probes(deployed):
             assert probes["startupProbe"]["path"] == "/healthz"
             assert all(p["port"] in ("http", PORT) for p in probes.values())
     assert seen == WEB_COMPONENTS
+
+
+def test_only_the_serving_pods_run_the_serving_role(deployed):
+    """APP_ROLE=serving on the serving Deployment alone: the flusher, transcoder and migration commands
+    need the whole app (app.admin_side), so the shared ConfigMap never sets it."""
+    for overlay, docs in deployed.items():
+        roles = {
+            component: {e["name"]: e.get("value") for e in container.get("env", [])}.get("APP_ROLE")
+            for component, _spec, container in containers(docs)
+        }
+        assert roles.pop("serving") == "serving", overlay
+        assert set(roles.values()) == {None}, f"{overlay}: {roles}"
+        for doc in docs:
+            if doc["kind"] == "ConfigMap":
+                assert "APP_ROLE" not in doc["data"], overlay
 
 
 def test_worker_commands(deployed):
