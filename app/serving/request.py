@@ -200,6 +200,9 @@ _CUSTOM_KEY = re.compile(r"[a-z0-9_.\-]{1,40}")
 _CUSTOM_VALUE = re.compile(r"[^\x00-\x1f]{1,255}")
 
 
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}")
+
+
 def _domain(raw: str) -> str:
     """A domain (VAST 4.1 [DOMAIN], OpenRTB site.domain / app.domain), from a bare host or a URL (a page's
     address: its host): lower case, without scheme, port, path or a trailing dot."""
