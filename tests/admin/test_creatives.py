@@ -71,7 +71,8 @@ def test_a_file_over_the_limit_is_refused_by_the_field(console, app, session, tm
     campaign = CampaignFactory()
     response = upload(console, campaign.id, video)
     assert response.status_code == 413
-    message = f"The file is {video.stat().st_size} bytes; the limit is {video.stat().st_size - 1} bytes (MAX_UPLOAD_BYTES)"
+    size = video.stat().st_size
+    message = f"The file is {size} bytes; the limit is {size - 1} bytes (MAX_UPLOAD_BYTES)"
     assert field_error(response.get_data(as_text=True), "file") == message
 
 
