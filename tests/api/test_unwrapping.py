@@ -180,6 +180,16 @@ def test_a_slow_partner_is_answered_within_the_deadline_with_the_fallback(
     assert errors_of(client, auth, campaign) == {"301": 1}
 
 
+def test_a_tmax_shorter_than_the_answer_needs_leaves_no_time_to_unwrap(client, app, auth, partner):
+    unwrapping(partner, "/trickle")
+    refresh(app)
+    for tmax in (1, 30, 49):
+        response, elapsed = timed_get(client, f"tmax={tmax}")
+        assert elapsed < MARGIN, tmax  # never the longer default deadline
+        assert "tmax" not in response.headers.get("X-Ad-Request-Warnings", "")
+        assert etree.fromstring(response.data).find("{*}Ad") is None
+
+
 # -- 2. a failed unwrap is no fill --------------------------------------------------------------------------
 
 
