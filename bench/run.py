@@ -8,7 +8,8 @@ reference's pod. Prints the table and the targets, and writes the whole record t
 
 Settings: BENCH_WORKERS (2), BENCH_ROUNDS (3), BENCH_SECONDS (10 per wrk run). `--only beacons` (or
 `ad-requests`, or both) measures those endpoints alone, with their fixed-rate latency and targets, at the
-smallest catalog: a quick look at the event store's path.
+smallest catalog: a quick look at the event store's path. `--only sizes` measures /vast and the pod request
+at each catalog size alone, with the flatness targets.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from harness.servers import AppServer
 CATALOG_SIZES = (10, 1_000, 10_000)
 WARMUP_SECONDS = 2
 BEACONS, AD_REQUESTS = "/t/impression", "POST /api/v1/ad-request"
-ONLY = {"beacons": BEACONS, "ad-requests": AD_REQUESTS}  # `--only` choices: the endpoints they measure
+SIZES = "catalog sizes"
+# `--only` choices: the endpoints they measure (or the catalog sizes)
+ONLY = {"beacons": BEACONS, "ad-requests": AD_REQUESTS, "sizes": SIZES}
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,13 @@ class Bench:
         others = OthersMeter()
         try:
             self.stack.start()
-            ad = self.stack.prepare_campaigns(CATALOG_SIZES[0] if self.only else CATALOG_SIZES[-1])
+            sizes = SIZES in self.only
+            largest = sizes or not self.only
+            ad = self.stack.prepare_campaigns(CATALOG_SIZES[-1] if largest else CATALOG_SIZES[0])
             self.stack.serve_campaigns(CATALOG_SIZES[0])
             drives = Drives(wrk, self.stack.inputs_dir, ad)
+            if sizes:
+                self._catalog_sizes(drives)
             if self.only:
                 self._saturate(drives)
                 self._fixed_rates(drives)

@@ -138,11 +138,10 @@ def printout(run: Run) -> str:
             *fixed_rate_table(run),
         ]
     if run.catalog_sizes:
+        lines += ["", "/vast (fill) and the pod request by catalog size", *catalog_table(run)]
+    if run.catalog_work:  # the whole bench (not `--only sizes`)
         work = run.catalog_work
         lines += [
-            "",
-            "/vast (fill) and the pod request by catalog size",
-            *catalog_table(run),
             gzip_cost(run),
             "",
             f"catalog rebuild at {work['campaigns']:,} campaigns: load_catalog {work['load_ms']:.0f} ms"

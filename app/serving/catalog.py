@@ -51,6 +51,12 @@ except (OSError, AttributeError):  # another C library: the heap keeps them
 
 TICK_SECONDS = 0.5
 REBUILD_SECONDS = 300.0  # a safety net only: every admin write bumps the version
+# Re-ranking (live spend and delivery of every campaign, then build_index) costs time in proportion to the
+# catalog, and blocks its worker while it runs: it waits between two runs as long as it takes to keep to this
+# share of the worker's time, at most RANK_MAX_PAUSE_SECONDS (so 0.5 s ticks with a few hundred campaigns,
+# a few seconds at 10,000). Between two readings, note_served keeps each campaign within its budget.
+RANK_SHARE = 0.05
+RANK_MAX_PAUSE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +446,7 @@ class CatalogService:
         self.rebuild_seconds = rebuild_seconds
         self._clock = clock
         self.state = ServingState(EMPTY_CATALOG, build_index(EMPTY_CATALOG, 0.0, {}))
+        self.rank_due = 0.0  # by the service's clock: when the next tick re-ranks
         self._served_since_tick: dict[uuid.UUID, int] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -463,7 +470,8 @@ class CatalogService:
         return self._served_since_tick.get(campaign.id, 0) * campaign.cost_units * self.workers
 
     def refresh(self) -> None:
-        """Re-read the catalog if it changed (or is old), then re-rank from live spend and the clock."""
+        """Re-read the catalog if it changed (or is old), then re-rank from live spend and the clock: at
+        once after a rebuild, else when due (RANK_SHARE)."""
         with self._lock:
             catalog = self.state.catalog
             try:
@@ -478,14 +486,16 @@ class CatalogService:
                     catalog = self._load(version)
                 except Exception:
                     log.warning("catalog rebuild failed; serving the last catalog", exc_info=True)
-            self._served_since_tick = {}
-            self._rank(catalog)
+            if replaced or self._clock() >= self.rank_due:
+                self._served_since_tick = {}
+                self._rank(catalog)
         if replaced and _malloc_trim is not None:
             # The replaced catalog and the rows it was read from are freed now; glibc would keep their
             # pages, and a worker would stay at its high-water mark (some 30 MB more at 10,000 campaigns).
             _malloc_trim(0)
 
     def _rank(self, catalog: Catalog) -> None:
+        started = time.perf_counter()
         try:
             spend = self._read_spend(list(catalog.campaigns))
         except Exception:
@@ -505,6 +515,8 @@ class CatalogService:
         now = self._clock()
         index = build_index(catalog, now, spend, pending, delivery)
         self.state = ServingState(catalog, index, tick_views(catalog, index, now))
+        pause = min((time.perf_counter() - started) * (1 / RANK_SHARE - 1), RANK_MAX_PAUSE_SECONDS)
+        self.rank_due = now + pause if pause > self.tick_seconds else now  # else: every tick
 
     def start(self) -> None:
         with self._lock:
