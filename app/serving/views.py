@@ -24,6 +24,7 @@ from app.serving.device import device_ip, device_user_agent
 from app.serving.documents import no_ad_url, no_fill_document, pod_document, vast_document
 from app.serving.pods import PodRequest, choose_one, choose_pod
 from app.serving.preview import InvalidPreview, preview_ad
+from app.serving.query import query_args
 from app.serving.rate_limit import limit_sdk_client
 from app.serving.request import (
     AdRequest,
@@ -66,16 +67,17 @@ def vast():
     try:
         rt = runtime()
         supply_tags = rt.catalog.current().catalog.supply_tags
-        ad_request = parse_ad_request(request.args, request.headers, request.remote_addr, supply_tags)
+        args = query_args(request.query_string)
+        ad_request = parse_ad_request(args, request.headers, request.remote_addr, supply_tags)
     except AdRequestError as exc:
         return jsonify({"error": str(exc), "details": exc.details}), 400
-    if "preview" in request.args:
-        return _answer_vast(_preview(rt, ad_request), ad_request)
+    if "preview" in args:
+        return _answer_vast(_preview(rt, ad_request, args["preview"]), ad_request)
     if ad_request.request_id:
         try:
             ad = replay(rt, ad_request.request_id, private=not ad_request.identifiers_allowed)
         except NotFound:
-            if request.args.get("strict") == "1":
+            if args.get("strict") == "1":
                 raise
             ad = None  # expired or never issued: a no-fill the player can handle, not a failed request
             ad_request.warnings = {**ad_request.warnings, "request_id": "unknown or expired, no ad"}
@@ -93,12 +95,12 @@ def vast():
     return _answer_vast(body, ad_request)
 
 
-def _preview(rt: Runtime, ad_request: AdRequest) -> bytes:
+def _preview(rt: Runtime, ad_request: AdRequest, preview: str) -> bytes:
     """A console preview (app.serving.preview): this campaign's ad as test traffic, nothing counted; 400
     for a preview parameter that is not valid now. A VAST redirect line item answers as it serves (its
     Wrapper, or the unwrapped InLine); a partner's failure is named in the warnings, not recorded."""
     try:
-        campaign_id, creative_id = rt.previews.verify(request.args["preview"])
+        campaign_id, creative_id = rt.previews.verify(preview)
     except InvalidPreview as exc:
         abort(400, description=str(exc))
     with rt.sessions() as session:

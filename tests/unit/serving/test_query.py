@@ -1,0 +1,59 @@
+"""The hot path's query reading agrees with werkzeug's request.args, escapes and bad bytes included."""
+
+from __future__ import annotations
+
+import hypothesis
+from hypothesis import strategies as st
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from app.serving.query import query_args
+
+
+def werkzeug_args(query: bytes) -> dict[str, str]:
+    environ = EnvironBuilder().get_environ()
+    environ["QUERY_STRING"] = query.decode("latin-1")  # WSGI: the raw bytes, one character each (PEP 3333)
+    args = Request(environ).args
+    return {name: args[name] for name in args}
+
+
+def test_examples():
+    query = b"a=%ff%20x+y&&b&c=1&a=2&=z&d=%E2%82%AC&cust_params=section%3Dsports%26tier%3Dgold&e%3D=1&f="
+    assert query_args(query) == {
+        "a": "%FF x y",  # an invalid byte stays escaped; + is a space; the first `a` wins
+        "b": "",
+        "c": "1",
+        "": "z",
+        "d": "€",
+        "cust_params": "section=sports&tier=gold",
+        "e=": "1",
+        "f": "",
+    }
+    assert query_args(query) == werkzeug_args(query)
+    assert query_args(b"") == {}
+
+
+@hypothesis.given(st.binary(max_size=80).filter(lambda q: _utf8(q)))
+def test_agrees_with_werkzeug(query):
+    assert query_args(query) == werkzeug_args(query)
+
+
+PIECES = ["a", "b=", "=", "&", "%", "%4", "%41", "+", "%e2%82", "%ac", "é"]
+
+
+@hypothesis.given(st.lists(st.sampled_from(PIECES)))
+def test_agrees_with_werkzeug_on_escapes(parts):
+    query = "".join(parts).encode()
+    assert query_args(query) == werkzeug_args(query)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def test_a_raw_byte_that_is_not_utf8_stays_escaped_where_werkzeug_fails():
+    assert query_args(b"max_duration=30&title=caf\xe9") == {"max_duration": "30", "title": "caf%E9"}
