@@ -78,7 +78,7 @@ class RegionDatabase:
         return region_code(record.get("country_code", ""), record.get("state1", ""))
 
     def warm(self) -> None:
-        """Load the names' codes (app.serving.regions, ~0.3 s and ~5 MB once per process) before the first
+        """Load the names' codes (app.serving.regions, ~0.3 s and ~6 MB once per process) before the first
         request needs them."""
         if self._readers:
             region_code("US", "California")

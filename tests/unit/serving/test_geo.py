@@ -1,5 +1,6 @@
 """The device's region: DB-IP's city database (installed by `make assets`) read on real addresses, its
-region names coded in ISO 3166-2, and a server without the database (every region unknown, never an error)."""
+region names coded in ISO 3166-2 (test_regions.py), and a server without the database (every region unknown,
+never an error)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from app.serving.geo import REGION_FILES, RegionDatabase
-from app.serving.regions import key, region_code
 from app.settings import Settings
 
 
@@ -32,7 +32,7 @@ def regions() -> RegionDatabase:
         ("2a00:1450:4001::1", "DE-HE"),  # Frankfurt am Main, "Hesse" (ISO: Hessen)
         ("2001:4860:4860::8888", "CA-QC"),  # Montreal, Quebec
         ("::ffff:8.8.8.8", "US-CA"),  # IPv4 written as IPv6: looked up in the IPv4 file
-        ("2003::1", None),  # Bonn, "North Rhine-Westphalia": no ISO name spelt like it (Nordrhein-Westfalen)
+        ("2003::1", "DE-NW"),  # Bonn, "North Rhine-Westphalia" (ISO: Nordrhein-Westfalen)
         ("10.1.2.3", None),  # private
         ("::1", None),
         ("::ffff:zz", None),
@@ -44,35 +44,6 @@ def regions() -> RegionDatabase:
 def test_region_of_an_address(regions, ip, expected):
     assert regions.available and regions.problem is None
     assert regions.region(ip) == expected
-
-
-@pytest.mark.parametrize(
-    ("country", "name", "expected"),
-    [
-        ("US", "California", "US-CA"),  # the ISO name itself
-        ("GB", "England", "GB-ENG"),
-        ("DE", "Bavaria", "DE-BY"),  # iso-codes' English translation of Bayern
-        ("CN", "Guangdong", "CN-GD"),  # ISO: Guangdong Sheng (a generic word)
-        ("SE", "Stockholm", "SE-AB"),  # ISO: Stockholms län [SE-01], spelt closely
-        ("FR", "Provence-Alpes-Cote d'Azur", "FR-PAC"),  # ISO: Provence-Alpes-Côte-d\u2019Azur
-        ("IT", "Lombardy", "IT-25"),  # ISO: Lombardia, spelt closely
-        ("TW", "Taiwan", None),  # the country's own name, not a region (ISO has Tainan, spelt closely)
-        ("AR", "Buenos Aires F.D.", None),  # the city, not the province AR-B: more words than its name
-        ("ID", "East Kalimantan", None),  # not the island's group ID-KA: more words than its name
-        ("UA", "Rivne", None),  # ISO: Rivnenska oblast, too far
-        ("SG", "", None),  # the database has no region there
-        ("ZZ", "Nowhere", None),  # no such country
-    ],
-)
-def test_region_names_coded_in_iso_3166_2(country, name, expected):
-    assert region_code(country, name) == expected
-
-
-def test_name_keys_fold_case_accents_asides_and_generic_words():
-    assert key("Rivnenska oblast'") == "rivnenska"
-    assert key("Västra Götalands län [SE-14]") == "gotalands vastra"  # then spelt closely to Vastra Gotaland
-    assert key("Madrid, Comunidad de") == key("Comunidad de Madrid") == "madrid"
-    assert key("Capital Region") == "capital region"  # only generic words: all of them
 
 
 def test_without_the_database_every_region_is_unknown_and_it_is_said_once(tmp_path, caplog):
