@@ -57,3 +57,22 @@ def _utf8(data: bytes) -> bool:
 
 def test_a_raw_byte_that_is_not_utf8_stays_escaped_where_werkzeug_fails():
     assert query_args(b"max_duration=30&title=caf\xe9") == {"max_duration": "30", "title": "caf%E9"}
+
+
+def test_a_remembered_reading_gives_the_same_values_and_warnings_each_time():
+    from app.serving.request import REMEMBERED_LENGTH, parse_ad_request
+
+    args = {
+        "bcat": "IAB1,not a category!",  # used in part: a value and a warning
+        "content_genre": "drama",
+        "livestream": "maybe",  # ignored: a warning only
+        "cust_params": "section=sports",
+        "ua": "x" * (REMEMBERED_LENGTH + 1),  # too long to remember: read each time
+    }
+    readings = [parse_ad_request(args, {}, "192.0.2.1") for _ in range(3)]
+    for parsed in readings:
+        assert parsed.warnings == {"bcat": "1 unusable entry left out", "livestream": "not 0 or 1"}
+        assert parsed.blocked_categories == frozenset({"iab1"})
+        assert parsed.content_genres == frozenset({"drama"})
+        assert parsed.custom == frozenset({("section", "sports")})
+        assert parsed.user_agent == "x" * (REMEMBERED_LENGTH + 1)
