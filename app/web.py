@@ -56,7 +56,9 @@ def schema_name(schema) -> str:
 
 
 def json_body(blp: Blueprint, schema, **kwargs):
-    """Parse and validate a JSON body with `schema`; any other content type is a 415, before parsing."""
+    """Parse and validate a JSON body with `schema` (a class is made an instance once: webargs would make
+    one per request); any other content type is a 415, before parsing."""
+    schema = schema() if isinstance(schema, type) else schema
 
     def decorator(view):
         parsed = blp.alt_response(415, schema=ErrorSchema, description="Body is not application/json")(
