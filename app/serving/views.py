@@ -20,6 +20,7 @@ from app.metrics import decision_series, ignored_parameter_series
 from app.runtime import Runtime, runtime, start_runtime
 from app.serving.ads import ServedAd, serve, tracking_urls
 from app.serving.caps import capped_keys
+from app.serving.catalog import Catalog, ServingState
 from app.serving.device import device_ip, device_user_agent
 from app.serving.documents import no_ad_url, no_fill_document, pod_document, vast_document
 from app.serving.pods import PodRequest, choose_one, choose_pod
@@ -66,9 +67,9 @@ def vast():
         return Response(b"", 200, content_type=XML, headers={"Cache-Control": "no-store"})
     try:
         rt = runtime()
-        supply_tags = rt.catalog.current().catalog.supply_tags
+        state = rt.catalog.current()  # one catalog for the whole request, whatever a refresh swaps in
         args = query_args(request.query_string)
-        ad_request = parse_ad_request(args, request.headers, request.remote_addr, supply_tags)
+        ad_request = parse_ad_request(args, request.headers, request.remote_addr, state.catalog.supply_tags)
     except AdRequestError as exc:
         return jsonify({"error": str(exc), "details": exc.details}), 400
     if "preview" in args:
@@ -85,9 +86,9 @@ def vast():
         ad = None
         _count(rt, filled=False, supply_tag=ad_request.supply_tag)
     elif ad_request.pod is not None:
-        return _answer_vast(pod_answer(rt, ad_request), ad_request)
+        return _answer_vast(pod_answer(rt, state, ad_request), ad_request)
     else:
-        return _answer_vast(single_answer(rt, ad_request), ad_request)
+        return _answer_vast(single_answer(rt, state, ad_request), ad_request)
     if ad is not None:
         body = vast_document(ad, ad_request.vast_version)
     else:
@@ -123,19 +124,20 @@ def _preview(rt: Runtime, ad_request: AdRequest, preview: str) -> bytes:
 MAX_DECISIONS = 3
 
 
-def single_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
+def single_answer(rt: Runtime, state: ServingState, ad_request: AdRequest) -> bytes:
     """One ad for the request. A VAST redirect line item that unwraps on the server (app.serving.wrappers)
     answers with the partner's InLine; when its chain fails, the failure is recorded as the line item's
     error (`record_unwrap_failure`), the line item is excluded and the decision drawn again, within the
     request's one unwrap deadline and MAX_DECISIONS. Only the ad answered counts as a fill (served, pacing,
     the stream's separation); none, a no-fill (an empty VAST, in 4.x with its root Error)."""
-    device = rt.caps.device_of(rt.catalog.current().catalog, ad_request)
-    excluded = _excluded(rt, ad_request, device)
+    device = rt.caps.device_of(state.catalog, ad_request)
+    excluded = _excluded(rt, state.catalog, ad_request, device)
     deadline = None
     body = None
     for _ in range(MAX_DECISIONS):
         ad = choose(
             rt,
+            state,
             ad_request.min_duration,
             ad_request.max_duration,
             private=not ad_request.identifiers_allowed,
@@ -214,23 +216,22 @@ def xml_answer(body: bytes, warnings: Mapping[str, str], ignored: Iterable[str])
     return response
 
 
-def _excluded(rt: Runtime, ad_request: AdRequest, device: str | None) -> frozenset[str]:
+def _excluded(rt: Runtime, catalog: Catalog, ad_request: AdRequest, device: str | None) -> frozenset[str]:
     """Separation keys the request excludes (app.serving.separation), with the campaigns and advertisers
     whose frequency cap the device reached (app.serving.caps): its stream's and its device's reads are the
     request's one Redis round trip."""
     shown, history = rt.caps.read(rt.streams, ad_request.session_id, device)
-    capped = capped_keys(rt.catalog.current().catalog, history, time.time())
+    capped = capped_keys(catalog, history, time.time())
     if not (shown or capped or ad_request.blocked_domains or ad_request.blocked_categories):
         return frozenset()
     return excluded_keys(ad_request.blocked_domains, ad_request.blocked_categories, shown | capped)
 
 
-def pod_answer(rt: Runtime, ad_request: AdRequest) -> bytes:
+def pod_answer(rt: Runtime, state: ServingState, ad_request: AdRequest) -> bytes:
     """The break as a pod (app.serving.pods), then its buffet: standalone ads not already in the pod."""
     limits = ad_request.pod
-    state = rt.catalog.current()
     device = rt.caps.device_of(state.catalog, ad_request)
-    excluded = _excluded(rt, ad_request, device)
+    excluded = _excluded(rt, state.catalog, ad_request, device)
     low, high = ad_request.duration_window(rt.duration_tolerance_seconds)
     index = index_for(state, lambda: profile_of(ad_request), lambda: rt.regions.region(ad_request.ip))
     creatives = choose_pod(
@@ -325,6 +326,7 @@ def _count(rt: Runtime, *, filled: bool, supply_tag: int = 0) -> None:
 
 def choose(
     rt: Runtime,
+    state: ServingState,
     min_duration: float,
     max_duration: float,
     *,
@@ -339,7 +341,6 @@ def choose(
     is its frequency-cap device key (app.serving.caps) and `supply_tag` its tag (0: none), for the ad's
     beacons; `profile` gives the request's targeting values (app.serving.targeting), read only when some
     campaign targets, and `region` the device's region, only when some campaign targets regions."""
-    state = rt.catalog.current()
     high = max_duration + rt.duration_tolerance_seconds
     index = index_for(state, profile, region)
     creative = choose_one(index, state.catalog, min_duration, high, excluded=excluded)
@@ -380,7 +381,8 @@ def ad_request(body):
     refuse_when_unsafe(rt)
     request_id = body["request_id"]
     private = not identifiers_allowed(body)
-    catalog = rt.catalog.current().catalog
+    state = rt.catalog.current()
+    catalog = state.catalog
     ip, user_agent = device_ip(request.headers, request.remote_addr), device_user_agent(request.headers)
     device = rt.caps.device(catalog, ifa=body.get("ifa"), ip=ip, user_agent=user_agent, allowed=not private)
     try:
@@ -392,6 +394,7 @@ def ad_request(body):
             excluded = capped_keys(catalog, history, time.time()) | catalog.redirect_keys
             ad = choose(
                 rt,
+                state,
                 0.0,
                 body["duration"],
                 private=private,
