@@ -194,7 +194,7 @@ class RecordScript:
         pipe = self.client.pipeline(transaction=False)
         nodes: dict[str, list[int]] = {}
         for shard, (keys, args) in calls.items():
-            pipe.evalsha(self.script.sha, len(keys), *keys, *args)
+            pipe.execute_command("EVALSHA", self.script.sha, len(keys), *keys, *args)  # evalsha(): blocked
             node = self.client.get_node_from_key(keys[0]).name if self.cluster else ""
             nodes.setdefault(node, []).append(shard)
         if self.wait_replicas:
