@@ -318,10 +318,12 @@ class RedisEventStore:
         if not delivered:
             return
         day = day_key(now)
-        others = [Delivered(0, 0, 0, 0)] * len(delivered)
+        others = [_NO_DELIVERY] * len(delivered)
         if self.shards.count > 1:
             for figures in self._shard_delivery(list(delivered), day)[1:]:
-                others = [_add(total, found) for total, found in zip(others, figures, strict=True)]
+                others = [
+                    _add(total, found or _NO_DELIVERY) for total, found in zip(others, figures, strict=True)
+                ]
         args = []
         for figures, other in zip(delivered.values(), others, strict=True):
             args += ["impressions", figures.impressions - other.impressions]
@@ -335,7 +337,7 @@ class RedisEventStore:
         for figures in self._shard_delivery(campaign_ids, day_key(now)):
             for campaign_id, shard_figures in zip(campaign_ids, figures, strict=True):
                 if shard_figures is not None:
-                    found[campaign_id] = _add(found.get(campaign_id, Delivered(0, 0, 0, 0)), shard_figures)
+                    found[campaign_id] = _add(found.get(campaign_id, _NO_DELIVERY), shard_figures)
         return found
 
     def _shard_delivery(self, campaign_ids: list, day: str) -> list[list[Delivered | None]]:
@@ -452,6 +454,9 @@ class RedisEventStore:
 
     def answer_key(self, request_id: str) -> str:
         return self.shards.answer_key(request_id)
+
+
+_NO_DELIVERY = Delivered(0, 0, 0, 0)
 
 
 def _add(one: Delivered, other: Delivered) -> Delivered:
