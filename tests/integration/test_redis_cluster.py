@@ -21,6 +21,7 @@ from app.serving.streams import StreamMemory
 from app.tracking import events as events_module
 from app.tracking.events import AD_REQUEST, Event, RedisEventStore, StoreUnavailable, decode_entry
 from app.tracking.frequency import CapCount
+from app.tracking.test_traffic import RedisTestCounts
 from harness.servers import RedisClusterServers, wait_until
 from tests import factories
 from tests.conftest import _with_admin
@@ -119,13 +120,13 @@ def test_entries_of_a_dead_flusher_are_claimed_from_every_shard(shared_cluster, 
     assert store.pending() == 0
 
 
-@pytest.fixture
-def cluster_app(make_postgres_database, make_settings, redis_cluster):
+def app_on(servers: RedisClusterServers, make_postgres_database, make_settings):
+    """The app (committed PostgreSQL) on the cluster, 3 event shards, WAIT for one replica."""
     url = make_postgres_database("adserver_cluster")
     migrate.upgrade(url)
     _with_admin(url)
     settings = make_settings(
-        database_url=url, redis_url=redis_cluster.url, redis_cluster=1, event_shards=3, redis_wait_replicas=1
+        database_url=url, redis_url=servers.url, redis_cluster=1, event_shards=3, redis_wait_replicas=1
     )
     app = create_app(settings)
     runtime = app.extensions["runtime"]
@@ -136,7 +137,40 @@ def cluster_app(make_postgres_database, make_settings, redis_cluster):
         factories.bind(get_session())
         CreativeFactory()
     refresh(app)
+    return app
+
+
+@pytest.fixture
+def cluster_app(make_postgres_database, make_settings, redis_cluster):
+    app = app_on(redis_cluster, make_postgres_database, make_settings)
     yield app
+    app.extensions["database"].dispose()
+
+
+def test_the_app_serves_counts_and_flushes_on_the_cluster(
+    shared_cluster, make_postgres_database, make_settings
+):
+    app = app_on(shared_cluster, make_postgres_database, make_settings)
+    runtime = app.extensions["runtime"]
+    assert runtime.redis_safety.check() == {}  # every primary durable, with its replica online
+    client = app.test_client()
+    ads = [ad_urls(get_vast(client)) for _ in range(12)]
+    for urls in ads:
+        for event in ("impression", "complete"):
+            assert client.get(urls[event]).headers["X-Beacon"] == "counted"
+            assert client.get(urls[event]).headers["X-Beacon"] == "duplicate"
+    answer = client.post("/api/v1/ad-request", json={"request_id": "sdk-1", "duration": 30})
+    assert answer.status_code == 200
+    assert client.post("/api/v1/ad-request", json={"request_id": "sdk-1", "duration": 30}).json == answer.json
+    assert client.post("/api/v1/impression", json={"request_id": "sdk-1"}).json["counted"] is True
+    assert client.post("/api/v1/impression", json={"request_id": "sdk-1"}).json["counted"] is False
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.json
+    drain(runtime.flusher)
+    assert counted(app, "impression") == 13 and counted(app, "complete") == 12
+    assert runtime.fallback_writes == 0  # all through the cluster
+    refresh(app)
+    assert sum(runtime.store.spend(list(runtime.catalog.current().catalog.campaigns)).values()) > 0
     app.extensions["database"].dispose()
 
 
@@ -226,3 +260,11 @@ def _outcome(store: RedisEventStore, ad: str) -> bool | None:
         return store.record(impression(ad))
     except StoreUnavailable:
         return None
+
+
+def test_console_test_counts_share_one_slot_on_the_cluster(shared_cluster):
+    counts = RedisTestCounts(cluster_client(shared_cluster), "tc:")
+    campaign = uuid.uuid4()
+    assert counts.count("ad-1", campaign, "impression") is True
+    assert counts.count("ad-1", campaign, "impression") is False
+    assert counts.counts(campaign) == {"impression": 1}
