@@ -39,7 +39,7 @@ import redis
 from app.campaigns.caps import FLIGHT, MAX_WINDOW_SECONDS, FrequencyCap
 from app.tracking.events import EventStore, StoreUnavailable
 from app.tracking.frequency import CapCount, History, MemoryHistories, decode_history
-from app.tracking.shards import Shards
+from app.tracking.shards import REDIS_ERRORS, Shards
 
 if TYPE_CHECKING:  # the catalog builds its cap rules with build_cap_rules
     from app.serving.catalog import CampaignEntry, Catalog
@@ -194,7 +194,7 @@ class FrequencyCaps:
         pipe.hgetall(self.shards.history_key(device))
         try:
             replies = pipe.execute()
-        except redis.RedisError:
+        except REDIS_ERRORS:
             log.warning("separation and frequency caps unavailable: Redis did not answer", exc_info=True)
             return frozenset(), {}
         shown = streams.shown_within(replies[0]) if session_id else frozenset()
@@ -212,7 +212,7 @@ class FrequencyCaps:
         pipe.hgetall(self.shards.history_key(device))
         try:
             answer, raw = pipe.execute()
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise StoreUnavailable(str(exc)) from exc
         return (answer.decode() if answer is not None else None), decode_history(raw)
 

@@ -40,7 +40,7 @@ from app.tracking import normalise
 from app.tracking.frequency import CapCount, MemoryHistories
 from app.tracking.group_commit import CommitTimeout, GroupCommit
 from app.tracking.record_script import COUNTED, RecordScript, Write
-from app.tracking.shards import Shards
+from app.tracking.shards import REDIS_ERRORS, Shards
 from vast.events import ALL_EVENTS
 
 log = logging.getLogger(__name__)
@@ -261,7 +261,7 @@ class RedisEventStore:
         """The write's result, once the round trip that carried it returned (its batch's WAIT included)."""
         try:
             return self.commits.submit(write)
-        except (redis.RedisError, CommitTimeout) as exc:
+        except (*REDIS_ERRORS, CommitTimeout) as exc:
             raise StoreUnavailable(str(exc)) from exc
 
     def record(self, event: Event, cap: CapCount | None = None, device: str | None = None) -> bool:
@@ -448,7 +448,7 @@ class RedisEventStore:
     def answer(self, request_id: str) -> str | None:
         try:
             value = self.client.get(self.answer_key(request_id))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise StoreUnavailable(str(exc)) from exc
         return _text(value) if value is not None else None
 

@@ -25,7 +25,14 @@ from __future__ import annotations
 
 import zlib
 
+import redis
+from redis.exceptions import RedisClusterException
+
 from app.tracking.frequency import history_key
+
+# What a Redis call may raise: redis-py's cluster client also raises RedisClusterException, which is not a
+# RedisError (a slot not covered while a failover is under way, for one).
+REDIS_ERRORS = (redis.RedisError, RedisClusterException)
 
 
 class Shards:
