@@ -37,7 +37,7 @@ from redis.cluster import RedisCluster
 from app.metrics import STORE_ROUND_TRIPS, STORE_WRITES
 from app.serving.pacing import Delivered, day_key
 from app.tracking import normalise
-from app.tracking.frequency import CapCount, MemoryHistories
+from app.tracking.frequency import CapCount, MemoryHistories, history_key
 from app.tracking.group_commit import CommitTimeout, GroupCommit
 from app.tracking.record_script import COUNTED, RecordScript, Write
 from app.tracking.shards import REDIS_ERRORS, Shards
@@ -234,6 +234,7 @@ class RedisEventStore:
         self._seed = client.register_script(_SEED_SPEND_SCRIPT)
         self._seed_delivery = client.register_script(_SEED_DELIVERY_SCRIPT)
         self._groups_ready: set[str] = set()
+        self._key_starts = [self.shards.key(shard, "") for shard in range(shards)]
 
     def _spend_key(self, shard: int, campaign_id) -> str:
         return self.shards.key(shard, f"spend:{campaign_id}")
@@ -243,12 +244,16 @@ class RedisEventStore:
 
     def _event_write(self, event: Event, shard: int, cap: CapCount | None = None) -> tuple[list, list]:
         """An event's keys (in `shard`) and arguments in the record script (app.tracking.record_script)."""
-        key = self.shards.key
-        keys = [key(shard, f"seen:{event.ad_serving_id}"), self._spend_key(shard, event.campaign_id)]
-        keys.append(self._delivery_key(shard, event.campaign_id))
+        start = self._key_starts[shard]  # the beacon path: formatted here, without a call per key
+        campaign = event.campaign_id
+        keys = [
+            f"{start}seen:{event.ad_serving_id}",
+            f"{start}spend:{campaign}",
+            f"{start}delivery:{campaign}",
+        ]
         args = [event.key, event.cost_units, event.encode(), _impression_day(event)]
         if cap is not None and event.name == "impression":
-            keys.append(self.shards.history_key(cap.device))
+            keys.append(history_key(start, cap.device))
             args += cap.script_args(event.occurred_at)
         return keys, args
 
