@@ -7,7 +7,6 @@ admin side (app.admin_side: JSON API, console, CLI, transcoder), whose libraries
 
 from __future__ import annotations
 
-import redis
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from flask.sessions import SessionInterface
@@ -22,6 +21,7 @@ from app.errors import Api
 from app.health import bp as health_bp
 from app.runtime import Runtime
 from app.runtime import init_app as init_runtime
+from app.runtime import redis_client as redis_client_of
 from app.serving import cors, rate_limit
 from app.serving.views import bp as serving_bp
 from app.serving.views import sdk as sdk_blp
@@ -46,11 +46,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     database = Database(settings.database_url)
     init_database(app, database)
     storage = app.extensions["storage"] = make_storage(settings)
-    redis_client = None
-    if settings.redis_url:
-        redis_client = app.extensions["redis"] = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
-        )
+    redis_client = redis_client_of(settings)
+    if redis_client is not None:
+        app.extensions["redis"] = redis_client
     init_runtime(app, Runtime(settings, database, storage, redis_client))
 
     logs.init_app(app)

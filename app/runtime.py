@@ -14,6 +14,7 @@ import time
 
 import redis
 from flask import Flask, current_app
+from redis.cluster import RedisCluster
 
 from app.creatives.storage import Storage
 from app.db import Database
@@ -30,11 +31,23 @@ from app.settings import Settings
 from app.tracking.events import EventStore, MemoryEventStore, RedisEventStore
 from app.tracking.flusher import Flusher
 from app.tracking.redis_safety import RedisSafety
+from app.tracking.shards import Shards
 from app.tracking.signing import BeaconSigner
 from app.tracking.stored_delivery import stored_delivery
 from app.tracking.test_traffic import MemoryTestCounts, RedisTestCounts
 
 log = logging.getLogger(__name__)
+
+
+def redis_client(settings: Settings) -> redis.Redis | None:
+    """The Redis client of REDIS_URL: a redis.cluster.RedisCluster with REDIS_CLUSTER=1 (it reads the slot
+    map from the node the URL names and follows it), else a plain one; None without REDIS_URL."""
+    if not settings.redis_url:
+        return None
+    options = {"socket_timeout": 2, "socket_connect_timeout": 2, "health_check_interval": 30}
+    if settings.redis_cluster:
+        return RedisCluster.from_url(settings.redis_url, **options)
+    return redis.Redis.from_url(settings.redis_url, **options)
 
 
 class Runtime:
@@ -45,14 +58,17 @@ class Runtime:
         dedupe_seconds = settings.beacon_ttl_seconds + 2 * settings.beacon_clock_skew_seconds + 3600
         self.store: EventStore
         if redis_client is not None:
-            self.store = RedisEventStore(
+            self.store = store = RedisEventStore(
                 redis_client,
                 settings.redis_key_prefix,
                 dedupe_seconds=dedupe_seconds,
                 wait_replicas=settings.redis_wait_replicas,
+                shards=settings.event_shards,
             )
             version = RedisVersion(redis_client, settings.redis_key_prefix)
+            shards = store.shards
         else:
+            shards = Shards(settings.redis_key_prefix)
             self.store = MemoryEventStore(dedupe_seconds=dedupe_seconds)
             version = DatabaseVersion(database.sessions)
         track_catalog_changes(database.sessions, version)
@@ -90,7 +106,7 @@ class Runtime:
         self.caps = FrequencyCaps(
             settings.secret_key,
             redis_client,
-            settings.redis_key_prefix,
+            shards,
             None if redis_client is not None else self.store.histories,
         )
         self.flusher = (

@@ -63,6 +63,23 @@ class Settings:
             "in-process stores when unset.",
         },
     )
+    redis_cluster: int = field(
+        default=0,
+        metadata={
+            "env": "REDIS_CLUSTER",
+            "help": "1: REDIS_URL names a node of a Redis Cluster (ElastiCache cluster mode), whose slot map "
+            "the client follows; every Redis key that one script touches shares a hash tag "
+            "(app.tracking.shards).",
+        },
+    )
+    event_shards: int = field(
+        default=1,
+        metadata={
+            "env": "EVENT_SHARDS",
+            "help": "Shards of the beacon stream and its keys, each with its own hash tag: 1 for a single "
+            "Redis, a multiple of the primaries on a cluster (docs/scaling.md).",
+        },
+    )
     redis_key_prefix: str = field(
         default="adserver:",
         metadata={
@@ -336,6 +353,12 @@ class Settings:
             # Serving workers never flush (the flusher's Parquet export is no serving work), and what they
             # count must reach the processes that do: through Redis.
             raise SettingsError("APP_ROLE=serving needs REDIS_URL and EVENT_FLUSHER=external")
+        if self.redis_cluster not in (0, 1):
+            raise SettingsError("REDIS_CLUSTER must be 0 or 1")
+        if not 1 <= self.event_shards <= 1024:
+            raise SettingsError("EVENT_SHARDS must be between 1 and 1024")
+        if "{" in self.redis_key_prefix and (self.redis_cluster or self.event_shards > 1):
+            raise SettingsError("REDIS_KEY_PREFIX must not hold '{': the event store's keys carry hash tags")
         if not 1 <= self.event_flush_batch <= 50_000:
             raise SettingsError("EVENT_FLUSH_BATCH must be between 1 and 50000")
         if self.raw_event_retention_days * 86400 < self.beacon_ttl_seconds + 86400:

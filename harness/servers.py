@@ -114,6 +114,84 @@ class RedisServer:
         self.start()
 
 
+class RedisClusterServers:
+    """A Redis Cluster on loopback (`redis-server --cluster-enabled yes`, `redis-cli --cluster create`):
+    `primaries` primaries with `replicas` replicas each, durable nodes (RedisServer), a replica promoted
+    `node_timeout_ms` after its primary stops answering."""
+
+    def __init__(
+        self, directory: Path, *, primaries: int = 3, replicas: int = 1, node_timeout_ms: int = 1000
+    ):
+        self.replicas = replicas
+        options = ("--cluster-enabled", "yes", "--cluster-node-timeout", str(node_timeout_ms))
+        self.nodes = [
+            RedisServer(
+                directory / f"node-{n}",
+                # the bus on a free port of its own (else port + 10000: maybe taken, or past 65535)
+                options=(*options, "--cluster-config-file", "nodes.conf", "--cluster-port", str(free_port())),
+            )
+            for n in range(primaries * (1 + replicas))
+        ]
+
+    @property
+    def url(self) -> str:
+        """A node to start from (REDIS_URL with REDIS_CLUSTER=1)."""
+        return self.nodes[0].url
+
+    def start(self) -> RedisClusterServers:
+        for node in self.nodes:
+            node.start()
+        subprocess.run(
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{node.port}" for node in self.nodes),
+                "--cluster-replicas",
+                str(self.replicas),
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        wait_until(self.ready, 30, what="the cluster's slots served and its replicas in sync")
+        return self
+
+    def _info(self, node: RedisServer, *command: str) -> str:
+        done = subprocess.run(
+            ["redis-cli", "-p", str(node.port), *command], capture_output=True, text=True, timeout=5
+        )
+        return done.stdout
+
+    def primaries(self) -> list[RedisServer]:
+        """The live nodes that serve slots now."""
+        return [
+            node
+            for node in self.nodes
+            if node.process is not None
+            and node.process.poll() is None
+            and "role:master" in self._info(node, "info", "replication")
+        ]
+
+    def ready(self) -> bool:
+        """Every live node sees the cluster ok, and every primary has its replicas online."""
+        live = [node for node in self.nodes if node.process is not None and node.process.poll() is None]
+        if not all("cluster_state:ok" in self._info(node, "cluster", "info") for node in live):
+            return False
+        return all(
+            self._info(node, "info", "replication").count("state=online") >= self.replicas
+            for node in self.primaries()
+        )
+
+    def node_of(self, port: int) -> RedisServer:
+        return next(node for node in self.nodes if node.port == port)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
 class PostgresCluster:
     """A cluster of its own made with initdb, on a free port, stoppable without touching the shared one."""
 

@@ -142,11 +142,15 @@ def s3_bucket(s3_endpoint) -> str:
 
 @pytest.fixture(params=["memory", "redis"])
 def store_settings(request, make_settings, database_url) -> Settings:
-    """Settings for each event store: in-process (the embedded default) and Redis (a key prefix per test)."""
-    if request.param == "redis":
+    """Settings for each event store: in-process (the embedded default) and Redis (a key prefix per test);
+    `redis-sharded` (asked for by name) splits the event store's keys into 3 shards (app.tracking.shards)."""
+    if request.param in ("redis", "redis-sharded"):
         request.getfixturevalue("redis_server")
         prefix = request.getfixturevalue("redis_prefix")
-        return make_settings(database_url=database_url, redis_url=REDIS_URL, redis_key_prefix=prefix)
+        shards = 3 if request.param == "redis-sharded" else 1
+        return make_settings(
+            database_url=database_url, redis_url=REDIS_URL, redis_key_prefix=prefix, event_shards=shards
+        )
     return make_settings(database_url=database_url)
 
 

@@ -25,7 +25,7 @@ class LoginThrottle:
         self.local = MovingWindowRateLimiter(MemoryStorage())
         self.shared = (
             MovingWindowRateLimiter(
-                storage_from_string(settings.redis_url, key_prefix=f"{settings.redis_key_prefix}limits")
+                storage_from_string(_limits_url(settings), key_prefix=f"{settings.redis_key_prefix}limits")
             )
             if settings.redis_url
             else None
@@ -67,3 +67,11 @@ def client_address() -> str:
 
 def login_throttle() -> LoginThrottle:
     return current_app.extensions["login_throttle"]
+
+
+def _limits_url(settings: Settings) -> str:
+    """REDIS_URL as the limits library names a cluster (`redis+cluster://`) with REDIS_CLUSTER=1."""
+    url = settings.redis_url or ""
+    if settings.redis_cluster and url.startswith("redis://"):
+        return "redis+cluster://" + url.removeprefix("redis://")
+    return url

@@ -38,7 +38,8 @@ import redis
 
 from app.campaigns.caps import FLIGHT, MAX_WINDOW_SECONDS, FrequencyCap
 from app.tracking.events import EventStore, StoreUnavailable
-from app.tracking.frequency import CapCount, History, MemoryHistories, decode_history, history_key
+from app.tracking.frequency import CapCount, History, MemoryHistories, decode_history
+from app.tracking.shards import REDIS_ERRORS, Shards
 
 if TYPE_CHECKING:  # the catalog builds its cap rules with build_cap_rules
     from app.serving.catalog import CampaignEntry, Catalog
@@ -155,15 +156,15 @@ def _lifetime(rule: FrequencyCap, campaign: CampaignEntry, now: float) -> float:
 
 
 class FrequencyCaps:
-    """One per worker: device keys, and histories read from Redis (`client`) or from the in-process event
-    store's (`local`)."""
+    """One per worker: device keys, and histories read from Redis (`client`, under the event store's key
+    layout `shards`: app.tracking.shards) or from the in-process event store's (`local`)."""
 
     def __init__(
-        self, secret_key: str, client: redis.Redis | None, prefix: str, local: MemoryHistories | None
+        self, secret_key: str, client: redis.Redis | None, shards: Shards, local: MemoryHistories | None
     ):
         self.keys = DeviceKeys(secret_key)
         self.client = client
-        self.prefix = prefix
+        self.shards = shards
         self.local = local
 
     def device(self, catalog: Catalog, **identity) -> str | None:
@@ -182,17 +183,18 @@ class FrequencyCaps:
     def read(
         self, streams: StreamMemory, session_id: str | None, device: str | None
     ) -> tuple[frozenset[str], History]:
-        """(separation keys the stream showed, the device's history): one Redis round trip at most."""
+        """(separation keys the stream showed, the device's history): one Redis round trip at most (on a
+        cluster, one per node holding either key, sent together)."""
         if self.client is None or device is None:
             shown = streams.recent(session_id) if session_id else frozenset()
             return shown, self._local(device)
         pipe = self.client.pipeline(transaction=False)
         if session_id:
             pipe.hgetall(streams.key(session_id))
-        pipe.hgetall(history_key(self.prefix, device))
+        pipe.hgetall(self.shards.history_key(device))
         try:
             replies = pipe.execute()
-        except redis.RedisError:
+        except REDIS_ERRORS:
             log.warning("separation and frequency caps unavailable: Redis did not answer", exc_info=True)
             return frozenset(), {}
         shown = streams.shown_within(replies[0]) if session_id else frozenset()
@@ -207,10 +209,10 @@ class FrequencyCaps:
             return store.answer(request_id), self._local(device)
         pipe = self.client.pipeline(transaction=False)
         pipe.get(store.answer_key(request_id))
-        pipe.hgetall(history_key(self.prefix, device))
+        pipe.hgetall(self.shards.history_key(device))
         try:
             answer, raw = pipe.execute()
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise StoreUnavailable(str(exc)) from exc
         return (answer.decode() if answer is not None else None), decode_history(raw)
 

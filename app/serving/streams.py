@@ -18,6 +18,8 @@ from collections import OrderedDict
 
 import redis
 
+from app.tracking.shards import REDIS_ERRORS
+
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.2
@@ -50,7 +52,7 @@ class StreamMemory:
                 return self.shown_within(self._local.get(_stream_key(session_id), {}))
         try:
             return self.shown_within(self.client.hgetall(self.key(session_id)))
-        except redis.RedisError:
+        except REDIS_ERRORS:
             log.warning("stream separation unavailable: Redis did not answer", exc_info=True)
             return frozenset()
 
@@ -91,7 +93,7 @@ class StreamMemory:
             pipe.expire(self.prefix + key, ttl)
         try:
             pipe.execute()
-        except redis.RedisError:
+        except REDIS_ERRORS:
             log.warning("stream separation not written: Redis did not answer", exc_info=True)
 
     def start(self) -> None:

@@ -7,7 +7,12 @@ daily goals, app.serving.pacing) and to its device's frequency-cap history (app.
 writes of a worker's concurrent requests share their round trips (app.tracking.group_commit: one script call
 carries every write that arrived while the previous one was in flight, app.tracking.record_script); each is
 acknowledged once the call that made it returned.
-The flusher (`app.tracking.flusher`) reads the stream into the database and acknowledges only what it stored.
+The keys of one script call share a hash slot, so the store runs as it is on Redis Cluster: they are split
+into `EVENT_SHARDS` shards (app.tracking.shards), each write goes to one shard and a batch is one call per
+shard; live spend and delivery are kept per shard and summed by their readers (the catalog refresh, in the
+background: app.serving.catalog).
+The flusher (`app.tracking.flusher`) reads the streams into the database and acknowledges only what it
+stored.
 Without Redis (the embedded default) an in-process store keeps the same semantics for a single worker.
 """
 
@@ -27,6 +32,7 @@ from itertools import islice
 from typing import Protocol
 
 import redis
+from redis.cluster import RedisCluster
 
 from app.metrics import STORE_ROUND_TRIPS, STORE_WRITES
 from app.serving.pacing import Delivered, day_key
@@ -34,6 +40,7 @@ from app.tracking import normalise
 from app.tracking.frequency import CapCount, MemoryHistories, history_key
 from app.tracking.group_commit import CommitTimeout, GroupCommit
 from app.tracking.record_script import COUNTED, RecordScript, Write
+from app.tracking.shards import REDIS_ERRORS, Shards
 from vast.events import ALL_EVENTS
 
 log = logging.getLogger(__name__)
@@ -148,9 +155,11 @@ def _text(value) -> str:
 
 
 class EventStore(Protocol):
-    def record(self, event: Event, cap: CapCount | None = None) -> bool:
+    def record(self, event: Event, cap: CapCount | None = None, device: str | None = None) -> bool:
         """True if counted now, False if already counted (a retry); raises StoreUnavailable. A new
-        impression with `cap` is added to its device's frequency-cap history in the same step."""
+        impression with `cap` is added to its device's frequency-cap history in the same step. `device`:
+        the device key its beacon token carries (cap.device when `cap` is given), which every repeat of
+        the impression carries too, so the store can route it (app.tracking.shards)."""
 
     def spend(self, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]: ...
 
@@ -202,30 +211,49 @@ return 1
 
 
 class RedisEventStore:
-    def __init__(self, client: redis.Redis, prefix: str, *, dedupe_seconds: int, wait_replicas: int = 0):
+    """The event store in Redis, its keys in `shards` event shards (app.tracking.shards); `cluster` when
+    `client` is a redis.cluster.RedisCluster's (hash tags even with one shard)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        *,
+        dedupe_seconds: int,
+        wait_replicas: int = 0,
+        shards: int = 1,
+    ):
         self.client = client
         self.prefix = prefix
-        self.stream = f"{prefix}events"
+        self.shards = Shards(prefix, shards, tagged=isinstance(client, RedisCluster))
+        self.streams = self.shards.streams()
+        self.stream = self.streams[0]
         self.dedupe_seconds = dedupe_seconds
-        self.script = RecordScript(client, self.stream, dedupe_seconds, wait_replicas)
+        self.script = RecordScript(client, self.streams, dedupe_seconds, wait_replicas)
         self.commits = GroupCommit(self._send, name="event-store-commit")
         self._seed = client.register_script(_SEED_SPEND_SCRIPT)
         self._seed_delivery = client.register_script(_SEED_DELIVERY_SCRIPT)
-        self._group_ready = False
+        self._groups_ready: set[str] = set()
+        self._key_starts = [self.shards.key(shard, "") for shard in range(shards)]
 
-    def _spend_key(self, campaign_id) -> str:
-        return f"{self.prefix}spend:{campaign_id}"
+    def _spend_key(self, shard: int, campaign_id) -> str:
+        return self.shards.key(shard, f"spend:{campaign_id}")
 
-    def _delivery_key(self, campaign_id) -> str:
-        return f"{self.prefix}delivery:{campaign_id}"
+    def _delivery_key(self, shard: int, campaign_id) -> str:
+        return self.shards.key(shard, f"delivery:{campaign_id}")
 
-    def _event_write(self, event: Event, cap: CapCount | None = None) -> tuple[list, list]:
-        """An event's keys and arguments in the record script (app.tracking.record_script)."""
-        keys = [f"{self.prefix}seen:{event.ad_serving_id}", self._spend_key(event.campaign_id)]
-        keys.append(self._delivery_key(event.campaign_id))
+    def _event_write(self, event: Event, shard: int, cap: CapCount | None = None) -> tuple[list, list]:
+        """An event's keys (in `shard`) and arguments in the record script (app.tracking.record_script)."""
+        start = self._key_starts[shard]  # the beacon path: formatted here, without a call per key
+        campaign = event.campaign_id
+        keys = [
+            f"{start}seen:{event.ad_serving_id}",
+            f"{start}spend:{campaign}",
+            f"{start}delivery:{campaign}",
+        ]
         args = [event.key, event.cost_units, event.encode(), _impression_day(event)]
         if cap is not None and event.name == "impression":
-            keys.append(history_key(self.prefix, cap.device))
+            keys.append(history_key(start, cap.device))
             args += cap.script_args(event.occurred_at)
         return keys, args
 
@@ -238,108 +266,211 @@ class RedisEventStore:
         """The write's result, once the round trip that carried it returned (its batch's WAIT included)."""
         try:
             return self.commits.submit(write)
-        except (redis.RedisError, CommitTimeout) as exc:
+        except (*REDIS_ERRORS, CommitTimeout) as exc:
             raise StoreUnavailable(str(exc)) from exc
 
-    def record(self, event: Event, cap: CapCount | None = None) -> bool:
-        keys, args = self._event_write(event, cap)
-        return self._commit(Write("e", tuple(keys), tuple(args))) == COUNTED
+    def record(self, event: Event, cap: CapCount | None = None, device: str | None = None) -> bool:
+        if cap is not None:
+            device = cap.device
+        shard = self.shards.of(device if device and event.name == "impression" else event.ad_serving_id)
+        keys, args = self._event_write(event, shard, cap)
+        return self._commit(Write("e", tuple(keys), tuple(args), shard)) == COUNTED
+
+    def _per_shard(self, command: str, keys: list[list[str]], *args) -> list[list]:
+        """`command` on each key of `keys` (a list per shard), in one pipeline: one round trip, one per
+        primary on a cluster (where MGET must not span slots)."""
+        pipe = self.client.pipeline(transaction=False)
+        for shard_keys in keys:
+            for key in shard_keys:
+                pipe.execute_command(command, key, *args)
+        replies = iter(pipe.execute())
+        return [[next(replies) for _ in shard_keys] for shard_keys in keys]
 
     def spend(self, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """Live spend in micro-units, summed over the shards; read by the catalog refresh, off the
+        request path."""
         if not campaign_ids:
             return {}
-        values = self.client.mget([self._spend_key(campaign_id) for campaign_id in campaign_ids])
-        return {
-            campaign_id: int(value) for campaign_id, value in zip(campaign_ids, values, strict=True) if value
-        }
+        totals: dict[uuid.UUID, int] = {}
+        for values in self._shard_spend(campaign_ids):
+            for campaign_id, value in zip(campaign_ids, values, strict=True):
+                if value:
+                    totals[campaign_id] = totals.get(campaign_id, 0) + int(value)
+        return totals
+
+    def _shard_spend(self, campaign_ids: list) -> list[list]:
+        if self.shards.count == 1 and not isinstance(self.client, RedisCluster):
+            return [self.client.mget([self._spend_key(0, c) for c in campaign_ids])]
+        keys = [[self._spend_key(shard, c) for c in campaign_ids] for shard in range(self.shards.count)]
+        return self._per_shard("GET", keys)
 
     def seed_spend(self, spend: dict[uuid.UUID, int]) -> None:
-        if spend:
-            self._seed(keys=[self._spend_key(c) for c in spend], args=list(spend.values()))
+        """Shard 0 is raised so that the shards' sum is at least the database's figure (one script, its
+        keys in one slot); the other shards are read first when there are several."""
+        if not spend:
+            return
+        others = [0] * len(spend)
+        if self.shards.count > 1:
+            for values in self._shard_spend(list(spend))[1:]:
+                others = [total + int(value or 0) for total, value in zip(others, values, strict=True)]
+        self._seed(
+            keys=[self._spend_key(0, c) for c in spend],
+            args=[units - other for units, other in zip(spend.values(), others, strict=True)],
+        )
 
     def seed_delivery(self, delivered: dict[uuid.UUID, Delivered], now: float) -> None:
-        if delivered:
-            day = day_key(now)
-            args = []
-            for figures in delivered.values():
-                args += ["impressions", figures.impressions, f"impressions:{day}", figures.day_impressions]
-                args += [f"spend:{day}", figures.day_spend_units]
-            self._seed_delivery(keys=[self._delivery_key(c) for c in delivered], args=args)
+        """As seed_spend, for each figure of live delivery."""
+        if not delivered:
+            return
+        day = day_key(now)
+        others = [_NO_DELIVERY] * len(delivered)
+        if self.shards.count > 1:
+            for figures in self._shard_delivery(list(delivered), day)[1:]:
+                others = [
+                    _add(total, found or _NO_DELIVERY) for total, found in zip(others, figures, strict=True)
+                ]
+        args = []
+        for figures, other in zip(delivered.values(), others, strict=True):
+            args += ["impressions", figures.impressions - other.impressions]
+            args += [f"impressions:{day}", figures.day_impressions - other.day_impressions]
+            args += [f"spend:{day}", figures.day_spend_units - other.day_spend_units]
+        self._seed_delivery(keys=[self._delivery_key(0, c) for c in delivered], args=args)
 
     def delivery(self, campaign_ids: list[uuid.UUID], now: float) -> dict[uuid.UUID, Delivered]:
-        day = day_key(now)
-        pipe = self.client.pipeline(transaction=False)
-        for campaign_id in campaign_ids:
-            pipe.hmget(self._delivery_key(campaign_id), "impressions", f"spend:{day}", f"impressions:{day}")
-        found = {}
-        for campaign_id, (impressions, day_spend, day_impressions) in zip(
-            campaign_ids, pipe.execute(), strict=True
-        ):
-            if impressions is not None:
-                found[campaign_id] = Delivered(
-                    0, int(impressions), int(day_spend or 0), int(day_impressions or 0)
-                )
+        """Summed over the shards; read by the catalog refresh, off the request path."""
+        found: dict[uuid.UUID, Delivered] = {}
+        for figures in self._shard_delivery(campaign_ids, day_key(now)):
+            for campaign_id, shard_figures in zip(campaign_ids, figures, strict=True):
+                if shard_figures is not None:
+                    found[campaign_id] = _add(found.get(campaign_id, _NO_DELIVERY), shard_figures)
         return found
 
-    def _ensure_group(self) -> None:
-        if self._group_ready:
+    def _shard_delivery(self, campaign_ids: list, day: str) -> list[list[Delivered | None]]:
+        """Per shard, per campaign: its figures there, None where the shard never counted it."""
+        keys = [[self._delivery_key(shard, c) for c in campaign_ids] for shard in range(self.shards.count)]
+        replies = self._per_shard("HMGET", keys, "impressions", f"spend:{day}", f"impressions:{day}")
+        return [
+            [
+                None
+                if impressions is None
+                else Delivered(0, int(impressions), int(spend or 0), int(count or 0))
+                for impressions, spend, count in shard_replies
+            ]
+            for shard_replies in replies
+        ]
+
+    def _ensure_group(self, stream: str) -> None:
+        if stream in self._groups_ready:
             return
         try:
-            self.client.xgroup_create(self.stream, CONSUMER_GROUP, id="0", mkstream=True)
+            self.client.xgroup_create(stream, CONSUMER_GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
-        self._group_ready = True
+        self._groups_ready.add(stream)
 
     def read_batch(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, Event | Undecodable]]:
-        """Entries a dead consumer left pending come first (after `CLAIM_IDLE_MS`), then new ones."""
-        self._ensure_group()
+        """Entries a dead consumer left pending come first (after `CLAIM_IDLE_MS`), then new ones; from
+        every shard's stream, through one consumer group of the same name on each. An entry id is
+        `<shard>/<stream id>` with several shards (ack takes them back), the stream id alone with one."""
+        if self.shards.count == 1:
+            found = self._claim_or_read(self.stream, consumer, count, block_ms or None)
+            return [(_text(entry_id), decode_entry(fields.get(b"e", b""))) for entry_id, fields in found]
+        entries: list[tuple[str, Event | Undecodable]] = []
+        for shard, stream in enumerate(self.streams):
+            if len(entries) < count:
+                entries += self._shard_entries(
+                    shard, self._claim_or_read(stream, consumer, count - len(entries))
+                )
+        if entries or not block_ms:
+            return entries
+        # Nothing in any shard: wait on each stream in turn for a share of block_ms (one XREADGROUP
+        # cannot span the slots of a cluster).
+        share = max(1, block_ms // self.shards.count)
+        for shard, stream in enumerate(self.streams):
+            entries = self._shard_entries(shard, self._claim_or_read(stream, consumer, count, share))
+            if entries:
+                break
+        return entries
+
+    @staticmethod
+    def _shard_entries(shard: int, found: list) -> list[tuple[str, Event | Undecodable]]:
+        return [
+            (f"{shard}/{_text(entry_id)}", decode_entry(fields.get(b"e", b""))) for entry_id, fields in found
+        ]
+
+    def _claim_or_read(self, stream: str, consumer: str, count: int, block_ms: int | None = None) -> list:
+        self._ensure_group(stream)
         try:
             _, claimed, _ = self.client.xautoclaim(
-                self.stream,
-                CONSUMER_GROUP,
-                consumer,
-                min_idle_time=CLAIM_IDLE_MS,
-                start_id="0-0",
-                count=count,
+                stream, CONSUMER_GROUP, consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=count
             )
             entries = [entry for entry in claimed if entry[1]]
             if not entries:
                 response = self.client.xreadgroup(
-                    CONSUMER_GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms or None
+                    CONSUMER_GROUP, consumer, {stream: ">"}, count=count, block=block_ms
                 )
                 entries = response[0][1] if response else []
         except redis.ResponseError as exc:
             if "NOGROUP" in str(exc):  # Redis restarted empty: make the group again
-                self._group_ready = False
+                self._groups_ready.discard(stream)
                 return []
             raise
-        return [(_text(entry_id), decode_entry(fields.get(b"e", b""))) for entry_id, fields in entries]
+        return entries
 
     def ack(self, entry_ids: list[str]) -> None:
-        if entry_ids:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.xack(self.stream, CONSUMER_GROUP, *entry_ids)
-            pipe.xdel(self.stream, *entry_ids)
-            pipe.execute()
+        """Acknowledge and delete, per stream, in one pipeline."""
+        by_stream: dict[str, list[str]] = {}
+        for entry_id in entry_ids:
+            shard, _, stream_id = entry_id.rpartition("/")
+            by_stream.setdefault(self.streams[int(shard or 0)], []).append(stream_id)
+        if not by_stream:
+            return
+        # One MULTI on a single Redis; a cluster refuses one across slots, where an entry acknowledged but
+        # not deleted (XDEL failed) is only left in its stream, never read again.
+        pipe = self.client.pipeline(transaction=not isinstance(self.client, RedisCluster))
+        for stream, ids in by_stream.items():
+            pipe.xack(stream, CONSUMER_GROUP, *ids)
+            pipe.xdel(stream, *ids)
+        pipe.execute()
 
     def pending(self) -> int:
-        return int(self.client.xlen(self.stream))
+        if len(self.streams) == 1:
+            return int(self.client.xlen(self.stream))
+        pipe = self.client.pipeline(transaction=False)
+        for stream in self.streams:
+            pipe.xlen(stream)
+        return sum(int(length) for length in pipe.execute())
 
     def remember_answer(self, request_id: str, answer: str, ttl_seconds: int, request: Event) -> str | None:
-        keys, args = self._event_write(request)
-        result = self._commit(Write("a", (self.answer_key(request_id), *keys), (answer, ttl_seconds, *args)))
+        shard = self.shards.of(request_id)
+        keys, args = self._event_write(request, shard)
+        result = self._commit(
+            Write("a", (self.answer_key(request_id), *keys), (answer, ttl_seconds, *args), shard)
+        )
         return None if result == COUNTED else _text(result[0])
 
     def answer(self, request_id: str) -> str | None:
         try:
             value = self.client.get(self.answer_key(request_id))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise StoreUnavailable(str(exc)) from exc
         return _text(value) if value is not None else None
 
     def answer_key(self, request_id: str) -> str:
-        return f"{self.prefix}answer:{request_id}"
+        return self.shards.answer_key(request_id)
+
+
+_NO_DELIVERY = Delivered(0, 0, 0, 0)
+
+
+def _add(one: Delivered, other: Delivered) -> Delivered:
+    return Delivered(
+        0,
+        one.impressions + other.impressions,
+        one.day_spend_units + other.day_spend_units,
+        one.day_impressions + other.day_impressions,
+    )
 
 
 CLAIM_IDLE_MS = 15_000
@@ -368,7 +499,7 @@ class MemoryEventStore:
         self._sequence = 0
         self.histories = MemoryHistories()
 
-    def record(self, event: Event, cap: CapCount | None = None) -> bool:
+    def record(self, event: Event, cap: CapCount | None = None, device: str | None = None) -> bool:
         now = time.monotonic()
         key = (event.ad_serving_id, event.key)
         with self._lock:

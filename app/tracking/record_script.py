@@ -9,11 +9,14 @@ the spend and impressions of its UTC day: app.serving.pacing) and to its device'
 
 Every write is its own: the script checks a write's keys before it writes anything for it, and a write that
 fails (a key holding another type) gets an error of its own in the script's answer while the others of its
-call are made. Every key is passed in KEYS (Redis Cluster needs a script's keys to share a hash slot: a
-batch would then be made per slot).
+call are made. Every key is passed in KEYS, and all keys of one call share a hash slot (Redis Cluster
+refuses a script whose keys do not): a batch is one call per event shard it holds writes of
+(app.tracking.shards), all sent in one pipeline: one round trip on a single Redis, one per primary
+concerned, in parallel, on a cluster. With `REDIS_WAIT_REPLICAS` each primary's calls are followed by
+`WAIT` on the same connection (WAIT covers the writes of its own connection only: Redis docs, WAIT).
 
-Layout. KEYS[1] the stream, then each write's keys in turn; ARGV[1] the dedupe TTL, then for each write its
-kind, its number of keys, its number of arguments, and those arguments:
+Layout. KEYS[1] the shard's stream, then each write's keys in turn; ARGV[1] the dedupe TTL, then for each
+write its kind, its number of keys, its number of arguments, and those arguments:
 - `e`, an event: keys seen-hash, campaign spend, campaign delivery hash [, device history]; arguments event
   key, cost units, the encoded event, the impression's UTC day ('' for other events) [, CapCount.script_args].
 - `a`, an answer then its event: the answer's key, then an event's keys; the answer and its TTL in seconds,
@@ -27,6 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
+from redis.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 from app.tracking.frequency import HISTORY_LUA
 
@@ -99,49 +104,141 @@ return results
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """One write of a batch: its kind (`e` or `a`), keys and arguments as the layout above says."""
+    """One write of a batch: its kind (`e` or `a`), keys and arguments as the layout above says, and the
+    event shard its keys are in (app.tracking.shards)."""
 
     kind: str
     keys: tuple[str, ...]
     args: tuple
+    shard: int = 0
+
+
+Result = int | list | redis.RedisError
 
 
 class RecordScript:
-    """Sends batches of writes: one EVALSHA, followed by `WAIT` in the same round trip when the store
-    waits for replicas (`REDIS_WAIT_REPLICAS`)."""
+    """Sends batches of writes: one EVALSHA per shard, followed by `WAIT` in the same round trip when the
+    store waits for replicas (`REDIS_WAIT_REPLICAS`). `streams[n]` is shard n's stream."""
 
-    def __init__(self, client: redis.Redis, stream: str, dedupe_seconds: int, wait_replicas: int = 0):
+    def __init__(self, client: redis.Redis, streams: list[str], dedupe_seconds: int, wait_replicas: int = 0):
         self.client = client
-        self.stream = stream
+        self.streams = streams
         self.dedupe_seconds = dedupe_seconds
         self.wait_replicas = wait_replicas
+        self.cluster = isinstance(client, RedisCluster)
         self.script = client.register_script(RECORD_SCRIPT)
 
-    def send(self, writes: list[Write]) -> list[int | list | redis.ResponseError]:
-        """One result per write (see the layout), a ResponseError for a write that failed alone. Raises
-        redis.RedisError when the call failed as a whole, and WaitShort when replicas were waited for and
-        fewer than `wait_replicas` took the batch: then nothing of it may be acknowledged."""
-        keys = [self.stream]
+    def send(self, writes: list[Write]) -> list[Result]:
+        """One result per write (see the layout), a RedisError for a write that failed alone or with its
+        shard's call (WaitShort when replicas were waited for and fewer than `wait_replicas` took a call
+        that counted something: then nothing of it may be acknowledged). Raises redis.RedisError when the
+        round trip failed as a whole."""
+        if len(self.streams) == 1 and not self.cluster:  # one call, as cheap as a store without shards
+            return self._single(writes)
+        by_shard: dict[int, list[int]] = {}
+        for index, write in enumerate(writes):
+            by_shard.setdefault(write.shard, []).append(index)
+        results: list[Result] = [None] * len(writes)  # type: ignore[list-item]
+        calls = {
+            shard: self._arguments(shard, [writes[i] for i in indexes]) for shard, indexes in by_shard.items()
+        }
+        answers = self._pipelined(calls)
+        missing = [shard for shard, answer in answers.items() if isinstance(answer, NoScriptError)]
+        if missing:  # a failover or restart lost the script cache: none of those calls ran
+            self._load()
+            answers.update(self._pipelined({shard: calls[shard] for shard in missing}))
+        for shard, indexes in by_shard.items():
+            answer = answers[shard]
+            for position, index in enumerate(indexes):
+                results[index] = answer if isinstance(answer, Exception) else answer[position]
+        return results
+
+    def _arguments(self, shard: int, writes: list[Write]) -> tuple[list, list]:
+        keys = [self.streams[shard]]
         args: list = [self.dedupe_seconds]
         for write in writes:
             keys += write.keys
             args += (write.kind, len(write.keys), len(write.args), *write.args)
+        return keys, args
+
+    def _single(self, writes: list[Write]) -> list[Result]:
+        keys, args = self._arguments(0, writes)
         try:
             return self._call(keys, args)
-        except redis.exceptions.NoScriptError:  # Redis restarted or flushed its scripts: nothing ran
-            self.script.sha = self.client.script_load(RECORD_SCRIPT)
+        except NoScriptError:  # Redis restarted or flushed its scripts: nothing ran
+            self._load()
             return self._call(keys, args)
+
+    def _load(self) -> None:
+        self.script.sha = self.client.script_load(RECORD_SCRIPT)
 
     def _call(self, keys: list, args: list) -> list:
         if not self.wait_replicas:
             return self.client.evalsha(self.script.sha, len(keys), *keys, *args)
         pipe = self.client.pipeline(transaction=False)
         pipe.evalsha(self.script.sha, len(keys), *keys, *args)
-        pipe.wait(self.wait_replicas, 1000)
+        pipe.wait(self.wait_replicas, WAIT_MS)
         results, acked = pipe.execute()
+        self._check_wait(acked, results)
+        return results
+
+    def _check_wait(self, acked, results: list) -> None:
         if acked < self.wait_replicas and any(result == COUNTED for result in results):
             raise WaitShort(f"only {acked} of {self.wait_replicas} Redis replicas took the batch")
-        return results
+
+    def _pipelined(self, calls: dict[int, tuple[list, list]]) -> dict[int, list | Exception]:
+        """{shard: its call's answer, or the exception that failed it}, in one pipeline. On a cluster each
+        primary gets its calls then its WAIT, and nothing is redirected or retried command by command (a
+        call sent again alone would not be covered by its WAIT): a moved slot fails its calls, and the
+        slot map is read again for the next batch."""
+        pipe = self.client.pipeline(transaction=False)
+        nodes: dict[str, list[int]] = {}
+        for shard, (keys, args) in calls.items():
+            pipe.execute_command("EVALSHA", self.script.sha, len(keys), *keys, *args)  # evalsha(): blocked
+            node = self.client.get_node_from_key(keys[0]).name if self.cluster else ""
+            nodes.setdefault(node, []).append(shard)
+        if self.wait_replicas:
+            for node in nodes:
+                if self.cluster:
+                    pipe.execute_command(
+                        "WAIT", self.wait_replicas, WAIT_MS, target_nodes=self.client.get_node(node_name=node)
+                    )
+                else:
+                    pipe.wait(self.wait_replicas, WAIT_MS)
+        if self.cluster:
+            stack = pipe._execution_strategy.command_queue  # redis-py's only way to turn redirections off
+            try:
+                replies = pipe.send_cluster_commands(stack, raise_on_error=False, allow_redirections=False)
+            finally:
+                pipe.reset()
+            if any(isinstance(reply, _STALE_MAP) for reply in replies):
+                self.client.nodes_manager.initialize()
+        else:
+            replies = pipe.execute(raise_on_error=False)
+        answers = dict(zip(calls, replies, strict=False))
+        for position, shards in enumerate(nodes.values()):
+            acked = replies[len(calls) + position] if self.wait_replicas else None
+            for shard in shards:
+                answer = answers[shard]
+                if acked is None or isinstance(answer, Exception):
+                    continue
+                if isinstance(acked, Exception):
+                    answers[shard] = acked
+                    continue
+                try:
+                    self._check_wait(acked, answer)
+                except WaitShort as exc:
+                    answers[shard] = exc
+        return answers
+
+
+WAIT_MS = 1000
+_STALE_MAP = (
+    redis.exceptions.MovedError,
+    redis.exceptions.AskError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
 
 
 class WaitShort(redis.RedisError):

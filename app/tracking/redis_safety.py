@@ -23,6 +23,7 @@ import logging
 import threading
 
 import redis
+from redis.cluster import RedisCluster
 
 from app.metrics import REDIS_UNSAFE
 
@@ -33,7 +34,22 @@ REASONS = ("eviction_policy", "durability", "replicas_missing", "unreachable")
 
 
 def problems_of(client: redis.Redis, wait_replicas: int) -> dict[str, str]:
-    """{reason: explanation} for each rule this Redis breaks (empty when it keeps what it acknowledges)."""
+    """{reason: explanation} for each rule this Redis breaks (empty when it keeps what it acknowledges); on
+    a cluster, for each rule any of its primaries breaks (explanations prefixed with the primary)."""
+    if isinstance(client, RedisCluster):
+        problems: dict[str, str] = {}
+        try:
+            primaries = client.get_primaries()
+        except redis.RedisError as exc:
+            return {"unreachable": f"Redis Cluster did not answer: {exc}"}
+        for node in primaries:
+            for reason, text in _node_problems(client.get_redis_connection(node), wait_replicas).items():
+                problems.setdefault(reason, f"{node.name}: {text}")
+        return problems
+    return _node_problems(client, wait_replicas)
+
+
+def _node_problems(client: redis.Redis, wait_replicas: int) -> dict[str, str]:
     try:
         info = client.info()  # the default sections: memory, replication and persistence among them
     except redis.RedisError as exc:

@@ -3,7 +3,9 @@ verified as usual, then counted here, apart from delivery. Never in the event st
 in reporting's figures, pacing, frequency caps or serving counts.
 
 Counts per campaign and event, once per ad and event, kept for `KEEP_SECONDS` after the last one: in Redis
-(one round trip a beacon) or in the process (the embedded default).
+(one round trip a beacon) or in the process (the embedded default). On Redis Cluster every key of these
+counts carries the hash tag `{test}` (one script touches an ad's seen-set and its campaign's counts, which
+must then share a slot: app.tracking.shards); previews are few, so one slot holds them all.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from collections import defaultdict
 
 import redis
+from redis.cluster import RedisCluster
 
 from app.tracking.events import StoreUnavailable
 
@@ -32,7 +35,7 @@ return 1
 class RedisTestCounts:
     def __init__(self, client: redis.Redis, prefix: str):
         self.client = client
-        self.prefix = prefix
+        self.prefix = prefix + ("{test}" if isinstance(client, RedisCluster) else "")
         self._count = client.register_script(_COUNT_SCRIPT)
 
     def count(self, ad_serving_id: str, campaign_id: uuid.UUID, event: str) -> bool:

@@ -91,6 +91,7 @@ def beacon(event: str):
             user_agent=None if private else device_user_agent(request.headers),
         ),
         _cap_count(rt, event, claims.campaign_id, claims.device, now),
+        claims.device,
     )
     beacon_series(event, "counted" if counted else "duplicate").inc()
     return _pixel(_HEADERS[counted])
@@ -120,12 +121,18 @@ def _cap_count(rt: Runtime, event: str, campaign_id: uuid.UUID, device: str | No
     return cap_count(rt.catalog.current().catalog, campaign_id, device, now)
 
 
-def _record(rt: Runtime, event: Event, cap: CapCount | None = None) -> bool:
+def _record(rt: Runtime, event: Event, cap: CapCount | None = None, device: str | None = None) -> bool:
     if rt.redis_safety.refuses():  # it could lose or double count what we acknowledge (logged, metered)
         raise ServiceUnavailable("The event store is misconfigured; retry later")
     try:
         return record_durably(
-            rt.store, rt.sessions, event, rt.raw_event_retention_days, on_fallback=rt.count_fallback, cap=cap
+            rt.store,
+            rt.sessions,
+            event,
+            rt.raw_event_retention_days,
+            on_fallback=rt.count_fallback,
+            cap=cap,
+            device=device,
         )
     except Exception:
         # Not acknowledged: the player (or SSAI server) retries later, and the retry is counted once.
@@ -167,5 +174,6 @@ def impression(body):
             user_agent=None if private else device_user_agent(request.headers),
         ),
         _cap_count(rt, "impression", uuid.UUID(ad["campaign_id"]), envelope.get("device"), now),
+        envelope.get("device"),
     )
     return {"request_id": body["request_id"], "counted": counted}

@@ -245,6 +245,7 @@ def test_a_pod_holds_a_capped_campaign_once_and_none_once_capped(client, app, se
     assert len(ads_in(get_vast(client, "pod_max_dur=60&pod_max_ads=4"))) == 0
 
 
+@pytest.mark.parametrize("store_settings", ["memory", "redis", "redis-sharded"], indirect=True)
 def test_sdk_requests_are_capped_and_counted_by_the_impression_call(client, app, session):
     campaign = capped(session, app, rule(1, "day"))
 
@@ -283,7 +284,7 @@ def round_trips(monkeypatch):
     return sent
 
 
-@pytest.mark.parametrize("store_settings", ["redis"], indirect=True)
+@pytest.mark.parametrize("store_settings", ["redis", "redis-sharded"], indirect=True)
 @pytest.mark.parametrize(
     "query",
     ["max_duration=30&session_id=s-1", "max_duration=30", "pod_max_dur=60&session_id=s-1&pod_buffet=1"],
@@ -301,7 +302,7 @@ def test_a_request_is_one_redis_round_trip_with_separation_and_caps(
     assert len(round_trips) == 3
 
 
-@pytest.mark.parametrize("store_settings", ["redis"], indirect=True)
+@pytest.mark.parametrize("store_settings", ["redis", "redis-sharded"], indirect=True)
 def test_the_sdk_request_reads_the_caps_with_its_answer(client, app, session, settings, round_trips):
     capped(session, app)
     client.post("/api/v1/ad-request", json={"request_id": "first", "duration": 30})  # loads the scripts

@@ -11,12 +11,15 @@ from app.tracking.events import Event, MemoryEventStore, RedisEventStore
 MONDAY = datetime(2026, 11, 30, tzinfo=UTC).timestamp()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-sharded"])
 def store(request):
     if request.param == "memory":
         return MemoryEventStore(dedupe_seconds=3600)
     client = request.getfixturevalue("redis_server")
-    return RedisEventStore(client, request.getfixturevalue("redis_prefix"), dedupe_seconds=3600)
+    shards = 3 if request.param == "redis-sharded" else 1  # app.tracking.shards, on one Redis
+    return RedisEventStore(
+        client, request.getfixturevalue("redis_prefix"), dedupe_seconds=3600, shards=shards
+    )
 
 
 def impression(campaign_id, serving_id, at, cost=1000, name="impression"):

@@ -115,7 +115,7 @@ def test_a_bad_write_fails_alone_and_writes_nothing(store, redis_server, redis_p
     redis_server.set(f"{redis_prefix}seen:{bad}", "not a hash")  # the bad event's seen-hash is a string
     writes = []
     for ad in (good, bad, other):
-        keys, args = store._event_write(impression(ad))
+        keys, args = store._event_write(impression(ad), 0)
         writes.append(Write("e", tuple(keys), tuple(args)))
     results = store.script.send(writes)
     assert results[0] == results[2] == 1

@@ -257,7 +257,7 @@ def test_partition_upkeep_that_fails_never_stops_the_flush(app, monkeypatch, cap
 class _Unreachable:
     """An event store whose Redis is down: every beacon falls back to the database."""
 
-    def record(self, event, cap=None):
+    def record(self, event, cap=None, device=None):
         raise StoreUnavailable("down")
 
 

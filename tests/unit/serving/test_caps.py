@@ -20,6 +20,7 @@ from app.serving.pods import PodRequest, choose_one, choose_pod
 from app.serving.streams import StreamMemory
 from app.tracking.events import RedisEventStore, StoreUnavailable
 from app.tracking.frequency import CapCount, MemoryHistories
+from app.tracking.shards import Shards
 from app.tracking.signing import BeaconSigner, InvalidBeacon, new_ad_serving_id
 from harness.servers import free_port
 from tests.unit.serving.test_pods import NOW, catalog_of
@@ -230,12 +231,12 @@ def test_the_device_key_travels_signed_in_the_beacon_token():
 
 def test_when_redis_does_not_answer_an_ad_beats_a_cap(caplog):
     closed = redis.Redis(port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
-    caps = FrequencyCaps("test-secret-key-that-is-long-enough-0123456789", closed, "test:", None)
+    caps = FrequencyCaps("test-secret-key-that-is-long-enough-0123456789", closed, Shards("test:"), None)
     streams = StreamMemory(closed, "test:stream:", window_seconds=600)
     assert caps.read(streams, "stream-1", "device") == (frozenset(), {})
     assert "Redis did not answer" in caplog.text
     store = RedisEventStore(closed, "test:", dedupe_seconds=60)
     with pytest.raises(StoreUnavailable):  # the SDK route answers 503: retry
         caps.answer_and_history(store, "r-1", "device")
-    memory = FrequencyCaps("test-secret-key-that-is-long-enough-0123456789", None, "test:", None)
+    memory = FrequencyCaps("test-secret-key-that-is-long-enough-0123456789", None, Shards("test:"), None)
     assert memory.read(StreamMemory(None, "s:", 600), None, "device") == (frozenset(), {})

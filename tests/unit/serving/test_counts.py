@@ -17,7 +17,7 @@ class RefusingOnce(MemoryEventStore):
         super().__init__(dedupe_seconds=60)
         self.refused = False
 
-    def record(self, event, cap=None):
+    def record(self, event, cap=None, device=None):
         if not self.refused:
             self.refused = True
             raise StoreUnavailable("down")

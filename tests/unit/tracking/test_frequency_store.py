@@ -18,18 +18,21 @@ CREATIVE = str(uuid.uuid4())
 DEVICE = "q3VYb2sH1d5m0XkKq7w7RA"
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-sharded"])
 def store(request):
     if request.param == "memory":
         return MemoryEventStore(dedupe_seconds=3600)
     client = request.getfixturevalue("redis_server")
-    return RedisEventStore(client, request.getfixturevalue("redis_prefix"), dedupe_seconds=3600)
+    shards = 3 if request.param == "redis-sharded" else 1  # app.tracking.shards, on one Redis
+    return RedisEventStore(
+        client, request.getfixturevalue("redis_prefix"), dedupe_seconds=3600, shards=shards
+    )
 
 
 def history(store, device=DEVICE) -> dict:
     if isinstance(store, MemoryEventStore):
         return dict(store.histories.get(device, NOW))
-    return decode_history(store.client.hgetall(history_key(store.prefix, device)))
+    return decode_history(store.client.hgetall(store.shards.history_key(device)))
 
 
 def impression(ad_serving_id: str, at: float, name: str = "impression") -> Event:
@@ -71,3 +74,11 @@ def test_in_redis_the_history_is_one_hash_per_hashed_device_that_expires(redis_s
     store.record(impression(new_ad_serving_id(), NOW + 2), count())
     assert redis_server.ttl(key) > 86_000  # a shorter one never shortens it
     assert redis_server.hget(key, f"c:{CAMPAIGN}") == f"{NOW:.0f} {NOW + 1:.0f} {NOW + 2:.0f}".encode()
+
+
+def test_a_repeat_no_longer_capped_is_routed_by_its_device_and_counts_once(store):
+    """The catalog may stop capping between an impression and its repeat (the campaign ended): the repeat
+    then has no count, but its token's device key still routes it to the shard that saw it."""
+    ad = new_ad_serving_id()
+    assert store.record(impression(ad, NOW), count()) is True
+    assert store.record(impression(ad, NOW + 1), None, DEVICE) is False
