@@ -56,3 +56,17 @@ def test_seeding_raises_live_delivery_to_what_is_stored_and_never_lowers_it(stor
     store.seed_delivery({campaign: Delivered(0, 1, 0, 0)}, MONDAY + 120)
     assert store.delivery([campaign], MONDAY + 120) == {campaign: Delivered(0, 5, 4000, 4)}
     store.seed_delivery({}, MONDAY)
+
+
+def test_many_campaigns_are_read_whole_across_the_reading_chunks(store):
+    from app.tracking.events import READ_CHUNK
+
+    campaigns = [uuid.uuid4() for _ in range(2 * READ_CHUNK + 7)]
+    counted = campaigns[:: READ_CHUNK // 2]  # on either side of each chunk's end, the last one too
+    counted.append(campaigns[-1])
+    for number, campaign in enumerate(counted):
+        assert store.record(impression(campaign, f"a-{number}", MONDAY + 60, cost=1000 + number))
+    assert store.delivery(campaigns, MONDAY + 120) == {
+        campaign: Delivered(0, 1, 1000 + number, 1) for number, campaign in enumerate(counted)
+    }
+    assert store.spend(campaigns) == {campaign: 1000 + number for number, campaign in enumerate(counted)}
