@@ -111,7 +111,7 @@ class CatalogWork:
     load_ms: float  # load_catalog, the query and the entries: on a version change, and every 60 s
     spend_ms: float  # the stored spend of every campaign, read with each rebuild
     index_ms: float  # build_index, the decision's sorted weighted index: every 0.5 s
-    housekeeping_ms: float  # complete_finished_campaigns: every 5 s, in each worker's flusher
+    housekeeping_ms: float  # complete_finished_campaigns over every campaign: the flusher's check every 5 min
 
 
 def time_catalog_work(database_url: sa.URL, storage_dir: Path, repeats: int = 3) -> CatalogWork:

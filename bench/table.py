@@ -146,7 +146,7 @@ def printout(run: Run) -> str:
             "",
             f"catalog rebuild at {work['campaigns']:,} campaigns: load_catalog {work['load_ms']:.0f} ms"
             f" + stored spend {work['spend_ms']:.0f} ms + build_index {work['index_ms']:.0f} ms;"
-            f" flusher housekeeping (complete_finished_campaigns) {work['housekeeping_ms']:.0f} ms",
+            f" flusher housekeeping, full check (every 5 min) {work['housekeeping_ms']:.0f} ms",
             "resident memory per worker: "
             + "; ".join(
                 f"{where} {' / '.join(f'{mb:.0f}' for mb in pids)} MB" for where, pids in run.rss_mb.items()

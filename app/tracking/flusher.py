@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 5000
 MAX_BACKOFF_SECONDS = 10.0
 HOUSEKEEPING_SECONDS = 5.0
+# Between two checks of every campaign's stored spend (a budget lowered below it), only the campaigns whose
+# impressions this flusher stored are checked: the cost follows the traffic, not the catalog.
+FULL_HOUSEKEEPING_SECONDS = 300.0
 PARTITIONS_SECONDS = 60.0
 
 
@@ -72,6 +75,8 @@ class Flusher:
         # Read, not yet committed: retried before anything new.
         self._batch: list[tuple[str, Event | Undecodable]] = []
         self._last_housekeeping = 0.0
+        self._last_full_housekeeping = -FULL_HOUSEKEEPING_SECONDS  # the first check is a full one
+        self._spent: set[uuid.UUID] = set()  # campaigns whose impressions were stored since the last check
         self.last_flush_at: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -99,6 +104,7 @@ class Flusher:
         if self._batch:
             store_or_dead_letter(self.sessions, self._batch, retention_days=self.retention_days)
             done, self._batch = self._batch, []
+            self._spent.update(_spent_on(done))
             self.store.ack([entry_id for entry_id, _ in done])
             FLUSHED.inc(flushed)
         self.last_flush_at = time.time()  # stored, or nothing waiting: not behind
@@ -136,9 +142,19 @@ class Flusher:
             log.warning("raw event partitions not maintained; trying again later", exc_info=True)
 
     def complete_finished_campaigns(self) -> None:
-        with self.sessions() as session:
-            complete_finished_campaigns(session)
-            session.commit()  # the catalog version is bumped like any other campaign write
+        """Campaigns past their end, and those of the impressions stored since the last check (all of them
+        every FULL_HOUSEKEEPING_SECONDS) whose stored spend reached the budget, are completed."""
+        full = time.monotonic() - self._last_full_housekeeping >= FULL_HOUSEKEEPING_SECONDS
+        spent, self._spent = self._spent, set()
+        try:
+            with self.sessions() as session:
+                complete_finished_campaigns(session, None if full else spent)
+                session.commit()  # the catalog version is bumped like any other campaign write
+        except Exception:
+            self._spent |= spent  # checked at the next round
+            raise
+        if full:
+            self._last_full_housekeeping = time.monotonic()
 
     def run(self) -> None:
         backoff = 0.5
@@ -165,29 +181,43 @@ class Flusher:
             self._thread.join(timeout)
 
 
-def complete_finished_campaigns(session: Session) -> list[uuid.UUID]:
-    """Active or paused campaigns past their end_date, or whose stored spend reached the budget. Plain rows
-    to find them (a worker waits for this), ORM objects only for the few that change (so the catalog
-    version is bumped as for any campaign write)."""
-    now = datetime.now(UTC)
-    spent = (
-        sa.select(sa.func.coalesce(sa.func.sum(EventCountHourly.spend_units), 0))
-        .where(EventCountHourly.campaign_id == Campaign.id, EventCountHourly.event == "impression")
-        .scalar_subquery()  # per campaign, through the (campaign_id, hour) index
-    )
-    candidates = session.execute(
-        sa.select(Campaign.id, Campaign.budget_total, Campaign.end_date, spent.label("spent")).where(
-            Campaign.status.in_(("active", "paused"))
+def _spent_on(entries: list[tuple[str, Event | Undecodable]]) -> set[uuid.UUID]:
+    """The campaigns of the impressions among `entries` (a malformed id is the dead letters' business)."""
+    campaigns = set()
+    for _, event in entries:
+        if isinstance(event, Event) and event.name == "impression" and event.campaign_id:
+            try:
+                campaigns.add(uuid.UUID(event.campaign_id))
+            except ValueError:
+                continue
+    return campaigns
+
+
+def complete_finished_campaigns(
+    session: Session, spent: Collection[uuid.UUID] | None = None
+) -> list[uuid.UUID]:
+    """Active or paused campaigns past their end_date, or whose stored spend reached the budget: any such
+    campaign, or (`spent`, campaign ids) only those whose spend may have changed. Plain rows to find them,
+    ORM objects only for the few that change (so the catalog version is bumped as for any campaign
+    write)."""
+    open_ = Campaign.status.in_(("active", "paused"))
+    ended = sa.select(Campaign.id).where(open_, Campaign.end_date <= datetime.now(UTC))
+    finished = set(session.scalars(ended))
+    if spent is None or spent:
+        stored = (
+            sa.select(sa.func.coalesce(sa.func.sum(EventCountHourly.spend_units), 0))
+            .where(EventCountHourly.campaign_id == Campaign.id, EventCountHourly.event == "impression")
+            .scalar_subquery()  # per campaign, through the (campaign_id, hour) index
         )
-    ).all()
-    finished = [
-        row.id
-        for row in candidates
-        if row.end_date <= now or int(row.spent) >= currency_to_units(row.budget_total)
-    ]
+        query = sa.select(Campaign.id, Campaign.budget_total, stored.label("spent")).where(open_)
+        if spent is not None:
+            query = query.where(Campaign.id.in_(spent))
+        finished.update(
+            row.id for row in session.execute(query) if int(row.spent) >= currency_to_units(row.budget_total)
+        )
     if not finished:
         return []
     for campaign in session.scalars(sa.select(Campaign).where(Campaign.id.in_(finished))):
         campaign.status = "completed"
     log.info("campaigns completed: %s", ", ".join(str(campaign_id) for campaign_id in finished))
-    return finished
+    return sorted(finished)

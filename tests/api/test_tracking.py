@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from lxml import etree
 
 from app.db import utcnow
+from app.tracking import flusher as flusher_module
 from app.tracking.events import StoreUnavailable
 from app.tracking.models import EventCountHourly, Impression, TrackingEvent
 from tests.factories import CampaignFactory, CreativeFactory
@@ -274,6 +275,35 @@ def test_spending_the_budget_stops_serving_and_completes_the_campaign(client, ap
     assert client.get(f"/api/v1/campaigns/{campaign.id}", headers=auth).get_json()["status"] == "completed"
     body = stats(client, auth, campaign.id)
     assert (body["spend_to_date"], body["budget_remaining"]) == ("0.03", "0.00")
+
+
+def test_between_full_checks_only_the_campaigns_with_stored_impressions_are_checked(
+    client, app, auth, session
+):
+    flusher = runtime(app).flusher
+    flusher.complete_finished_campaigns()  # the first check is a full one
+    campaign = CampaignFactory(status="active", budget_total=Decimal("0.01"), cpm=Decimal("10.0000"))
+    creative = CreativeFactory(campaign=campaign)
+    session.add(  # spend stored by other means than this flusher's impressions (e.g. another flusher's)
+        EventCountHourly(
+            hour=utcnow().replace(minute=0, second=0, microsecond=0),
+            campaign_id=campaign.id,
+            creative_id=creative.id,
+            event="impression",
+            count=1,
+            spend_units=100_000,
+        )
+    )
+    session.commit()
+
+    def status():
+        return client.get(f"/api/v1/campaigns/{campaign.id}", headers=auth).get_json()["status"]
+
+    flusher.complete_finished_campaigns()
+    assert status() == "active"  # not among the campaigns of the impressions it stored: left for later
+    flusher._last_full_housekeeping -= flusher_module.FULL_HOUSEKEEPING_SECONDS  # the full check is due
+    flusher.complete_finished_campaigns()
+    assert status() == "completed"
 
 
 def test_a_worker_stops_offering_a_campaign_its_own_serves_would_exhaust(client, app, session):
