@@ -56,7 +56,7 @@ def macro_values(
         "ADSERVINGID": ad_serving_id,
         "CACHEBUSTING": f"{random.randrange(10_000_000, 100_000_000)}",
         "TIMESTAMP": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "IFA": ad_request.ifa if ad_request.lmt != 1 else None,
+        "IFA": ad_request.ifa,
         "IFATYPE": ad_request.ifa_type,
         "LIMITADTRACKING": None if ad_request.lmt is None else str(ad_request.lmt),
         "DEVICEIP": ad_request.ip,

@@ -133,7 +133,11 @@ def test_vast_answers_a_valid_wrapper_in_every_version(client, app, version):
 def test_identifiers_are_withheld_without_consent_or_for_children(client, app):
     redirect_campaign(tag="https://p.example/v?ifa=[IFA]&ip=[DEVICEIP]&ua=[DEVICEUA]&coppa=[REGULATIONS]")
     refresh(app)
-    for query, regulations in (("us_privacy=1YYN", "ccpa"), ("coppa=1&us_privacy=1---", "coppa")):
+    for query, regulations in (
+        ("us_privacy=1YYN", "ccpa"),
+        ("coppa=1&us_privacy=1---", "coppa"),
+        ("lmt=1", "-1"),  # limited ad tracking: every identifier withheld, the IFA as the others
+    ):
         _, [wrapper] = wrapper_of(client.get(f"/vast?ifa=abc&ip=203.0.113.9&ua=TV&{query}"))
         tag = wrapper.findtext("{*}VASTAdTagURI")
         assert tag.endswith(f"ifa=-2&ip=-2&ua=-2&coppa={regulations}"), tag
