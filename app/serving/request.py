@@ -49,6 +49,8 @@ _DEVICE_TYPE_VALUES = frozenset(DEVICE_TYPES) | {str(n) for n in DEVICE_TYPES.va
 _IFA_TYPES = frozenset(IFA_TYPES)
 # Privacy signals (app.serving.consent): one that is sent but cannot be read keeps every identifier out.
 PRIVACY_PARAMETERS = ("us_privacy", "gdpr", "gdpr_consent", "gpp", "gpp_sid", "coppa", "lmt", "is_lmt")
+# The device's identifiers a request may carry: used only when consent.identifiers_allowed says so.
+IDENTIFIER_PARAMETERS = ("ifa", "ip", "ua")
 DEVICE_IP_HEADER = "X-Device-IP"
 # The warnings header stays well under any proxy's header limit whatever the caller sent.
 MAX_WARNINGS_HEADER = 512
