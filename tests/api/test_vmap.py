@@ -195,6 +195,7 @@ def test_the_callers_parameters_are_carried_over_and_the_playlists_own_are_not(c
         "us_privacy=1YYN",
         "gdpr=1",  # no consent string
         "gdpr=1&gdpr_consent=nonsense",  # unreadable: taken as an opt-out
+        "gpp=DBABBg~BQUAAABA.QA&gpp_sid=8",  # California's GPP section: opted out of sale and sharing
     ],
 )
 def test_identifiers_are_left_out_of_the_tags_when_they_may_not_be_used(client, signals):

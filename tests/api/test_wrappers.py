@@ -137,6 +137,7 @@ def test_identifiers_are_withheld_without_consent_or_for_children(client, app):
         ("us_privacy=1YYN", "ccpa"),
         ("coppa=1&us_privacy=1---", "coppa"),
         ("lmt=1", "-1"),  # limited ad tracking: every identifier withheld, the IFA as the others
+        ("gpp=DBABBg~BQUAAABA.QA&gpp_sid=8", "-1"),  # California's GPP section: opted out of sale
     ):
         _, [wrapper] = wrapper_of(client.get(f"/vast?ifa=abc&ip=203.0.113.9&ua=TV&{query}"))
         tag = wrapper.findtext("{*}VASTAdTagURI")
