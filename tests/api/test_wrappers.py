@@ -348,6 +348,8 @@ def test_unwrapping_answers_the_partners_inline_with_both_parties_tracking(
     assert ("start", "http://localhost/t/start") in events
     if path == "/chain":  # the 3.0 hop's fullscreen, renamed for the 4.2 InLine
         assert ("playerExpand", f"http://127.0.0.1:{port}/pixel") in events
+    [clicks] = root.iter("{*}VideoClicks")  # the partner's Linear had none: made for our click tracker
+    assert [e.text.split("?")[0] for e in clicks] == ["http://localhost/t/click"]
     assert partner.calls[-1] == "/inline"
     [view] = follow(response.data)  # a player needs no wrapper any more
     assert view["ads"][0]["mediaFiles"] == [f"http://127.0.0.1:{port}/ad.mp4"]
