@@ -134,6 +134,8 @@ class GppString:
     section_ids: tuple[int, ...]
     us_opt_outs: frozenset[int] = frozenset()
     tcf_purpose_one: bool | None = None
+    tcf_string: str | None = None  # section 2, the TC string
+    us_privacy: str | None = None  # section 6, the US Privacy string
 
     def applicable(self, sids: tuple[int, ...] | None) -> frozenset[int]:
         """The sections in force: those of `sids` (gpp_sid) the string has, else all of them."""
@@ -210,8 +212,75 @@ def decode_gpp(gpp: str) -> GppString:
     opted_out = {sid for sid in by_id.keys() & US_SECTIONS if us_section_opt_out(sid, by_id[sid])}
     if US_PRIVACY_V1 in by_id and us_privacy_opt_out(by_id[US_PRIVACY_V1]):
         opted_out.add(US_PRIVACY_V1)
-    tcf = tcf_purpose_one(by_id[TCF_EU_V2]) if TCF_EU_V2 in by_id else None
-    return GppString(section_ids=tuple(ids), us_opt_outs=frozenset(opted_out), tcf_purpose_one=tcf)
+    tcf_string = by_id.get(TCF_EU_V2)
+    return GppString(
+        section_ids=tuple(ids),
+        us_opt_outs=frozenset(opted_out),
+        tcf_purpose_one=None if tcf_string is None else tcf_purpose_one(tcf_string),
+        tcf_string=tcf_string,
+        us_privacy=by_id.get(US_PRIVACY_V1),
+    )
+
+
+def _tcf_in_force(gdpr: int | None, decoded: GppString | None, gpp_sid: tuple[int, ...] | None) -> bool:
+    """GDPR applies: `gdpr=1`, or the GPP EU TCF section in force (in the string, or named by gpp_sid)."""
+    return (
+        gdpr == 1
+        or TCF_EU_V2 in (gpp_sid or ())
+        or (decoded is not None and TCF_EU_V2 in decoded.applicable(gpp_sid))
+    )
+
+
+def tc_string(
+    *, gdpr_consent: str | None = None, gpp: str | None = None, gpp_sid: tuple[int, ...] | None = None
+) -> str | None:
+    """The TC string the rule reads (VAST [GDPRCONSENT]): `gdpr_consent`, else the GPP string's EU TCF
+    section (2) when in force; None when there is neither (or the GPP string is unreadable)."""
+    if gdpr_consent:
+        return gdpr_consent
+    try:
+        decoded = decode_gpp(gpp) if gpp else None
+    except Unreadable:
+        return None
+    if decoded is None or TCF_EU_V2 not in decoded.applicable(gpp_sid):
+        return None
+    return decoded.tcf_string
+
+
+# The value of each GPP US section in [REGULATIONS]: California's is ccpa (CCPA/CPRA, as the US Privacy
+# string's), the others their GPP API prefix.
+_CALIFORNIA = 8
+
+
+def regulations(
+    *,
+    gdpr: int | None = None,
+    coppa: int | None = None,
+    us_privacy: str | None = None,
+    gpp: str | None = None,
+    gpp_sid: tuple[int, ...] | None = None,
+) -> tuple[str, ...]:
+    """The regulations in force from every signal (VAST 4.1 macro [REGULATIONS], "list of applicable
+    regulations": `gdpr`, `coppa`), in this order: `gdpr` (gdpr=1, or the GPP EU TCF section in force),
+    `coppa` (coppa=1), `ccpa` (a US Privacy string that applies, not `1---`, sent as `us_privacy` or as GPP
+    section 6; or the GPP California section, 8), then the GPP prefix of every other US section in force
+    (`usnat`, `usva`, ... US_SECTIONS), by id. The spec names no US value: `ccpa` is what the US Privacy
+    string has always been written as here, the prefixes what GPP names its sections."""
+    try:
+        decoded = decode_gpp(gpp) if gpp else None
+    except Unreadable:
+        decoded = None
+    names = []
+    if _tcf_in_force(gdpr, decoded, gpp_sid):
+        names.append("gdpr")
+    if coppa == 1:
+        names.append("coppa")
+    in_force = sorted(decoded.applicable(gpp_sid)) if decoded is not None else []
+    gpp_usp = decoded.us_privacy if decoded is not None and US_PRIVACY_V1 in in_force else None
+    if any(usp and usp[1:] != "---" for usp in (us_privacy, gpp_usp)) or _CALIFORNIA in in_force:
+        names.append("ccpa")
+    names.extend(US_SECTIONS[sid].name for sid in in_force if sid in US_SECTIONS and sid != _CALIFORNIA)
+    return tuple(names)
 
 
 def identifiers_allowed(
@@ -235,11 +304,11 @@ def identifiers_allowed(
         decoded = decode_gpp(gpp) if gpp else None
         if decoded is not None and (decoded.us_opt_out(gpp_sid) or decoded.unread_in_force(gpp_sid)):
             return False
-        gpp_tcf = decoded is not None and TCF_EU_V2 in decoded.applicable(gpp_sid)
-        if not (gdpr == 1 or gpp_tcf or (gpp_sid is not None and TCF_EU_V2 in gpp_sid)):
+        if not _tcf_in_force(gdpr, decoded, gpp_sid):
             return True
         if gdpr_consent:
             return tcf_purpose_one(gdpr_consent)
+        gpp_tcf = decoded is not None and TCF_EU_V2 in decoded.applicable(gpp_sid)
         return gpp_tcf and bool(decoded.tcf_purpose_one)
     except Unreadable:
         return False

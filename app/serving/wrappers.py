@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 import gevent
 from gevent import monkey
 
+from app.serving import consent
 from app.serving.ads import AD_SYSTEM, AD_SYSTEM_VERSION, TRACKED_EVENTS, ServedAd
 from app.serving.request import AdRequest
 from app.serving.tag_fetch import fetch_tag
@@ -42,16 +43,19 @@ def macro_values(
     ad_request: AdRequest, ad_serving_id: str, server_side: bool = False
 ) -> dict[str, str | None]:
     """The request's values of vast.macros.SERVER_MACROS, by bare name (None: unknown). `server_side`: our
-    server calls the tag for the device ([SERVERSIDE] 1), else the caller does (0)."""
-    regulations = [
-        name
-        for name, applies in (
-            ("gdpr", ad_request.gdpr == 1),
-            ("coppa", ad_request.coppa == 1),
-            ("ccpa", bool(ad_request.us_privacy) and ad_request.us_privacy[1:] != "---"),  # "1---": n/a
-        )
-        if applies
-    ]
+    server calls the tag for the device ([SERVERSIDE] 1), else the caller does (0). [GDPRCONSENT] is the TC
+    string the consent rule reads and [REGULATIONS] every regulation in force, from any signal
+    (app.serving.consent: tc_string, regulations)."""
+    regulations = consent.regulations(
+        gdpr=ad_request.gdpr,
+        coppa=ad_request.coppa,
+        us_privacy=ad_request.us_privacy,
+        gpp=ad_request.gpp,
+        gpp_sid=ad_request.gpp_sid,
+    )
+    tc_string = consent.tc_string(
+        gdpr_consent=ad_request.gdpr_consent, gpp=ad_request.gpp, gpp_sid=ad_request.gpp_sid
+    )
     return {
         "ADSERVINGID": ad_serving_id,
         "CACHEBUSTING": f"{random.randrange(10_000_000, 100_000_000)}",
@@ -62,7 +66,7 @@ def macro_values(
         "DEVICEIP": ad_request.ip,
         "DEVICEUA": ad_request.user_agent,
         "SERVERSIDE": "1" if server_side else "0",
-        "GDPRCONSENT": ad_request.gdpr_consent,
+        "GDPRCONSENT": tc_string,
         "REGULATIONS": ",".join(regulations) or None,
         "GPPSTRING": ad_request.gpp,
         "GPPSECTIONID": ",".join(map(str, ad_request.gpp_sid)) if ad_request.gpp_sid else None,

@@ -16,7 +16,7 @@ from app.settings import PROJECT_ROOT
 from tests.api.test_campaigns import campaign_body
 from tests.factories import CampaignFactory, CreativeFactory
 from tests.serving_helpers import flush, node_parser, refresh, runtime
-from tests.unit.serving.test_consent import TCF_CONSENT
+from tests.unit.serving.test_consent import TCF_CONSENT, TCF_NO_CONSENT, gpp
 from vast.macros import fill_macros
 from vast.validate import validate
 
@@ -137,7 +137,7 @@ def test_identifiers_are_withheld_without_consent_or_for_children(client, app):
         ("us_privacy=1YYN", "ccpa"),
         ("coppa=1&us_privacy=1---", "coppa"),
         ("lmt=1", "-1"),  # limited ad tracking: every identifier withheld, the IFA as the others
-        ("gpp=DBABBg~BQUAAABA.QA&gpp_sid=8", "-1"),  # California's GPP section: opted out of sale
+        ("gpp=DBABBg~BQUAAABA.QA&gpp_sid=8", "ccpa"),  # California's GPP section: opted out of sale
     ):
         _, [wrapper] = wrapper_of(client.get(f"/vast?ifa=abc&ip=203.0.113.9&ua=TV&{query}"))
         tag = wrapper.findtext("{*}VASTAdTagURI")
@@ -147,6 +147,23 @@ def test_identifiers_are_withheld_without_consent_or_for_children(client, app):
     )
     tag = wrapper.findtext("{*}VASTAdTagURI")
     assert "ifa=abc&ip=203.0.113.9&ua=TV%201&coppa=gdpr" in tag, tag
+
+
+@pytest.mark.parametrize(
+    ("query", "consent", "regulations"),
+    [
+        (f"gdpr=1&gpp={gpp((2, TCF_CONSENT))}&gpp_sid=2", TCF_CONSENT, "gdpr"),  # no gdpr_consent
+        (f"gpp={gpp((2, TCF_CONSENT))}&gpp_sid=2", TCF_CONSENT, "gdpr"),  # GDPR by GPP alone
+        (f"gdpr=1&gdpr_consent={TCF_CONSENT}&gpp={gpp((2, TCF_NO_CONSENT))}", TCF_CONSENT, "gdpr"),
+        ("gpp=DBABLA~CVQqAAAAAACA.QA&gpp_sid=7", "-1", "usnat"),
+        (f"coppa=1&us_privacy=1NNN&gpp={gpp((2, TCF_CONSENT))}", TCF_CONSENT, "gdpr%2Ccoppa%2Cccpa"),
+    ],
+)
+def test_the_tc_string_and_regulations_come_from_every_signal(client, app, query, consent, regulations):
+    redirect_campaign(tag="https://p.example/v?gc=[GDPRCONSENT]&reg=[REGULATIONS]")
+    refresh(app)
+    tag = wrapper_of(client.get(f"/vast?{query}"))[1][0].findtext("{*}VASTAdTagURI")
+    assert tag == f"https://p.example/v?gc={consent}&reg={regulations}"
 
 
 def test_domain_and_content_playhead_reach_the_partners_tag(client, app):

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from app.serving.consent import US_SECTIONS, Unreadable, decode_gpp, identifiers_allowed, tcf_purpose_one
+from app.serving.consent import (
+    US_SECTIONS,
+    Unreadable,
+    decode_gpp,
+    identifiers_allowed,
+    regulations,
+    tc_string,
+    tcf_purpose_one,
+)
 from app.serving.request import identifiers_allowed as body_allows
 from app.serving.request import parse_ad_request
 
@@ -232,3 +240,36 @@ def test_an_unusable_signal_is_ignored_with_a_warning_and_forbids_identifiers(na
     assert ad_request.max_duration == 30  # the request is still served
     assert ad_request.identifiers_allowed is False
     assert body_allows({name: value}) is False
+
+
+def test_the_tc_string_is_the_one_the_rule_reads():
+    in_gpp = gpp((2, TCF_CONSENT), (7, USNAT_NO_OPT_OUT))
+    assert tc_string(gdpr_consent=TCF_NO_CONSENT, gpp=in_gpp) == TCF_NO_CONSENT  # gdpr_consent first
+    assert tc_string(gpp=in_gpp, gpp_sid=(2,)) == TCF_CONSENT
+    assert tc_string(gpp=in_gpp) == TCF_CONSENT  # without gpp_sid every section is in force
+    assert tc_string(gpp=in_gpp, gpp_sid=(7,)) is None  # the TCF section is not in force
+    assert tc_string(gpp="DBABMA") is None and tc_string() is None
+
+
+@pytest.mark.parametrize(
+    ("signals", "expected"),
+    [
+        ({}, ()),
+        ({"gdpr": 1}, ("gdpr",)),
+        ({"gdpr": 0, "coppa": 0, "us_privacy": "1---"}, ()),  # none applies
+        ({"gpp": gpp((2, TCF_CONSENT)), "gpp_sid": (2,)}, ("gdpr",)),
+        ({"gpp_sid": (2,)}, ("gdpr",)),
+        ({"coppa": 1, "us_privacy": "1YNN"}, ("coppa", "ccpa")),
+        ({"gpp": gpp((6, "1YNN"))}, ("ccpa",)),
+        ({"gpp": gpp((6, "1---"))}, ()),
+        ({"gpp": USCA_OPTED_OUT, "gpp_sid": (8,)}, ("ccpa",)),
+        ({"gpp": USNAT_GPP_NOT_OPTED_OUT}, ("usnat",)),
+        ({"gpp": USNAT_GPP_NOT_OPTED_OUT, "gpp_sid": (8,)}, ()),  # usnat present, not in force
+        (
+            {"gdpr": 1, "coppa": 1, "us_privacy": "1NNN", "gpp": gpp((7, USNAT_NO_OPT_OUT), (9, "BAoAABA"))},
+            ("gdpr", "coppa", "ccpa", "usnat", "usva"),
+        ),
+    ],
+)
+def test_the_regulations_in_force_come_from_every_signal(signals, expected):
+    assert regulations(**signals) == expected
