@@ -3,7 +3,8 @@ InLine ad found at its end, carrying the trackers of every wrapper on the way (V
 fires the wrappers' Impression, Error and tracking URLs with the InLine's).
 
 Pure: the HTTP fetch is a function given by the caller, called with a URL and the seconds left, returning
-the body (bytes) or raising `FetchTimeout` / `FetchFailed`. Rules:
+the body (bytes) or raising `FetchTimeout` / `FetchFailed`; so is `expand`, which fills the macros of each
+wrapper's VASTAdTagURI before it is followed (as the first URL was by the caller). Rules:
 - a deadline for the whole chain (each fetch gets what is left); past it, error 301;
 - at most MAX_WRAPPER_DEPTH wrappers (5, as Google's IMA SDK); more, or a URL seen twice (a loop), 302;
 - a document that is not well-formed (or larger than MAX_DOCUMENT_BYTES) 100; one that its version's
@@ -77,9 +78,11 @@ def unwrap(
     deadline_seconds: float,
     clock: Callable[[], float] = time.monotonic,
     as_version: str | None = None,
+    expand: Callable[[str], str] = str,
 ) -> Unwrapped:
     """Follow `url` to an InLine ad; return it with `ours` and every wrapper's trackers merged in, in its
-    own VAST version or in `as_version` (one of SCHEMA_FILES)."""
+    own VAST version or in `as_version` (one of SCHEMA_FILES). Each further hop's URL is `expand`ed (its
+    macros filled) before it is fetched; loops are told by the expanded URLs."""
     end = clock() + deadline_seconds
     seen: set[str] = set()
     collected = ours
@@ -116,7 +119,7 @@ def unwrap(
         if wrapper is None:
             return _merged(root, version, collected, as_version)
         collected += _trackers(wrapper)
-        url = (_first(wrapper, "VASTAdTagURI").text or "").strip()
+        url = expand((_first(wrapper, "VASTAdTagURI").text or "").strip())
     return Unwrapped(None, "302")
 
 

@@ -1,14 +1,17 @@
 """VAST redirect line items on /vast: a third party's tag served as a VAST <Wrapper> with our own beacons.
 
-The partner's tag is expanded per request (vast.macros.SERVER_MACROS, from the AdRequest: `macro_values`),
-then wrapped with our signed Impression, Error ([ERRORCODE] left for the player: a partner's no-ad comes
-back as 303, its timeout as 301, both counted per line item by the tracker) and TrackingEvents, with
-followAdditionalWrappers="true", allowMultipleAds="false" and fallbackOnNoAd="true" (VAST 4.x).
+The partner's tag is expanded per request (vast.macros.SERVER_MACROS, from the AdRequest: `macro_values`;
+the player's macros left for the player), then wrapped with our signed Impression, Error ([ERRORCODE] left
+for the player: a partner's no-ad comes back as 303, its timeout as 301, both counted per line item by the
+tracker) and TrackingEvents, with followAdditionalWrappers="true", allowMultipleAds="false" and
+fallbackOnNoAd="true" (VAST 4.x).
 
-With `server_side_unwrap`, the server follows the tag itself (vast.unwrap: depth 5, loops, validation;
-app.serving.tag_fetch: the deadline over the whole fetch) by one deadline per request (`unwrap_deadline`),
-and answers with the partner's InLine carrying our trackers, alone or in a pod (`unwrap_ads`); what a
-failure does to the answer (the next ad, or a no-fill, never a late answer) is app.serving.views'.
+With `server_side_unwrap`, the server follows the tag itself ([SERVERSIDE] 1), every hop's URL expanded with
+the same values and consent rule, and macros no server can fill (the player's, unknown ones) written -1
+(`tag_expander`; vast.unwrap: depth 5, loops, validation; app.serving.tag_fetch: the deadline over the whole
+fetch) by one deadline per request (`unwrap_deadline`), and answers with the partner's InLine carrying our
+trackers, alone or in a pod (`unwrap_ads`); what a failure does to the answer (the next ad, or a no-fill,
+never a late answer) is app.serving.views'.
 
 Direct ads never come here: a served ad is a wrapper only when its catalog entry carries a partner tag.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -78,10 +81,18 @@ def macro_values(
     }
 
 
+def tag_expander(ad: ServedAd, ad_request: AdRequest, server_side: bool = False) -> Callable[[str], str]:
+    """What fills a tag's macros for this ad and request (vast.macros.expand_server_macros), the same values
+    for every URL it is given (one [CACHEBUSTING] for a whole wrapper chain). `server_side`: the server
+    calls the URLs itself, so macros it cannot fill are -1, not left for a player."""
+    values: Mapping[str, str | None] = macro_values(ad_request, ad.ad_serving_id, server_side)
+    allowed = ad_request.identifiers_allowed
+    return lambda url: expand_server_macros(url, values, allowed, server_side)
+
+
 def partner_tag(ad: ServedAd, ad_request: AdRequest, server_side: bool = False) -> str:
     """The ad's partner tag with the request's macros expanded."""
-    values: Mapping[str, str | None] = macro_values(ad_request, ad.ad_serving_id, server_side)
-    return expand_server_macros(ad.creative.wrapper.vast_ad_tag_uri, values, ad_request.identifiers_allowed)
+    return tag_expander(ad, ad_request, server_side)(ad.creative.wrapper.vast_ad_tag_uri)
 
 
 def with_partner_tags(ads: list[ServedAd], ad_request: AdRequest) -> list[ServedAd]:
@@ -132,8 +143,9 @@ def unwrap_ad(ad: ServedAd, ad_request: AdRequest, deadline: float, version: str
     def fetch(url: str, seconds: float) -> bytes:
         return fetch_tag(url, seconds, headers)
 
-    tag = partner_tag(ad, ad_request, server_side=True)
-    return unwrap(tag, ours, fetch, deadline - time.monotonic(), as_version=version)
+    expand = tag_expander(ad, ad_request, server_side=True)
+    tag = expand(ad.creative.wrapper.vast_ad_tag_uri)
+    return unwrap(tag, ours, fetch, deadline - time.monotonic(), as_version=version, expand=expand)
 
 
 def unwrap_ads(ads: list[ServedAd], ad_request: AdRequest, deadline: float, version: str) -> list[Unwrapped]:

@@ -227,8 +227,10 @@ class Partner(BaseHTTPRequestHandler):
             "/invalid": "<VAST version='4.2'><Ad><InLine>",
             "/loop": LOOP.format(base=base),
             "/chain": CHAIN.format(base=base),
+            "/hop-macros": HOP_MACROS.format(base=base),
         }[path]
         self.server.calls.append(path)
+        self.server.queries.append(urllib.parse.urlsplit(self.path).query)
         self.send_response(200)
         self.send_header("Content-Type", "application/xml")
         self.end_headers()
@@ -249,6 +251,10 @@ CHAIN = """<VAST version="3.0"><Ad id="hop"><Wrapper>
 <Impression><![CDATA[{base}/pixel?hop=1]]></Impression><Creatives><Creative><Linear><TrackingEvents>
 <Tracking event="fullscreen"><![CDATA[{base}/pixel?hop=fullscreen]]></Tracking></TrackingEvents></Linear>
 </Creative></Creatives></Wrapper></Ad></VAST>"""
+HOP_MACROS = """<VAST version="4.2" xmlns="http://www.iab.com/VAST"><Ad id="hop"><Wrapper>
+<AdSystem>Hop</AdSystem><Impression><![CDATA[{base}/pixel?hop=1]]></Impression><VASTAdTagURI><![CDATA[{base}/inline?\
+cb=[CACHEBUSTING]&ifa=[IFA]&gc=[GDPRCONSENT]&ss=[SERVERSIDE]&e=[ERRORCODE]&ph=[ADPLAYHEAD]&n=[NEWMACRO]]]>\
+</VASTAdTagURI></Wrapper></Ad></VAST>"""
 LOOP = """<VAST version="4.2" xmlns="http://www.iab.com/VAST"><Ad id="loop"><Wrapper>
 <AdSystem>Partner</AdSystem><Impression><![CDATA[{base}/pixel?loop=1]]></Impression>
 <VASTAdTagURI><![CDATA[{base}/loop]]></VASTAdTagURI></Wrapper></Ad></VAST>"""
@@ -259,6 +265,7 @@ def partner():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Partner)
     server.daemon_threads = True
     server.calls = []
+    server.queries = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -370,6 +377,31 @@ def test_unwrapping_answers_the_partners_inline_with_both_parties_tracking(
     assert partner.calls[-1] == "/inline"
     [view] = follow(response.data)  # a player needs no wrapper any more
     assert view["ads"][0]["mediaFiles"] == [f"http://127.0.0.1:{port}/ad.mp4"]
+
+
+@pytest.mark.parametrize(
+    ("query", "ifa", "consent"),
+    [(f"ifa=abc&gdpr=1&gdpr_consent={TCF_CONSENT}", "abc", TCF_CONSENT), ("ifa=abc&coppa=1", "-2", "-1")],
+)
+def test_every_hop_is_expanded_with_the_same_rules_and_nothing_is_left_raw(
+    client, app, partner, query, ifa, consent
+):
+    response, _ = unwrapped(client, app, partner, "/hop-macros", query)
+    assert etree.fromstring(response.data).find(".//{*}InLine") is not None
+    assert partner.calls == ["/hop-macros", "/inline"]
+    first, second = (urllib.parse.parse_qs(q) for q in partner.queries)
+    assert first == {"ss": ["1"]}
+    cb = second.pop("cb")[0]
+    assert cb.isdigit() and len(cb) == 8
+    assert second == {
+        "ifa": [ifa],
+        "gc": [consent],
+        "ss": ["1"],
+        "e": ["-1"],  # no player will fill them on a server's call: -1 (VAST 4.1 §6.1)
+        "ph": ["-1"],
+        "n": ["-1"],
+    }
+    assert "[" not in partner.queries[1] and "]" not in partner.queries[1]
 
 
 @pytest.mark.parametrize(

@@ -172,3 +172,10 @@ def test_our_and_the_wrappers_click_trackers_reach_any_inline(
     assert tracked == [*partners, "https://us.example/t/click", "https://hop/c"]
     through = [e.text for e in clicks if etree.QName(e).localname == "ClickThrough"]
     assert through == ([click_through] if click_through else [])
+
+
+def test_every_hops_tag_is_expanded_before_it_is_followed(inline):
+    fetch, calls = serve({"https://a/1": hop("https://a/2?cb=[CACHEBUSTING]"), "https://a/2?cb=42": inline()})
+    expand = lambda url: url.replace("[CACHEBUSTING]", "42")  # noqa: E731
+    assert unwrap("https://a/1", OURS, fetch, 1.0, expand=expand).error_code is None
+    assert calls == ["https://a/1", "https://a/2?cb=42"]
