@@ -86,10 +86,11 @@ def fill_macros(url: str, values: Mapping[str, str]) -> str:
     Keys are bare names ("ERRORCODE") or the bracketed constants of this module.
     Macros without a value are left untouched.
     """
-    encoded = {_bare_name(name): quote(str(value), safe="") for name, value in values.items()}
+    by_name = {_bare_name(name): value for name, value in values.items()}
 
-    def substitute(match: re.Match[str]) -> str:
-        return encoded.get(match.group(1) or match.group(2), match.group(0))
+    def substitute(match: re.Match[str]) -> str:  # encoded only for the macros the URL holds
+        name = match.group(1) or match.group(2)
+        return quote(str(by_name[name]), safe="") if name in by_name else match.group(0)
 
     return _ANY_MACRO.sub(substitute, url)
 
@@ -135,6 +136,11 @@ SERVER_MACROS: Mapping[str, ServerMacro] = {
 }
 
 
+def has_macros(url: str | None) -> bool:
+    """Whether `url` may hold a macro ([NAME] or %%NAME%%): the one test before any expansion."""
+    return bool(url) and ("[" in url or "%%" in url)
+
+
 def expand_server_macros(
     url: str, values: Mapping[str, str | None], may_pass_identifiers: bool, server_side: bool = False
 ) -> str:
@@ -142,7 +148,7 @@ def expand_server_macros(
     UNKNOWN when absent or None, WITHHELD for a personal one when `may_pass_identifiers` is False. Other
     [NAME] and %%NAME%% tokens (the player's) stay as they are, unless `server_side` (the server calls `url`
     itself): then they are UNKNOWN too, and any other `[` or `]` after the host is percent-encoded."""
-    if "[" not in url and "%%" not in url:
+    if not has_macros(url):
         return url
     filled = {}
     for name, macro in SERVER_MACROS.items():

@@ -31,7 +31,7 @@ from app.serving import consent
 from app.serving.ads import AD_SYSTEM, AD_SYSTEM_VERSION, TRACKED_EVENTS, ServedAd
 from app.serving.request import AdRequest
 from app.serving.tag_fetch import fetch_tag
-from vast.macros import expand_server_macros
+from vast.macros import expand_server_macros, has_macros
 from vast.model import Tracking, WrapperAd
 from vast.timecode import format_duration
 from vast.unwrap import Trackers, Unwrapped, unwrap
@@ -95,9 +95,17 @@ def partner_tag(ad: ServedAd, ad_request: AdRequest, server_side: bool = False) 
     return tag_expander(ad, ad_request, server_side)(ad.creative.wrapper.vast_ad_tag_uri)
 
 
-def with_partner_tags(ads: list[ServedAd], ad_request: AdRequest) -> list[ServedAd]:
-    """The ads, those of VAST redirect line items with their tag expanded for this request."""
-    return [replace(ad, tag_uri=partner_tag(ad, ad_request)) if ad.creative.wrapper else ad for ad in ads]
+def with_request_macros(ad: ServedAd, ad_request: AdRequest) -> ServedAd:
+    """The ad with the request's server macros filled where it has any: a VAST redirect line item's partner
+    tag (`tag_uri`), another's click-through (`click_through`; the player's macros, [ADPLAYHEAD]..., left for
+    the player), both by `tag_expander`, one rule for both. An ad whose click-through has no macro (no `[`
+    nor `%%`: vast.macros.has_macros) is returned as it is, at the cost of that test alone: /vast's hot
+    path."""
+    if ad.creative.wrapper:
+        return replace(ad, tag_uri=partner_tag(ad, ad_request))
+    if has_macros(ad.click_through):
+        return replace(ad, click_through=tag_expander(ad, ad_request)(ad.click_through))
+    return ad
 
 
 def wrapper_ad(ad: ServedAd) -> WrapperAd:
