@@ -95,7 +95,8 @@ worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "10000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))  # outlive the ALB's 60 s idle timeout
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # the app logs its own JSON lines
+# GUNICORN_ACCESS_LOG: a file path, or "-" (standard output); off by default, the app logs its own JSON lines.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 # When an access log is asked for: no client address and no query string (ad tags carry the IFA and the
 # device's IP), the path alone.
 access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%({x-request-id}i)s"'

@@ -3,7 +3,10 @@ fills itself in a third party's tag (`SERVER_MACROS`, `expand_server_macros`).
 
 IAB VAST 4.1 §6 (Macros): a value is percent-encoded as RFC 3986 asks of a URI component (every character
 but A-Z a-z 0-9 - . _ ~); a value the server does not know is -1, one it knows but withholds (privacy) -2.
-Macros the player alone knows ([ERRORCODE], [ADPLAYHEAD], [ASSETURI], ...) are left for the player.
+Macros the player alone knows ([ERRORCODE], [ADPLAYHEAD], [ASSETURI], ...) are left for the player in what
+a player calls; in a URL the server calls itself (`server_side`, [SERVERSIDE] 1) no player will fill them,
+so they, and any macro the server does not know, are -1 (§6.1: a macro that cannot be filled), and no raw
+`[` or `]` goes out (RFC 3986 allows them only around an IP literal host).
 """
 
 import re
@@ -83,10 +86,11 @@ def fill_macros(url: str, values: Mapping[str, str]) -> str:
     Keys are bare names ("ERRORCODE") or the bracketed constants of this module.
     Macros without a value are left untouched.
     """
-    encoded = {_bare_name(name): quote(str(value), safe="") for name, value in values.items()}
+    by_name = {_bare_name(name): value for name, value in values.items()}
 
-    def substitute(match: re.Match[str]) -> str:
-        return encoded.get(match.group(1) or match.group(2), match.group(0))
+    def substitute(match: re.Match[str]) -> str:  # encoded only for the macros the URL holds
+        name = match.group(1) or match.group(2)
+        return quote(str(by_name[name]), safe="") if name in by_name else match.group(0)
 
     return _ANY_MACRO.sub(substitute, url)
 
@@ -132,11 +136,19 @@ SERVER_MACROS: Mapping[str, ServerMacro] = {
 }
 
 
-def expand_server_macros(url: str, values: Mapping[str, str | None], may_pass_identifiers: bool) -> str:
+def has_macros(url: str | None) -> bool:
+    """Whether `url` may hold a macro ([NAME] or %%NAME%%): the one test before any expansion."""
+    return bool(url) and ("[" in url or "%%" in url)
+
+
+def expand_server_macros(
+    url: str, values: Mapping[str, str | None], may_pass_identifiers: bool, server_side: bool = False
+) -> str:
     """`url` with every macro of SERVER_MACROS filled: its value from `values` (by bare name) percent-encoded,
     UNKNOWN when absent or None, WITHHELD for a personal one when `may_pass_identifiers` is False. Other
-    [NAME] and %%NAME%% tokens (the player's) stay as they are."""
-    if "[" not in url and "%%" not in url:
+    [NAME] and %%NAME%% tokens (the player's) stay as they are, unless `server_side` (the server calls `url`
+    itself): then they are UNKNOWN too, and any other `[` or `]` after the host is percent-encoded."""
+    if not has_macros(url):
         return url
     filled = {}
     for name, macro in SERVER_MACROS.items():
@@ -145,4 +157,13 @@ def expand_server_macros(url: str, values: Mapping[str, str | None], may_pass_id
             filled[name] = WITHHELD
         else:
             filled[name] = UNKNOWN if value is None or value == "" else value
-    return fill_macros(url, filled)
+    expanded = fill_macros(url, filled)
+    if not server_side:
+        return expanded
+    expanded = _ANY_MACRO.sub(UNKNOWN, expanded)
+    scheme, separator, rest = expanded.partition("://")
+    if not separator:
+        scheme, rest = "", expanded
+    host_end = len(rest) if (end := re.search(r"[/?#]", rest)) is None else end.start()
+    tail = rest[host_end:].replace("[", "%5B").replace("]", "%5D")
+    return f"{scheme}{separator}{rest[:host_end]}{tail}"

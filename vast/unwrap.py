@@ -3,7 +3,8 @@ InLine ad found at its end, carrying the trackers of every wrapper on the way (V
 fires the wrappers' Impression, Error and tracking URLs with the InLine's).
 
 Pure: the HTTP fetch is a function given by the caller, called with a URL and the seconds left, returning
-the body (bytes) or raising `FetchTimeout` / `FetchFailed`. Rules:
+the body (bytes) or raising `FetchTimeout` / `FetchFailed`; so is `expand`, which fills the macros of each
+wrapper's VASTAdTagURI before it is followed (as the first URL was by the caller). Rules:
 - a deadline for the whole chain (each fetch gets what is left); past it, error 301;
 - at most MAX_WRAPPER_DEPTH wrappers (5, as Google's IMA SDK); more, or a URL seen twice (a loop), 302;
 - a document that is not well-formed (or larger than MAX_DOCUMENT_BYTES) 100; one that its version's
@@ -77,9 +78,11 @@ def unwrap(
     deadline_seconds: float,
     clock: Callable[[], float] = time.monotonic,
     as_version: str | None = None,
+    expand: Callable[[str], str] = str,
 ) -> Unwrapped:
     """Follow `url` to an InLine ad; return it with `ours` and every wrapper's trackers merged in, in its
-    own VAST version or in `as_version` (one of SCHEMA_FILES)."""
+    own VAST version or in `as_version` (one of SCHEMA_FILES). Each further hop's URL is `expand`ed (its
+    macros filled) before it is fetched; loops are told by the expanded URLs."""
     end = clock() + deadline_seconds
     seen: set[str] = set()
     collected = ours
@@ -116,7 +119,7 @@ def unwrap(
         if wrapper is None:
             return _merged(root, version, collected, as_version)
         collected += _trackers(wrapper)
-        url = (_first(wrapper, "VASTAdTagURI").text or "").strip()
+        url = expand((_first(wrapper, "VASTAdTagURI").text or "").strip())
     return Unwrapped(None, "302")
 
 
@@ -156,15 +159,43 @@ def _merged(root: etree._Element, version: str, trackers: Trackers, as_version: 
             for event, url in trackers.tracking:
                 if event in names:  # renamed for the InLine's version, or left out (vast.events)
                     _url_element(events, tag("Tracking"), url).set("event", names[event])
-        clicks = [e for e in linear.iter(etree.Element) if _local(e) == "ClickTracking"]
-        if clicks:
-            _insert_after(clicks[-1], tag("ClickTracking"), trackers.click_tracking)
+        if trackers.click_tracking:
+            _add_click_tracking(linear, version, tag, trackers.click_tracking)
     document = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
     try:
         validate(document, version)
     except VastValidationError:
         return Unwrapped(None, "101" if version == own_version else "102")
     return Unwrapped(document)
+
+
+def _add_click_tracking(
+    linear: etree._Element, version: str, tag: Callable[[str], str], urls: tuple[str, ...]
+) -> None:
+    """`urls` as ClickTracking of the InLine's Linear, after its own, creating VideoClicks when it has none,
+    where `version`'s schema puts them: VideoClicks before MediaFiles in 3.0 (Duration, TrackingEvents,
+    AdParameters, VideoClicks, MediaFiles), after them in 4.x (Linear_Inline_type ends with MediaFiles,
+    VideoClicks); in VideoClicks, ClickTracking after ClickThrough in 3.0 (ClickThrough, ClickTracking*,
+    CustomClick*) and first in 4.x (4.0/4.1: ClickTracking*, CustomClick*, ClickThrough; 4.2: ClickTracking*,
+    ClickThrough, CustomClick*)."""
+    clicks = _first(linear, "VideoClicks")
+    if clicks is None:
+        clicks = etree.Element(tag("VideoClicks"))
+        media = _first(linear, "MediaFiles")
+        if media is None:  # 3.0 only: MediaFiles is optional there, VideoClicks then last
+            linear.append(clicks)
+        elif version == "3.0":
+            media.addprevious(clicks)
+        else:
+            media.addnext(clicks)
+    own = _children(clicks, "ClickTracking")
+    through = _first(clicks, "ClickThrough") if version == "3.0" else None
+    anchor = own[-1] if own else through
+    if anchor is not None:
+        _insert_after(anchor, tag("ClickTracking"), urls)
+    else:
+        for url in reversed(urls):
+            clicks.insert(0, _url_element(None, tag("ClickTracking"), url))
 
 
 def _moved(ad: etree._Element, namespace: str | None, version: str) -> etree._Element:

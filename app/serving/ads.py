@@ -36,6 +36,9 @@ class ServedAd:
     media_urls: tuple[str, ...] = ()  # absolute, one per creative.media_files
     mezzanine_url: str = ""  # absolute
     tag_uri: str = ""  # a VAST redirect line item's partner tag, macros expanded (app.serving.wrappers)
+    # The creative's click-through as served: its server macros filled for the request when it has any
+    # (app.serving.wrappers.with_request_macros), else as entered.
+    click_through: str | None = None
 
     @property
     def media_url(self) -> str:
@@ -74,6 +77,7 @@ def serve(
         creative=creative,
         media_urls=media_urls,
         mezzanine_url=_absolute(creative.media_url, base_url),
+        click_through=creative.click_through_url,
         beacon_base=f"{base_url}/t/",
         token=signer.sign(
             ad_serving_id,
@@ -150,7 +154,7 @@ def linear_ad(
             media_files=media_files,
             mezzanine=mezzanine,
             tracking=tuple(Tracking(event, ad.beacon(event)) for event in TRACKED_EVENTS),
-            click_through=creative.click_through_url,
+            click_through=ad.click_through,
             click_tracking=(ad.beacon("click"),),
         ),
         verifications=creative.verifications,

@@ -54,7 +54,7 @@ def vast_document(ad: ServedAd, version: str) -> bytes:
     urls = {
         "beacon_base": ad.beacon_base,
         "token": ad.token,
-        "click_through": creative.click_through_url or "",
+        "click_through": ad.click_through or "",
     }
     media = [creative.mezzanine, *creative.media_files]
     for index, (entry, url) in enumerate(zip(media, (ad.mezzanine_url, *ad.media_urls), strict=True)):
@@ -173,11 +173,11 @@ def _skeleton(
         ),
         creative=SimpleNamespace(
             duration=duration,
-            click_through_url=marks.click_through if with_click_through else None,
             verifications=verifications,
         ),
         beacon_base=marks.beacon_base,
         token=marks.token,
+        click_through=marks.click_through if with_click_through else None,
     )
     files = tuple(media("media", f".{index}", codec) for index, codec in enumerate(media_codecs))
     identity = (marks.creative_id, registry, marks.universal_ad_id)

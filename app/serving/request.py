@@ -49,6 +49,8 @@ _DEVICE_TYPE_VALUES = frozenset(DEVICE_TYPES) | {str(n) for n in DEVICE_TYPES.va
 _IFA_TYPES = frozenset(IFA_TYPES)
 # Privacy signals (app.serving.consent): one that is sent but cannot be read keeps every identifier out.
 PRIVACY_PARAMETERS = ("us_privacy", "gdpr", "gdpr_consent", "gpp", "gpp_sid", "coppa", "lmt", "is_lmt")
+# The device's identifiers a request may carry: used only when consent.identifiers_allowed says so.
+IDENTIFIER_PARAMETERS = ("ifa", "ip", "ua")
 DEVICE_IP_HEADER = "X-Device-IP"
 # The warnings header stays well under any proxy's header limit whatever the caller sent.
 MAX_WARNINGS_HEADER = 512
@@ -588,14 +590,27 @@ def _read(parse: Callable[[str], object], raw: str) -> tuple[object, str | None]
 _read_remembered = lru_cache(maxsize=PARSED_VALUES)(_read)
 
 
+def _as_query(signals: Mapping[str, object], names: tuple[str, ...]) -> dict[str, str]:
+    """The `names` of a JSON body as query parameters (gpp_sid may be an array)."""
+    return {
+        name: ",".join(map(str, raw)) if isinstance(raw, list | tuple) else str(raw)
+        for name in names
+        if (raw := signals.get(name)) is not None
+    }
+
+
+def body_ad_request(
+    body: Mapping[str, object], headers: Mapping[str, str], remote_addr: str | None
+) -> AdRequest:
+    """The SDK's JSON body (its privacy signals and `ifa`) read as /vast reads a query, with the device's
+    address and user agent from the headers: for its click-through's macros."""
+    return parse_ad_request(_as_query(body, (*PRIVACY_PARAMETERS, "ifa")), headers, remote_addr)
+
+
 def identifiers_allowed(signals: Mapping[str, object]) -> bool:
     """app.serving.consent's rule for signals sent another way (the SDK's JSON body): each of
     PRIVACY_PARAMETERS optional, read as the query parameters are (an unreadable one forbids identifiers)."""
-    args = {
-        name: ",".join(map(str, raw)) if isinstance(raw, list | tuple) else str(raw)  # gpp_sid as an array
-        for name in PRIVACY_PARAMETERS
-        if (raw := signals.get(name)) is not None
-    }
+    args = _as_query(signals, PRIVACY_PARAMETERS)
     values, warnings = read_parameters(args, {name: _PARSERS[name] for name in PRIVACY_PARAMETERS})
     return consent.identifiers_allowed(
         coppa=values.get("coppa"),

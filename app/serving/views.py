@@ -30,6 +30,7 @@ from app.serving.rate_limit import limit_sdk_client
 from app.serving.request import (
     AdRequest,
     AdRequestError,
+    body_ad_request,
     identifiers_allowed,
     parse_ad_request,
     warnings_header,
@@ -37,9 +38,10 @@ from app.serving.request import (
 from app.serving.schemas import AdAnswerSchema, AdRequestBodySchema
 from app.serving.separation import excluded_keys, keys_of
 from app.serving.targeting import Profile, device_profile, index_for, profile_of
-from app.serving.wrappers import unwrap_ad, unwrap_ads, unwrap_deadline, with_partner_tags
+from app.serving.wrappers import unwrap_ad, unwrap_ads, unwrap_deadline, with_request_macros
 from app.tracking.events import AD_REQUEST, Event, StoreUnavailable
 from app.web import Blueprint, json_body
+from vast.macros import has_macros
 
 log = logging.getLogger(__name__)
 bp = FlaskBlueprint("serving", __name__)
@@ -90,7 +92,7 @@ def vast():
     else:
         return _answer_vast(single_answer(rt, state, ad_request), ad_request)
     if ad is not None:
-        body = vast_document(ad, ad_request.vast_version)
+        body = vast_document(with_request_macros(ad, ad_request), ad_request.vast_version)
     else:
         body = no_fill_document(ad_request.vast_version, no_ad_url(base_url(rt)))
     return _answer_vast(body, ad_request)
@@ -108,15 +110,14 @@ def _preview(rt: Runtime, ad_request: AdRequest, preview: str) -> bytes:
         ad = preview_ad(session, rt.storage, rt.signer, base_url(rt), campaign_id, creative_id)
     if ad is None:
         return no_fill_document(ad_request.vast_version)
-    if ad.creative.wrapper is not None:
-        ad = with_partner_tags([ad], ad_request)[0]
-        if ad.creative.wrapper.server_side_unwrap:
-            unwrapped = unwrap_ad(ad, ad_request, unwrap_deadline(ad_request, rt.unwrap_timeout_seconds))
-            if unwrapped.document is None:
-                warning = f"the partner's tag failed with VAST error {unwrapped.error_code}"
-                ad_request.warnings = {**ad_request.warnings, "preview": warning}
-                return no_fill_document(ad_request.vast_version)
-            return unwrapped.document
+    ad = with_request_macros(ad, ad_request)
+    if ad.creative.wrapper is not None and ad.creative.wrapper.server_side_unwrap:
+        unwrapped = unwrap_ad(ad, ad_request, unwrap_deadline(ad_request, rt.unwrap_timeout_seconds))
+        if unwrapped.document is None:
+            warning = f"the partner's tag failed with VAST error {unwrapped.error_code}"
+            ad_request.warnings = {**ad_request.warnings, "preview": warning}
+            return no_fill_document(ad_request.vast_version)
+        return unwrapped.document
     return vast_document(ad, ad_request.vast_version)
 
 
@@ -147,10 +148,10 @@ def single_answer(rt: Runtime, state: ServingState, ad_request: AdRequest) -> by
             region=lambda: rt.regions.region(ad_request.ip),
             supply_tag=ad_request.supply_tag,
         )
-        if ad is None or ad.creative.wrapper is None:
+        if ad is None:
             break
-        ad = with_partner_tags([ad], ad_request)[0]
-        if not ad.creative.wrapper.server_side_unwrap:
+        ad = with_request_macros(ad, ad_request)  # a partner's tag, or a click-through's macros
+        if ad.creative.wrapper is None or not ad.creative.wrapper.server_side_unwrap:
             break
         deadline = deadline or unwrap_deadline(ad_request, rt.unwrap_timeout_seconds)
         excluded |= {f"campaign:{ad.campaign.id}"}
@@ -270,8 +271,8 @@ def pod_answer(rt: Runtime, state: ServingState, ad_request: AdRequest) -> bytes
         served(campaigns[c.campaign_id], c) for c in buffet
     ]
     sequenced, documents = len(creatives), {}
+    ads = [with_request_macros(ad, ad_request) for ad in ads]
     if state.catalog.redirect_keys:
-        ads = with_partner_tags(ads, ad_request)
         ads, sequenced, documents = _unwrapped_in_pod(rt, ads, sequenced, ad_request, served)
     pod = ads[:sequenced]
     if ad_request.session_id:
@@ -403,6 +404,8 @@ def ad_request(body):
                 profile=partial(device_profile, ip, user_agent),
                 region=partial(rt.regions.region, ip),
             )
+            if ad is not None and has_macros(ad.click_through):
+                ad = with_request_macros(ad, body_ad_request(body, request.headers, request.remote_addr))
             envelope = _answer(rt, request_id, ad, private, device)
             answer = json.dumps(envelope)
             stored = rt.store.remember_answer(
@@ -440,7 +443,7 @@ def _answer(rt: Runtime, request_id: str, ad: ServedAd | None, private: bool, de
             "duration": creative.duration,
             "width": creative.width,
             "height": creative.height,
-            "click_through_url": creative.click_through_url,
+            "click_through_url": ad.click_through,  # its server macros filled (with_request_macros)
             "vast_url": f"{base_url(rt)}/vast?request_id={request_id}",
             "tracking": tracking_urls(ad),
         },

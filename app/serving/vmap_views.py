@@ -5,6 +5,9 @@ Lenient like /vast (app.serving.request): an optional value that cannot be used 
 unparsable, out of range) is ignored and named in X-Ad-Request-Warnings; only `strict=1` makes it a 400.
 The caller's other parameters are carried over to every break's tag, with the break's own `pod_max_dur`,
 `pod_max_ads` and a `session_id` shared by all breaks, so that competitive separation spans the stream.
+The device's identifiers (`ifa`, `ip`, `ua`) are carried only when app.serving.consent's rule allows them
+for the playlist's privacy signals (`coppa=1`, `lmt=1`, an opt-out, GDPR without consent, an unreadable
+signal: left out), while the signals themselves always are, for each break's /vast to apply the same rule.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from werkzeug.exceptions import RequestURITooLarge
 from app.runtime import runtime, start_runtime
 from app.security import MAX_QUERY_BYTES
 from app.serving.request import (
+    IDENTIFIER_PARAMETERS,
     MAX_POD_ADS,
     MAX_SECONDS,
     POD_MAX_ADS_NAMES,
@@ -29,6 +33,7 @@ from app.serving.request import (
     AdRequestError,
     Unusable,
     echo,
+    identifiers_allowed,
     read_parameters,
     unusable,
 )
@@ -188,7 +193,8 @@ def parse_vmap_request(args: MultiDict) -> VmapRequest:
         warnings[_REQUEST_ID] = "names one ad, not carried to the breaks"
     if args.get(_PLAYHEAD) is not None:
         warnings[_PLAYHEAD] = "set per mid-roll, from its offset"
-    ask.carried = [(name, value) for name, value in args.items(multi=True) if name not in _NOT_CARRIED]
+    left_out = _NOT_CARRIED if identifiers_allowed(args) else _NOT_CARRIED | frozenset(IDENTIFIER_PARAMETERS)
+    ask.carried = [(name, value) for name, value in args.items(multi=True) if name not in left_out]
     if warnings and args.get("strict") == "1":
         raise AdRequestError(warnings)
     return ask

@@ -215,6 +215,15 @@ def test_an_all_zeros_ifa_is_the_household(client, app, session):
     assert served(client, f"ifa={zeros}&is_lmt=1&ip=203.0.113.7")[0] == str(campaign.id)
 
 
+def test_a_us_state_opt_out_in_gpp_means_no_identifier_based_capping(client, app, session):
+    campaign = capped(session, app, rule(1, "day"))
+    california = "gpp=DBABBg~BQUAAABA.QA&gpp_sid=8"  # usca: opted out of sale and sharing
+    assert watch(client, f"ifa={IFA}&ip=203.0.113.7&{california}") == str(campaign.id)
+    assert watch(client, f"ifa={IFA}&ip=203.0.113.7&{california}") == str(campaign.id)  # never capped
+    assert watch(client, f"ifa={IFA}&ip=203.0.113.7") == str(campaign.id)  # nothing was counted for it
+    assert served(client, f"ifa={IFA}&ip=203.0.113.7")[0] is None
+
+
 def test_gdpr_without_consent_means_no_identifier_based_capping(client, app, session):
     campaign = capped(session, app, rule(1, "day"))
     for _ in range(3):

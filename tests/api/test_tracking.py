@@ -466,6 +466,8 @@ DEVICE = {"X-Device-IP": "203.0.113.77", "X-Device-User-Agent": "Roku/DVP-12.0 (
         (f"ifa={IFA}&coppa=1", False),
         (f"ifa={IFA}&lmt=1", False),
         (f"ifa={IFA}&gpp=DBABLA~BVQVAAAAAgA.QA&gpp_sid=7", False),  # US National: opted out of sale
+        (f"ifa={IFA}&gpp=DBABBg~BQUAAABA.QA&gpp_sid=8", False),  # California: opted out of sale, sharing
+        (f"ifa={IFA}&gpp=DBABBg~BAoAAABA.QA&gpp_sid=8", True),  # California: did not opt out
     ],
 )
 def test_identifiers_reach_no_url_and_are_stored_only_when_allowed(client, app, session, live, query, stored):

@@ -18,6 +18,7 @@ from app.settings import PROJECT_ROOT
 from tests.conftest import REDIS_URL
 from tests.factories import CampaignFactory, CreativeFactory
 from tests.serving_helpers import node_parser, refresh, runtime
+from tests.unit.serving.test_consent import TCF_CONSENT
 from vast import vmap
 from vast.validate import validate as validate_vast
 
@@ -157,15 +158,12 @@ def test_the_callers_parameters_are_carried_over_and_the_playlists_own_are_not(c
     response, body = get_vmap(client, query)
     breaks = breaks_of(body)
     assert [b["offset"] for b in breaks] == ["start", "00:10:00.000", "end"]
-    carried = {
+    carried = {  # no ifa, ip or ua: "CP x/y=" is no TC string, an unreadable signal (an opt-out)
         "vast_version": ["4.1"],
-        "ifa": ["abc-123"],
-        "ip": ["203.0.113.9"],
         "app_bundle": ["tv.example"],
         "cb": ["42"],
         "us_privacy": ["1YNN"],
         "badv": ["rival.example"],
-        "ua": ["Roku/9 (TV)"],
         "pod_min_ads": ["2"],
         "pod_buffet": ["1"],
         "gdpr_consent": ["CP x/y="],
@@ -187,6 +185,33 @@ def test_the_callers_parameters_are_carried_over_and_the_playlists_own_are_not(c
     assert "pod_max_dur: set per break" in warnings
     assert "request_id: names one ad, not carried to the breaks" in warnings
     assert "content_playhead: set per mid-roll, from its offset" in warnings
+
+
+@pytest.mark.parametrize(
+    "signals",
+    [
+        "coppa=1",
+        "lmt=1",
+        "us_privacy=1YYN",
+        "gdpr=1",  # no consent string
+        "gdpr=1&gdpr_consent=nonsense",  # unreadable: taken as an opt-out
+        "gpp=DBABBg~BQUAAABA.QA&gpp_sid=8",  # California's GPP section: opted out of sale and sharing
+    ],
+)
+def test_identifiers_are_left_out_of_the_tags_when_they_may_not_be_used(client, signals):
+    query = f"ifa=abc-123&ip=203.0.113.9&ua=Roku%2F9&app_bundle=tv.example&{signals}&midrolls=600"
+    _, body = get_vmap(client, query)
+    for b in breaks_of(body):
+        assert not {"ifa", "ip", "ua"} & set(b["query"]), b["query"]
+        assert single(b["query"], "app_bundle") == "tv.example"
+        for name, value in urllib.parse.parse_qsl(signals):  # the signals go along, for /vast's rule
+            assert single(b["query"], name) == value
+
+
+def test_identifiers_go_along_when_the_signals_allow_them(client):
+    _, body = get_vmap(client, f"ifa=abc-123&ip=203.0.113.9&gdpr=1&gdpr_consent={TCF_CONSENT}&coppa=0")
+    for b in breaks_of(body):
+        assert (single(b["query"], "ifa"), single(b["query"], "ip")) == ("abc-123", "203.0.113.9")
 
 
 def test_the_callers_session_id_is_the_streams(client):

@@ -16,7 +16,7 @@ from app.settings import PROJECT_ROOT
 from tests.api.test_campaigns import campaign_body
 from tests.factories import CampaignFactory, CreativeFactory
 from tests.serving_helpers import flush, node_parser, refresh, runtime
-from tests.unit.serving.test_consent import TCF_CONSENT
+from tests.unit.serving.test_consent import TCF_CONSENT, TCF_NO_CONSENT, gpp
 from vast.macros import fill_macros
 from vast.validate import validate
 
@@ -133,7 +133,12 @@ def test_vast_answers_a_valid_wrapper_in_every_version(client, app, version):
 def test_identifiers_are_withheld_without_consent_or_for_children(client, app):
     redirect_campaign(tag="https://p.example/v?ifa=[IFA]&ip=[DEVICEIP]&ua=[DEVICEUA]&coppa=[REGULATIONS]")
     refresh(app)
-    for query, regulations in (("us_privacy=1YYN", "ccpa"), ("coppa=1&us_privacy=1---", "coppa")):
+    for query, regulations in (
+        ("us_privacy=1YYN", "ccpa"),
+        ("coppa=1&us_privacy=1---", "coppa"),
+        ("lmt=1", "-1"),  # limited ad tracking: every identifier withheld, the IFA as the others
+        ("gpp=DBABBg~BQUAAABA.QA&gpp_sid=8", "ccpa"),  # California's GPP section: opted out of sale
+    ):
         _, [wrapper] = wrapper_of(client.get(f"/vast?ifa=abc&ip=203.0.113.9&ua=TV&{query}"))
         tag = wrapper.findtext("{*}VASTAdTagURI")
         assert tag.endswith(f"ifa=-2&ip=-2&ua=-2&coppa={regulations}"), tag
@@ -142,6 +147,23 @@ def test_identifiers_are_withheld_without_consent_or_for_children(client, app):
     )
     tag = wrapper.findtext("{*}VASTAdTagURI")
     assert "ifa=abc&ip=203.0.113.9&ua=TV%201&coppa=gdpr" in tag, tag
+
+
+@pytest.mark.parametrize(
+    ("query", "consent", "regulations"),
+    [
+        (f"gdpr=1&gpp={gpp((2, TCF_CONSENT))}&gpp_sid=2", TCF_CONSENT, "gdpr"),  # no gdpr_consent
+        (f"gpp={gpp((2, TCF_CONSENT))}&gpp_sid=2", TCF_CONSENT, "gdpr"),  # GDPR by GPP alone
+        (f"gdpr=1&gdpr_consent={TCF_CONSENT}&gpp={gpp((2, TCF_NO_CONSENT))}", TCF_CONSENT, "gdpr"),
+        ("gpp=DBABLA~CVQqAAAAAACA.QA&gpp_sid=7", "-1", "usnat"),
+        (f"coppa=1&us_privacy=1NNN&gpp={gpp((2, TCF_CONSENT))}", TCF_CONSENT, "gdpr%2Ccoppa%2Cccpa"),
+    ],
+)
+def test_the_tc_string_and_regulations_come_from_every_signal(client, app, query, consent, regulations):
+    redirect_campaign(tag="https://p.example/v?gc=[GDPRCONSENT]&reg=[REGULATIONS]")
+    refresh(app)
+    tag = wrapper_of(client.get(f"/vast?{query}"))[1][0].findtext("{*}VASTAdTagURI")
+    assert tag == f"https://p.example/v?gc={consent}&reg={regulations}"
 
 
 def test_domain_and_content_playhead_reach_the_partners_tag(client, app):
@@ -205,8 +227,10 @@ class Partner(BaseHTTPRequestHandler):
             "/invalid": "<VAST version='4.2'><Ad><InLine>",
             "/loop": LOOP.format(base=base),
             "/chain": CHAIN.format(base=base),
+            "/hop-macros": HOP_MACROS.format(base=base),
         }[path]
         self.server.calls.append(path)
+        self.server.queries.append(urllib.parse.urlsplit(self.path).query)
         self.send_response(200)
         self.send_header("Content-Type", "application/xml")
         self.end_headers()
@@ -227,6 +251,10 @@ CHAIN = """<VAST version="3.0"><Ad id="hop"><Wrapper>
 <Impression><![CDATA[{base}/pixel?hop=1]]></Impression><Creatives><Creative><Linear><TrackingEvents>
 <Tracking event="fullscreen"><![CDATA[{base}/pixel?hop=fullscreen]]></Tracking></TrackingEvents></Linear>
 </Creative></Creatives></Wrapper></Ad></VAST>"""
+HOP_MACROS = """<VAST version="4.2" xmlns="http://www.iab.com/VAST"><Ad id="hop"><Wrapper>
+<AdSystem>Hop</AdSystem><Impression><![CDATA[{base}/pixel?hop=1]]></Impression><VASTAdTagURI><![CDATA[{base}/inline?\
+cb=[CACHEBUSTING]&ifa=[IFA]&gc=[GDPRCONSENT]&ss=[SERVERSIDE]&e=[ERRORCODE]&ph=[ADPLAYHEAD]&n=[NEWMACRO]]]>\
+</VASTAdTagURI></Wrapper></Ad></VAST>"""
 LOOP = """<VAST version="4.2" xmlns="http://www.iab.com/VAST"><Ad id="loop"><Wrapper>
 <AdSystem>Partner</AdSystem><Impression><![CDATA[{base}/pixel?loop=1]]></Impression>
 <VASTAdTagURI><![CDATA[{base}/loop]]></VASTAdTagURI></Wrapper></Ad></VAST>"""
@@ -237,6 +265,7 @@ def partner():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Partner)
     server.daemon_threads = True
     server.calls = []
+    server.queries = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -343,9 +372,37 @@ def test_unwrapping_answers_the_partners_inline_with_both_parties_tracking(
     assert ("start", "http://localhost/t/start") in events
     if path == "/chain":  # the 3.0 hop's fullscreen, renamed for the 4.2 InLine
         assert ("playerExpand", f"http://127.0.0.1:{port}/pixel") in events
+    [clicks] = root.iter("{*}VideoClicks")  # the partner's Linear had none: made for our click tracker
+    assert [e.text.split("?")[0] for e in clicks] == ["http://localhost/t/click"]
     assert partner.calls[-1] == "/inline"
     [view] = follow(response.data)  # a player needs no wrapper any more
     assert view["ads"][0]["mediaFiles"] == [f"http://127.0.0.1:{port}/ad.mp4"]
+
+
+@pytest.mark.parametrize(
+    ("query", "ifa", "consent"),
+    [(f"ifa=abc&gdpr=1&gdpr_consent={TCF_CONSENT}", "abc", TCF_CONSENT), ("ifa=abc&coppa=1", "-2", "-1")],
+)
+def test_every_hop_is_expanded_with_the_same_rules_and_nothing_is_left_raw(
+    client, app, partner, monkeypatch, query, ifa, consent
+):
+    monkeypatch.setattr(runtime(app), "unwrap_timeout_seconds", 5.0)  # two hops on a busy machine: no race
+    response, _ = unwrapped(client, app, partner, "/hop-macros", query)
+    assert etree.fromstring(response.data).find(".//{*}InLine") is not None
+    assert partner.calls == ["/hop-macros", "/inline"]
+    first, second = (urllib.parse.parse_qs(q) for q in partner.queries)
+    assert first == {"ss": ["1"]}
+    cb = second.pop("cb")[0]
+    assert cb.isdigit() and len(cb) == 8
+    assert second == {
+        "ifa": [ifa],
+        "gc": [consent],
+        "ss": ["1"],
+        "e": ["-1"],  # no player will fill them on a server's call: -1 (VAST 4.1 §6.1)
+        "ph": ["-1"],
+        "n": ["-1"],
+    }
+    assert "[" not in partner.queries[1] and "]" not in partner.queries[1]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,8 @@ from lxml import etree
 from app.serving.ads import inline_ad, serve
 from app.serving.catalog import CampaignEntry, CreativeEntry
 from app.serving.documents import MARKS, _skeleton, no_fill_document, vast_document
+from app.serving.request import parse_ad_request
+from app.serving.wrappers import with_request_macros
 from app.tracking.signing import BeaconSigner
 from vast.model import Verification
 from vast.render import SUPPORTED_VERSIONS, render, xml_safe
@@ -176,3 +178,16 @@ def test_verifications_are_in_the_filled_document_as_rendered_whole(version, par
     assert document == render(inline_ad(ad), version)
     validate(document, version)
     assert etree.fromstring(document).findtext(".//{*}VerificationParameters") == parameters
+
+
+def test_only_a_click_through_with_a_macro_is_touched():
+    request = parse_ad_request({"ifa": "abc", "coppa": "1"}, {}, "203.0.113.7")
+    plain = served(*entries())
+    assert with_request_macros(plain, request) is plain  # the hot path: one test, nothing built
+    ad = served(*entries(click_through="https://c.example/?ifa=[IFA]&ph=[ADPLAYHEAD]&r=[REGULATIONS]"))
+    expanded = with_request_macros(ad, request)
+    assert expanded.click_through == "https://c.example/?ifa=-2&ph=[ADPLAYHEAD]&r=coppa"
+    for version in SUPPORTED_VERSIONS:  # the skeleton's fill and the whole render agree
+        document = vast_document(expanded, version)
+        assert document == render(inline_ad(expanded), version)
+        assert b"<![CDATA[https://c.example/?ifa=-2&ph=[ADPLAYHEAD]&r=coppa]]>" in document

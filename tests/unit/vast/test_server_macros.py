@@ -83,3 +83,18 @@ def test_a_value_cannot_smuggle_a_macro_or_a_parameter():
         "https://p.example/v?ua=[DEVICEUA]&e=[ERRORCODE]", {"DEVICEUA": "x&[IFA]"}, True
     )
     assert url == "https://p.example/v?ua=x%26%5BIFA%5D&e=[ERRORCODE]"
+
+
+@pytest.mark.parametrize("name", [*PLAYER_MACROS, "SOMETHINGNEW"])
+def test_on_the_server_a_macro_it_cannot_fill_is_minus_one(name):
+    url = f"https://p.example/v?x=[{name}]&y=%%{name}%%&ifa=[IFA]"
+    assert expand_server_macros(url, {"IFA": "abc"}, True) == url.replace("[IFA]", "abc")  # for the player
+    expanded = expand_server_macros(url, {"IFA": "abc"}, True, server_side=True)
+    assert expanded == f"https://p.example/v?x={UNKNOWN}&y={UNKNOWN}&ifa=abc"
+
+
+def test_on_the_server_no_raw_bracket_goes_out_but_an_ip_literal_host_keeps_its_own():
+    url = "http://[2001:db8::1]:8080/v?a[]=1&b=[lower]&c=[ERRORCODE]#[frag]"
+    assert expand_server_macros(url, {}, True, server_side=True) == (
+        "http://[2001:db8::1]:8080/v?a%5B%5D=1&b=%5Blower%5D&c=-1#%5Bfrag%5D"
+    )

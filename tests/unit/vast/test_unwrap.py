@@ -143,3 +143,39 @@ def test_extension_elements_keep_their_namespace_when_moved(inline):
     assert result.error_code is None, result
     [tag] = etree.fromstring(result.document).iter("{https://x.example/ns}Tag")
     assert etree.QName(tag.getparent()).namespace == "http://www.iab.com/VAST"
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0", "4.1", "4.2", "4.3"])
+@pytest.mark.parametrize(
+    ("click_through", "partners"),
+    [(None, ()), ("https://brand.example/landing", ()), ("https://brand.example/landing", ("https://p/c",))],
+    ids=["no VideoClicks", "ClickThrough only", "ClickThrough and ClickTracking"],
+)
+@pytest.mark.parametrize("target", [None, "pod"])
+def test_our_and_the_wrappers_click_trackers_reach_any_inline(
+    make_ad, version, click_through, partners, target
+):
+    """VideoClicks made where the version's schema puts it when the partner's Linear has none, and our
+    ClickTracking (then the wrappers') after the partner's own, alone or moved into a pod's version."""
+    partner = render(make_ad({"click_through": click_through, "click_tracking": partners}), version)
+    hop_ad = WrapperAd(
+        "hop", "Hop", None, "https://a/2", ("https://hop/imp",), (), click_tracking=("https://hop/c",)
+    )
+    wrapper = render(hop_ad, version)
+    fetch, _ = serve({"https://a/1": wrapper, "https://a/2": partner})
+    as_version = version if target == "pod" else None
+    result = unwrap("https://a/1", OURS, fetch, 1.0, as_version=as_version)
+    assert result.error_code is None, result
+    validate(result.document, version)
+    [clicks] = etree.fromstring(result.document).iter("{*}VideoClicks", "VideoClicks")
+    tracked = [e.text for e in clicks if etree.QName(e).localname == "ClickTracking"]
+    assert tracked == [*partners, "https://us.example/t/click", "https://hop/c"]
+    through = [e.text for e in clicks if etree.QName(e).localname == "ClickThrough"]
+    assert through == ([click_through] if click_through else [])
+
+
+def test_every_hops_tag_is_expanded_before_it_is_followed(inline):
+    fetch, calls = serve({"https://a/1": hop("https://a/2?cb=[CACHEBUSTING]"), "https://a/2?cb=42": inline()})
+    expand = lambda url: url.replace("[CACHEBUSTING]", "42")  # noqa: E731
+    assert unwrap("https://a/1", OURS, fetch, 1.0, expand=expand).error_code is None
+    assert calls == ["https://a/1", "https://a/2?cb=42"]
