@@ -45,7 +45,7 @@ run: $(VENV)/.runtime-installed assets
 test: $(VENV)/.dev-installed assets
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term $(PYTEST_ARGS) tests --ignore=tests/infra
 
-## make bench: the ad server against a reference Flask app, driven by wrk on loopback (about 9 min)
+## make bench: the ad server against a reference Flask app, driven by wrk on loopback (about 17 min)
 .PHONY: bench
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.run
