@@ -69,6 +69,11 @@ class WindowSchema(ma.Schema):
         metadata={"description": "How many units (default 1; 1 for flight); 180 days at most", "example": 1},
     )
 
+    @ma.post_load
+    def counted(self, data, **_) -> dict:
+        """`count` as stored and answered, also in a PATCH body (a partial load skips load_default)."""
+        return {**data, "count": data.get("count", 1)}
+
     @ma.validates_schema
     def at_most_180_days(self, data, **_) -> None:
         unit, count = data.get("unit"), data.get("count", 1)

@@ -76,6 +76,10 @@ def test_a_campaign_takes_several_rules_and_gives_them_back(client, auth):
     assert client.get(url, headers=auth).get_json()["frequency_caps"] == [rule(1, "hour"), DAY]
     patched = client.patch(url, json={"frequency_caps": [rule(10, "flight")]}, headers=auth).get_json()
     assert patched["frequency_caps"] == [rule(10, "flight")]
+    without_count = {"frequency_caps": [rule(1, "hour"), {"max_impressions": 3, "window": {"unit": "day"}}]}
+    patched = client.patch(url, json=without_count, headers=auth)  # a partial body: count's default too
+    assert patched.status_code == 200, patched.get_json()
+    assert patched.get_json()["frequency_caps"] == [rule(1, "hour"), DAY]
     assert client.patch(url, json={"frequency_caps": []}, headers=auth).get_json()["frequency_caps"] == []
     plain = client.post(CAMPAIGNS, json=campaign_body(), headers=auth).get_json()
     assert plain["frequency_caps"] == []
@@ -119,6 +123,10 @@ def test_an_advertiser_takes_rules_but_no_flight(client, auth):
     assert refused.status_code == 400
     assert "no flight" in refused.get_json()["details"]["frequency_caps.0.window.unit"]
     assert client.get(url, headers=auth).get_json()["frequency_caps"] == [rule(2, "week")]
+    patched = client.patch(
+        url, json={"frequency_caps": [{"max_impressions": 5, "window": {"unit": "week"}}]}, headers=auth
+    )
+    assert patched.status_code == 200 and patched.get_json()["frequency_caps"] == [rule(5, "week")]
 
 
 def test_the_openapi_document_describes_the_rules(client):
