@@ -92,7 +92,7 @@ def vast():
     else:
         return _answer_vast(single_answer(rt, state, ad_request), ad_request)
     if ad is not None:
-        body = vast_document(with_request_macros(ad, ad_request), ad_request.vast_version)
+        body = vast_document(ad, ad_request.vast_version)  # a replay: the SDK answer's own click-through
     else:
         body = no_fill_document(ad_request.vast_version, no_ad_url(base_url(rt)))
     return _answer_vast(body, ad_request)
@@ -473,7 +473,8 @@ def _ad_request_event(
 
 def replay(rt: Runtime, request_id: str, *, private: bool) -> ServedAd | None:
     """The ad an SDK request got, as VAST (its vast_url): same ad serving id, same beacons; private when
-    either the SDK request or this one says so."""
+    either the SDK request or this one says so. Its click-through is the answer's, macros filled by the SDK
+    request's values and consent: whoever fetches the vast_url neither adds nor changes an identifier."""
     try:
         stored = rt.store.answer(request_id)
     except StoreUnavailable:
@@ -490,7 +491,7 @@ def replay(rt: Runtime, request_id: str, *, private: bool) -> ServedAd | None:
     creative = catalog.creatives.get(uuid.UUID(response["creative_id"]))
     if campaign is None or creative is None:
         return None  # no longer servable
-    return serve(
+    ad = serve(
         campaign,
         creative,
         rt.signer,
@@ -499,3 +500,4 @@ def replay(rt: Runtime, request_id: str, *, private: bool) -> ServedAd | None:
         ad_serving_id=response["ad_serving_id"],
         device=envelope.get("device"),
     )
+    return replace(ad, click_through=response.get("click_through_url"))

@@ -58,8 +58,11 @@ def test_the_sdk_answer_and_its_vast_url_have_it_filled(client, live):
         "/api/v1/ad-request", json={"request_id": "r-2", "duration": 30, "ifa": IFA, "lmt": 1}
     )
     check(private.get_json()["click_through_url"], "-2", "-2", "-1")
+    # The vast_url carries the answer's click-through, whoever fetches it with whatever it adds.
     document = get_vast(client, "request_id=r-1&ip=203.0.113.9")
-    check(document.findtext(".//v:ClickThrough", namespaces=NS).strip(), "-1", "203.0.113.9", "-1")
+    assert document.findtext(".//v:ClickThrough", namespaces=NS).strip() == answer["click_through_url"]
+    document = get_vast(client, f"request_id=r-2&ip=203.0.113.9&ifa={IFA}&coppa=0")
+    check(document.findtext(".//v:ClickThrough", namespaces=NS).strip(), "-2", "-2", "-1")
 
 
 def test_a_click_through_without_macros_is_served_as_entered(client, session, app):
