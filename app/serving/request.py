@@ -248,13 +248,6 @@ def _rating(raw: str) -> str:
     return value
 
 
-def _flag(raw: str) -> int:
-    value = raw.strip()
-    if value not in ("0", "1"):
-        raise Unusable("not 0 or 1")
-    return int(value)
-
-
 def _custom(raw: str) -> frozenset[tuple[str, str]]:
     """Custom targeting as Google Ad Manager's cust_params carries it: URL-encoded `key=value` pairs joined
     by `&`, a value list by commas (`section=sports&team=bulls,cubs`); keys and values in lower case, at
@@ -414,7 +407,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     # content.livestream, and custom key=value pairs.
     "content_genre": _list(_matching(_GENRE)),
     "content_rating": _rating,
-    "livestream": _flag,
+    "livestream": _zero_or_one,
     "cust_params": _custom,
     # The supply tag the request comes through (app.supply).
     "tag": _tag,
