@@ -6,10 +6,9 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import gevent
 import sqlalchemy as sa
 from gevent import monkey
-from gevent.lock import BoundedSemaphore
+from gevent.threadpool import ThreadPool
 from sqlalchemy.orm import Session, selectinload
 
 from app.archiving import set_archived
@@ -23,7 +22,7 @@ from app.tracking.stored_delivery import has_delivered
 
 # Probes a gevent worker runs at once (each holds at most one decoded 4K picture and its decoder).
 MAX_CONCURRENT_PROBES = 1
-_PROBE_SLOTS = BoundedSemaphore(MAX_CONCURRENT_PROBES)
+_probe_threads: ThreadPool | None = None  # made in the worker, after the fork
 
 
 def create_creative(
@@ -156,11 +155,15 @@ def off_the_event_loop(function, *args):
     """Run CPU-bound work in a native thread when the worker is a gevent one, so that its other greenlets
     (ad requests, beacons) keep being served meanwhile: FFmpeg releases the GIL while it parses and decodes.
     One at a time per worker, as when it ran in the loop: concurrent uploads wait for their turn rather than
-    each holding a decoder. Elsewhere (tests, the CLI) it runs here."""
+    each holding a decoder. Always in the same native thread: the C allocator keeps an arena per thread, and
+    a decoded picture freed in one arena stays resident there (in the hub's shared pool a busy worker would
+    start a second thread, and hold a second picture's worth). Elsewhere (tests, the CLI) it runs here."""
+    global _probe_threads
     if not monkey.is_module_patched("threading"):
         return function(*args)
-    with _PROBE_SLOTS:
-        return gevent.get_hub().threadpool.apply(function, args)
+    if _probe_threads is None:
+        _probe_threads = ThreadPool(MAX_CONCURRENT_PROBES)
+    return _probe_threads.apply(function, args)
 
 
 def list_creatives(session: Session, campaign_id: uuid.UUID, *, archived: bool = False) -> list[Creative]:
