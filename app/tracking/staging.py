@@ -137,6 +137,39 @@ def store(
     return counted
 
 
+# The batches' ads served, summed by key (app.tracking.storing): one statement, arrays in, ads of a campaign
+# deleted since dropped by the join, rows locked in key order.
+_ADD_SERVED = sa.text(
+    """
+INSERT INTO served_ads_hourly (hour, campaign_id, creative_id, supply_tag_id, ads)
+SELECT to_timestamp(s.hour), s.campaign_id, s.creative_id, s.supply_tag_id, s.ads
+FROM unnest(CAST(:hours AS double precision[]), CAST(:campaigns AS uuid[]), CAST(:creatives AS uuid[]),
+            CAST(:supply_tags AS integer[]), CAST(:ads AS bigint[]))
+     AS s (hour, campaign_id, creative_id, supply_tag_id, ads)
+JOIN campaigns c ON c.id = s.campaign_id
+ORDER BY 1, 2, 3, 4
+ON CONFLICT (hour, campaign_id, creative_id, supply_tag_id) DO UPDATE
+SET ads = served_ads_hourly.ads + excluded.ads
+"""
+)
+
+
+def add_served(session: Session, served: dict[tuple[float, str, str, int], int]) -> None:
+    """Add {(hour in epoch seconds, campaign id, creative id, supply tag): ads} to served_ads_hourly, each key
+    once (ON CONFLICT cannot update a row twice in one statement)."""
+    keys = sorted(served)
+    session.execute(
+        _ADD_SERVED,
+        {
+            "hours": [key[0] for key in keys],
+            "campaigns": [key[1] for key in keys],
+            "creatives": [key[2] for key in keys],
+            "supply_tags": [key[3] for key in keys],
+            "ads": [served[key] for key in keys],
+        },
+    )
+
+
 def _row(
     event: Event,
     day: int,

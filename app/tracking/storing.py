@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -65,9 +65,9 @@ def store_events(
         _add_to_hourly(session, added)
         _store_ad_requests(session, requests, campaigns, creatives)
         new = len(added)
-    for event in events:
-        if event.name == SERVING_COUNTS:
-            _add_serving_counts(session, event)
+    counts = [e for e in events if e.name == SERVING_COUNTS]
+    if counts:
+        _add_serving_counts(session, counts)
     return new
 
 
@@ -215,25 +215,29 @@ def _store_ad_requests(
     )
 
 
-def _add_serving_counts(session: Session, event: Event) -> None:
-    """A worker's totals of one interval (app.serving.counts): per hour, requests, fills, no-fills and pods,
-    and the ads served per campaign and creative (those of campaigns deleted since are dropped)."""
-    claimed = session.execute(
+def _add_serving_counts(session: Session, events: list[Event]) -> None:
+    """Workers' totals (app.serving.counts), each batch added once: per hour and supply tag, requests, fills,
+    no-fills and pods, and the ads served per campaign and creative (those of campaigns deleted since are
+    dropped). The new batches are summed here first, so each row is upserted once, in key order (two
+    flushers lock shared rows in the same order)."""
+    batches = {e.ad_serving_id: e for e in events}
+    claimed = session.scalars(
         _insert(session, ProcessedBatch)
-        .values(batch_id=event.ad_serving_id, processed_at=datetime.now(UTC))
+        .values([{"batch_id": batch, "processed_at": datetime.now(UTC)} for batch in batches])
         .on_conflict_do_nothing(index_elements=["batch_id"])
         .returning(ProcessedBatch.batch_id)
-    ).first()
-    if claimed is None:
-        return  # this batch was added before
-    served_rows = []
-    for key, totals in json.loads(event.payload).items():
-        hour, supply_tag = read_counts_key(key)
-        moment = datetime.fromtimestamp(hour, UTC)
-        served = totals.pop(SERVED, {})  # absent from batches counted before ads were counted
-        statement = _insert(session, ServingCountHourly).values(
-            hour=moment, supply_tag_id=supply_tag, **totals
-        )
+    ).all()
+    hourly: defaultdict[tuple[float, int], Counter] = defaultdict(Counter)
+    served: Counter[tuple[float, str, str, int]] = Counter()
+    for batch in claimed:
+        for key, totals in json.loads(batches[batch].payload).items():
+            hour, supply_tag = read_counts_key(key)
+            for pair, ads in totals.pop(SERVED, {}).items():  # absent before ads were counted
+                campaign, creative = pair.split("/")
+                served[hour, campaign, creative, supply_tag] += ads
+            hourly[hour, supply_tag].update(totals)
+    if hourly:
+        statement = _insert(session, ServingCountHourly)
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["hour", "supply_tag_id"],
@@ -241,31 +245,34 @@ def _add_serving_counts(session: Session, event: Event) -> None:
                     name: getattr(ServingCountHourly, name) + getattr(statement.excluded, name)
                     for name in COUNTED
                 },
-            )
-        )
-        for key, ads in served.items():
-            campaign, creative = key.split("/")
-            served_rows.append(
-                {
-                    "hour": moment,
-                    "campaign_id": campaign,
-                    "creative_id": creative,
-                    "supply_tag_id": supply_tag,
-                    "ads": ads,
-                }
-            )
-    campaigns = _existing(session, Campaign, {row["campaign_id"] for row in served_rows})
-    rows = [
-        row | {"campaign_id": uuid.UUID(row["campaign_id"]), "creative_id": uuid.UUID(row["creative_id"])}
-        for row in served_rows
-        if row["campaign_id"] in campaigns
-    ]
-    if rows:
-        statement = _insert(session, ServedAdHourly)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["hour", "campaign_id", "creative_id", "supply_tag_id"],
-                set_={"ads": ServedAdHourly.ads + statement.excluded.ads},
             ),
-            rows,
+            [
+                {"hour": datetime.fromtimestamp(hour, UTC), "supply_tag_id": supply_tag}
+                | {name: hourly[hour, supply_tag][name] for name in COUNTED}
+                for hour, supply_tag in sorted(hourly)
+            ],
         )
+    if not served:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        staging.add_served(session, served)
+        return
+    campaigns = _existing(session, Campaign, {campaign for _, campaign, _, _ in served})
+    statement = _insert(session, ServedAdHourly)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["hour", "campaign_id", "creative_id", "supply_tag_id"],
+            set_={"ads": ServedAdHourly.ads + statement.excluded.ads},
+        ),
+        [
+            {
+                "hour": datetime.fromtimestamp(hour, UTC),
+                "campaign_id": uuid.UUID(campaign),
+                "creative_id": uuid.UUID(creative),
+                "supply_tag_id": supply_tag,
+                "ads": ads,
+            }
+            for (hour, campaign, creative, supply_tag), ads in sorted(served.items())
+            if campaign in campaigns
+        ],
+    )
