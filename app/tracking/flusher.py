@@ -8,8 +8,9 @@ stored; an event the database refuses is moved to the dead-letter table and the 
 (`app.tracking.dead_letters`), so the flusher never stops on one event.
 
 Throughput: batches of `EVENT_FLUSH_BATCH` entries (5,000), each one COPY and one merge on PostgreSQL
-(`app.tracking.staging`); one flusher process is one serial loop (read, store, acknowledge), so several
-processes scale until the database's CPU is spent. Housekeeping: every `PARTITIONS_SECONDS` the day
+(`app.tracking.staging`). A flusher reads the next batch while the database merges the current one (one batch
+ahead, so reading and decoding overlap the wait on PostgreSQL); several processes scale until the
+database's CPU is spent. Housekeeping: every `PARTITIONS_SECONDS` the day
 partitions of the raw tables are made ahead and those past `RAW_EVENT_RETENTION_DAYS` dropped
 (`app.tracking.partitions`); every `EVENT_EXPORT_SECONDS` the closed hours of raw events are written as
 Parquet (`app.tracking.export`).
@@ -23,6 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -74,6 +76,10 @@ class Flusher:
         self._last_export = time.monotonic()
         # Read, not yet committed: retried before anything new.
         self._batch: list[tuple[str, Event | Undecodable]] = []
+        # The next batch, being read meanwhile: its entries are pending under this consumer, so those of a
+        # flusher that stops are claimed after CLAIM_IDLE_MS, as any other it read and did not acknowledge.
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="event-reader")
+        self._next: Future | None = None
         self._last_housekeeping = 0.0
         self._last_full_housekeeping = -FULL_HOUSEKEEPING_SECONDS  # the first check is a full one
         self._spent: set[uuid.UUID] = set()  # campaigns whose impressions were stored since the last check
@@ -99,7 +105,7 @@ class Flusher:
         """Store one batch (dead-lettering what the database refuses); returns the number of entries
         acknowledged. Raises if the database is unreachable."""
         if not self._batch:
-            self._batch = self.store.read_batch(self.consumer, self.batch_size, self.block_ms)
+            self._batch = self._read()
         flushed = len(self._batch)
         if self._batch:
             store_or_dead_letter(self.sessions, self._batch, retention_days=self.retention_days)
@@ -120,6 +126,18 @@ class Flusher:
             self.export_events()
             self._last_export = time.monotonic()
         return flushed
+
+    def _read(self) -> list[tuple[str, Event | Undecodable]]:
+        """The batch read ahead (or a new one), once the reading of the next has started. A full batch
+        says more is waiting: only then is the next read ahead (an idle flusher blocks on one read)."""
+        ahead, self._next = self._next, None
+        batch = ahead.result() if ahead is not None else self.store.read_batch(*self._read_args())
+        if len(batch) >= self.batch_size and not self._stop.is_set():
+            self._next = self._reader.submit(self.store.read_batch, *self._read_args())
+        return batch
+
+    def _read_args(self) -> tuple[str, int, int]:
+        return self.consumer, self.batch_size, self.block_ms
 
     def export_events(self) -> None:
         """The closed hours as Parquet; a failure (storage unreachable) is logged and the hours are written
@@ -179,6 +197,7 @@ class Flusher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._reader.shutdown(wait=False)
 
 
 def _spent_on(entries: list[tuple[str, Event | Undecodable]]) -> set[uuid.UUID]:

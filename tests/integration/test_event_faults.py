@@ -97,3 +97,19 @@ def test_a_flusher_that_died_after_committing_counts_nothing_twice(committed_app
     drain(Flusher(runtime.store, sessions, consumer="next", block_ms=0))  # the same entries, again
     assert counted(app, "impression") == 10 and counted(app, "start") == 10
     assert runtime.store.pending() == 0
+
+
+def test_a_flusher_killed_with_a_batch_read_ahead_leaves_it_to_another(committed_app, monkeypatch):
+    app, _ = committed_app
+    client = app.test_client()
+    fire_ads(client, 10)
+    runtime = app.extensions["runtime"]
+    sessions = app.extensions["database"].sessions
+    dead = Flusher(runtime.store, sessions, consumer="dead", block_ms=0, batch_size=12)
+    assert dead.flush_once() == 12
+    assert len(dead._next.result()) == 12  # the next batch, read while the first was stored
+    assert counted(app, "impression") + counted(app, "start") + counted(app, "complete") == 12
+    monkeypatch.setattr(events_module, "CLAIM_IDLE_MS", 0)  # killed: another claims what it had read
+    drain(Flusher(runtime.store, sessions, consumer="survivor", block_ms=0))
+    assert (counted(app, "impression"), counted(app, "start"), counted(app, "complete")) == (10, 10, 10)
+    assert runtime.store.pending() == 0
