@@ -1,4 +1,5 @@
-"""`python -m bench.profile [scenario] [active campaigns]`: where a worker's time goes under the bench's load.
+"""`python -m bench.profile [scenario] [active campaigns] [reference]`: where a worker's time goes under the
+bench's load (the reference's worker with `reference`).
 
 wrk drives the ad server at saturation, as `make bench` does, while py-spy samples one of its workers; prints
 each part of the work's share of the samples, and writes the folded stacks to bench/results/ (for
@@ -62,9 +63,10 @@ def main() -> None:
         sys.exit(f"py-spy is missing: {Path(sys.executable).parent}/pip install py-spy")
     scenario = sys.argv[1] if len(sys.argv) > 1 else "vast_fill"
     active = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    reference = sys.argv[3:] == ["reference"]
     settings = BenchSettings.from_env()
     RESULTS_DIR.mkdir(exist_ok=True)
-    output = RESULTS_DIR / f"profile-{scenario}-{active}.folded"
+    output = RESULTS_DIR / f"profile-{scenario}-{active}{'-reference' if reference else ''}.folded"
     stack = BenchStack(settings.workers)
     try:
         stack.start()
@@ -72,18 +74,20 @@ def main() -> None:
         stack.serve_campaigns(active)
         drives = Drives(Wrk(ensure_debian_tool("wrk", "wrk")), stack.inputs_dir, ad)
         drive = getattr(drives, scenario)
-        drive(stack.app.base_url, WARMUP_SECONDS)
-        worker = stack.app.worker_pids()[0]
+        server = stack.reference if reference else stack.app
+        drive(server.base_url, WARMUP_SECONDS)
+        worker = server.worker_pids()[0]
         record = [str(PY_SPY), "record", f"--pid={worker}", f"--duration={round(settings.seconds)}"]
         record += [f"--rate={SAMPLES_PER_SECOND}", "--nonblocking", "--format=raw", f"--output={output}"]
         with subprocess.Popen(record, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as spy:
-            measured = drive(stack.app.base_url, settings.seconds)
+            measured = drive(server.base_url, settings.seconds)
         if spy.returncode != 0:
             sys.exit(f"py-spy failed ({spy.returncode}); it needs ptrace rights (root, or CAP_SYS_PTRACE)")
     finally:
         stack.stop(keep_files=sys.exc_info()[0] is not None)
     print(
-        f"{scenario}, {active:,} active campaigns: {measured.rate:,.0f} req/s, p99 {measured.p99_ms:.0f} ms"
+        f"{'reference, ' if reference else ''}{scenario}, {active:,} active campaigns: "
+        f"{measured.rate:,.0f} req/s, p99 {measured.p99_ms:.0f} ms"
     )
     print(f"one worker's samples ({SAMPLES_PER_SECOND}/s, idle time left out), by part of the work:")
     for share, part in breakdown(output):

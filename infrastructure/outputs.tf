@@ -107,8 +107,22 @@ output "db_secret_arn" {
 }
 
 output "redis_host" {
-  description = "Primary endpoint of the Redis replication group (TLS)."
-  value       = aws_elasticache_replication_group.main.primary_endpoint_address
+  description = "Primary endpoint of the Redis replication group (TLS); its configuration endpoint in cluster mode."
+  value = (
+    local.redis_cluster_mode
+    ? aws_elasticache_replication_group.main.configuration_endpoint_address
+    : aws_elasticache_replication_group.main.primary_endpoint_address
+  )
+}
+
+output "redis_cluster" {
+  description = "The app's REDIS_CLUSTER: 1 in cluster mode (redis_num_node_groups > 1), else 0."
+  value       = local.redis_cluster_mode ? 1 : 0
+}
+
+output "event_shards" {
+  description = "The app's EVENT_SHARDS: two per Redis shard in cluster mode (every primary takes beacons, and a shard added later still gets some), 1 without."
+  value       = local.redis_cluster_mode ? 2 * var.redis_num_node_groups : 1
 }
 
 output "redis_port" {

@@ -67,13 +67,21 @@ resource "aws_vpc_security_group_ingress_rule" "redis_from_cluster" {
 locals {
   # redis7 for engine 7.x: the parameter group's family must match the engine's major version.
   redis_family = "redis${split(".", var.redis_engine_version)[0]}"
-  # Member clusters of a replication group without cluster mode are named <group>-001, -002, ...;
-  # they are the CacheClusterId dimension of the AWS/ElastiCache metrics (alarms in monitoring.tf).
-  redis_member_clusters = [for i in range(1, var.redis_num_cache_clusters + 1) : format("%s-%03d", local.name, i)]
+  # More than one shard: ElastiCache cluster mode (the app's REDIS_CLUSTER=1, outputs.tf).
+  redis_cluster_mode = var.redis_num_node_groups > 1
+  # Member clusters are named <group>-001, -002, ... without cluster mode, <group>-0001-001 (shard,
+  # node) with it; they are the CacheClusterId dimension of the AWS/ElastiCache metrics (alarms in
+  # monitoring.tf).
+  redis_member_clusters = local.redis_cluster_mode ? flatten([
+    for shard in range(1, var.redis_num_node_groups + 1) : [
+      for node in range(1, var.redis_num_cache_clusters + 1) : format("%s-%04d-%03d", local.name, shard, node)
+    ]
+  ]) : [for i in range(1, var.redis_num_cache_clusters + 1) : format("%s-%03d", local.name, i)]
 }
 
 resource "aws_elasticache_parameter_group" "redis" {
-  name        = "${local.name}-${local.redis_family}"
+  # cluster-enabled cannot change on a group in use: each mode has a group of its own.
+  name        = "${local.name}-${local.redis_family}${local.redis_cluster_mode ? "-cluster" : ""}"
   family      = local.redis_family
   description = "${local.name}: never evict (acknowledged beacons live in Redis until flushed)"
 
@@ -82,6 +90,14 @@ resource "aws_elasticache_parameter_group" "redis" {
   parameter {
     name  = "maxmemory-policy"
     value = "noeviction"
+  }
+
+  dynamic "parameter" {
+    for_each = local.redis_cluster_mode ? ["yes"] : []
+    content {
+      name  = "cluster-enabled"
+      value = parameter.value
+    }
   }
 
   # A new engine major version means a new family, hence a new name: the new group is created and
@@ -99,17 +115,24 @@ resource "aws_elasticache_replication_group" "main" {
   engine               = "redis"
   engine_version       = var.redis_engine_version
   node_type            = var.redis_node_type
-  num_cache_clusters   = var.redis_num_cache_clusters
   parameter_group_name = aws_elasticache_parameter_group.redis.name
   port                 = 6379
+
+  # One primary, or (cluster mode) redis_num_node_groups of them, each holding a share of the hash
+  # slots: the event store's keys are spread over them by their hash tags (app/tracking/shards.py).
+  cluster_mode            = local.redis_cluster_mode ? "enabled" : "disabled"
+  num_cache_clusters      = local.redis_cluster_mode ? null : var.redis_num_cache_clusters
+  num_node_groups         = local.redis_cluster_mode ? var.redis_num_node_groups : null
+  replicas_per_node_group = local.redis_cluster_mode ? var.redis_num_cache_clusters - 1 : null
 
   # A primary and at least one replica (var.redis_num_cache_clusters >= 2, validated), spread over
   # the AZs: the app WAITs for a replica before acknowledging a beacon, and a failed primary is
   # replaced by that replica within a minute or so, with everything it acknowledged.
-  # (Placement only applies when a node is created; an existing node is never moved.)
+  # (Placement only applies when a node is created; an existing node is never moved. In cluster
+  # mode ElastiCache spreads each shard's nodes over the subnet group's AZs itself.)
   automatic_failover_enabled  = true
   multi_az_enabled            = true
-  preferred_cache_cluster_azs = [for i in range(var.redis_num_cache_clusters) : local.azs[i % local.az_count]]
+  preferred_cache_cluster_azs = local.redis_cluster_mode ? null : [for i in range(var.redis_num_cache_clusters) : local.azs[i % local.az_count]]
 
   subnet_group_name  = aws_elasticache_subnet_group.main.name
   security_group_ids = [aws_security_group.redis.id]

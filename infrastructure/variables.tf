@@ -231,13 +231,24 @@ variable "redis_node_type" {
 }
 
 variable "redis_num_cache_clusters" {
-  description = "Nodes in the replication group: a primary and num-1 replicas, spread over the AZs, with automatic failover and Multi-AZ. At least 2: acknowledged beacons wait in Redis until flushed, and the app (REDIS_WAIT_REPLICAS=1) acknowledges a beacon only once a replica holds it. 3 keeps beacons flowing while one replica is replaced (infrastructure/README.md)."
+  description = "Nodes in the replication group (per shard with redis_num_node_groups > 1): a primary and num-1 replicas, spread over the AZs, with automatic failover and Multi-AZ. At least 2: acknowledged beacons wait in Redis until flushed, and the app (REDIS_WAIT_REPLICAS=1) acknowledges a beacon only once a replica holds it. 3 keeps beacons flowing while one replica is replaced (infrastructure/README.md)."
   type        = number
   default     = 2
 
   validation {
     condition     = var.redis_num_cache_clusters >= 2 && var.redis_num_cache_clusters <= 6 && floor(var.redis_num_cache_clusters) == var.redis_num_cache_clusters
     error_message = "redis_num_cache_clusters must be 2 to 6 (a primary and 1-5 replicas): a single node loses every acknowledged, unflushed beacon when it is replaced."
+  }
+}
+
+variable "redis_num_node_groups" {
+  description = "Shards of the Redis data (ElastiCache cluster mode), each a primary with redis_num_cache_clusters - 1 replicas. 1 (the default): one primary, cluster mode disabled. More: cluster mode enabled, and the app runs with REDIS_CLUSTER=1 and EVENT_SHARDS = 2 x the shards (the redis_cluster and event_shards outputs, which scripts/deploy.sh passes on), so that every primary takes beacons (docs/scaling.md). Switching an existing group between the two modes replaces it: drain the flusher first (infrastructure/README.md)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.redis_num_node_groups >= 1 && var.redis_num_node_groups <= 30 && floor(var.redis_num_node_groups) == var.redis_num_node_groups
+    error_message = "redis_num_node_groups must be a whole number from 1 to 30."
   }
 }
 

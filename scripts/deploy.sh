@@ -169,6 +169,8 @@ read_outputs() {
   CDN_BASE_URL="$(tf_out cdn_base_url)"
   DB_HOST="$(tf_out db_host)"; DB_PORT="$(tf_out db_port)"; DB_NAME="$(tf_out db_name)"
   REDIS_HOST="$(tf_out redis_host)"; REDIS_PORT="$(tf_out redis_port)"
+  # Cluster mode (redis_num_node_groups > 1): REDIS_CLUSTER=1 and the event store's shards.
+  REDIS_CLUSTER="$(tf_out redis_cluster)"; EVENT_SHARDS="$(tf_out event_shards)"
   DB_SECRET_ARN="$(tf_out db_secret_arn)"
   REDIS_SECRET_ARN="$(tf_out redis_secret_arn)"
   APP_SECRET_ARN="$(tf_out app_secret_arn)"
@@ -235,7 +237,8 @@ apply_secrets() {
   SECRET_KEY="$secret_key"
   # Rolls the pods when a secret or a Terraform output changes (pod template annotation).
   CONFIG_CHECKSUM="$(printf '%s\n' "$DATABASE_URL" "$REDIS_URL" "$SECRET_KEY" "$S3_BUCKET" "$CDN_BASE_URL" \
-    "$PUBLIC_BASE_URL" "$APP_ROLE_ARN" "$CERT_ARN" "$EVENT_EXPORT_BUCKET" "$FLUSHER_ROLE_ARN" | sha256sum | cut -c1-16)"
+    "$PUBLIC_BASE_URL" "$APP_ROLE_ARN" "$CERT_ARN" "$EVENT_EXPORT_BUCKET" "$FLUSHER_ROLE_ARN" "$REDIS_CLUSTER" \
+    "$EVENT_SHARDS" | sha256sum | cut -c1-16)"
 
   echo "+ kubectl apply -f - <<< Secret $NAMESPACE/adserver-secrets {SECRET_KEY, DATABASE_URL, REDIS_URL} (values not shown)" >&2
   [[ $DRY_RUN == 1 ]] && return
@@ -264,6 +267,8 @@ render_manifests() {
       -e "s|@@EVENT_EXPORT_BUCKET@@|$(esc "$EVENT_EXPORT_BUCKET")|g" \
       -e "s|@@FLUSHER_ROLE_ARN@@|$(esc "$FLUSHER_ROLE_ARN")|g" \
       -e "s|@@CDN_BASE_URL@@|$(esc "$CDN_BASE_URL")|g" \
+      -e "s|@@REDIS_CLUSTER@@|$(esc "$REDIS_CLUSTER")|g" \
+      -e "s|@@EVENT_SHARDS@@|$(esc "$EVENT_SHARDS")|g" \
       -e "s|@@PUBLIC_BASE_URL@@|$(esc "$PUBLIC_BASE_URL")|g" \
       -e "s|@@APP_DOMAIN@@|$(esc "$APP_DOMAIN")|g" \
       -e "s|@@APP_ROLE_ARN@@|$(esc "$APP_ROLE_ARN")|g" \

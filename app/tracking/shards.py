@@ -3,7 +3,7 @@
 A Redis script may only touch keys of one hash slot on Redis Cluster (https://redis.io/docs/latest/
 operate/oss_and_stack/reference/cluster-spec/, "Hash tags": only the part of a key between its first `{`
 and the next `}` is hashed). The event store therefore splits its keys into `EVENT_SHARDS` shards, each
-with the hash tag `{eN}` after the key prefix, and sends every write to one shard:
+with a hash tag `{eN}` (or `{eN-j}`: `shard_tag`) after the key prefix, and sends every write to one shard:
 
 - shard `N` holds the stream `<prefix>{eN}events`, the seen-hashes `<prefix>{eN}seen:<ad serving id>`,
   the live spend `<prefix>{eN}spend:<campaign>` and delivery `<prefix>{eN}delivery:<campaign>` of what
@@ -16,16 +16,19 @@ with the hash tag `{eN}` after the key prefix, and sends every write to one shar
 
 With one shard on a single Redis (`EVENT_SHARDS=1`, `REDIS_CLUSTER=0`, the defaults) the tag is empty and
 the keys are those of a store without shards (`<prefix>events`, `<prefix>seen:...`). On a cluster use a
-multiple of its primaries so that every primary holds shards (docs/scaling.md). Changing EVENT_SHARDS
-moves writes between shards: stop the writers and let the flusher drain first (app.tracking.flusher reads
-only the streams of the shards it knows).
+multiple of its primaries: each primary then holds as many shards as the others (docs/scaling.md).
+Changing EVENT_SHARDS moves writes between shards: stop the writers and let the flusher drain first
+(app.tracking.flusher reads only the streams of the shards it knows).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import zlib
 
 import redis
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from redis.exceptions import RedisClusterException
 
 from app.tracking.frequency import history_key
@@ -48,7 +51,7 @@ class Shards:
             raise ValueError("REDIS_KEY_PREFIX must not hold '{' with hash-tagged keys")
         self.prefix = prefix
         self.count = count
-        self.tags = [""] if count == 1 and not tagged else [f"{{e{n}}}" for n in range(count)]
+        self.tags = [""] if count == 1 and not tagged else [shard_tag(n, count) for n in range(count)]
 
     def of(self, route: str) -> int:
         """The shard of a write routed by `route` (a device key, ad serving id or request id)."""
@@ -70,3 +73,21 @@ class Shards:
     def answer_key(self, request_id: str) -> str:
         """An SDK request's stored answer, in its request's shard."""
         return self.key(self.of(request_id), f"answer:{request_id}")
+
+
+@functools.cache
+def shard_tag(shard: int, count: int) -> str:
+    """The hash tag of shard `shard` of `count`: `{eN}`, or `{eN-j}` with the smallest j whose hash slot
+    falls in the middle half of the shard's share of the 16,384 slots (shard N of `count`: from N/count to
+    (N+1)/count). A cluster's primaries hold equal contiguous ranges of slots (ElastiCache's and
+    `redis-cli --cluster create`'s layout), so with `count` a multiple of the primaries each holds as many
+    shards; the bare `{eN}` tags bunch (CRC16: six fell 4/1/1 over three primaries)."""
+    if count == 1:
+        return "{e0}"
+    low, high = shard * REDIS_CLUSTER_HASH_SLOTS // count, (shard + 1) * REDIS_CLUSTER_HASH_SLOTS // count
+    margin = (high - low) // 4
+    for attempt in itertools.count():
+        name = f"e{shard}" if attempt == 0 else f"e{shard}-{attempt}"
+        if low + margin <= key_slot(name.encode()) < high - margin:
+            return f"{{{name}}}"
+    raise AssertionError("unreachable")  # itertools.count() never ends

@@ -195,3 +195,57 @@ run "a_single_redis_node_is_refused" {
 
   expect_failures = [var.redis_num_cache_clusters]
 }
+
+run "cluster_mode_shards_keep_every_guarantee" {
+  command = plan
+
+  variables {
+    redis_num_node_groups = 3
+  }
+
+  assert {
+    condition = (
+      aws_elasticache_replication_group.main.cluster_mode == "enabled"
+      && aws_elasticache_replication_group.main.num_node_groups == 3
+      && aws_elasticache_replication_group.main.replicas_per_node_group == 1
+      && aws_elasticache_replication_group.main.automatic_failover_enabled
+      && aws_elasticache_replication_group.main.multi_az_enabled
+    )
+    error_message = "Cluster mode: three shards, each a primary with its replica and automatic failover."
+  }
+
+  assert {
+    condition = (
+      [for p in aws_elasticache_parameter_group.redis.parameter : p.value if p.name == "cluster-enabled"] == ["yes"]
+      && [for p in aws_elasticache_parameter_group.redis.parameter : p.value if p.name == "maxmemory-policy"] == ["noeviction"]
+      && aws_elasticache_parameter_group.redis.name == "adserver-default-redis7-cluster"
+    )
+    error_message = "Cluster mode needs a parameter group of its own with cluster-enabled yes, still noeviction."
+  }
+
+  assert {
+    condition = toset(keys(aws_cloudwatch_metric_alarm.redis_memory)) == toset([
+      "adserver-default-0001-001", "adserver-default-0001-002", "adserver-default-0002-001",
+      "adserver-default-0002-002", "adserver-default-0003-001", "adserver-default-0003-002",
+    ])
+    error_message = "Every node of every shard needs its alarms (CacheClusterId <group>-<shard>-<node>)."
+  }
+
+  assert {
+    condition     = output.redis_cluster == 1 && output.event_shards == 6
+    error_message = "The app must run with REDIS_CLUSTER=1 and two event shards per primary."
+  }
+}
+
+run "one_shard_keeps_cluster_mode_off" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_elasticache_replication_group.main.cluster_mode == "disabled"
+      && output.redis_cluster == 0 && output.event_shards == 1
+      && length([for p in aws_elasticache_parameter_group.redis.parameter : p if p.name == "cluster-enabled"]) == 0
+    )
+    error_message = "Without shards the group stays in cluster mode disabled, and the app on one Redis."
+  }
+}

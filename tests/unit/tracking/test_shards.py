@@ -37,6 +37,26 @@ def test_every_key_of_a_shard_is_in_its_streams_slot():
     )
 
 
+@pytest.mark.parametrize("primaries", [2, 3, 4, 6])
+@pytest.mark.parametrize("per_primary", [1, 2, 4])
+def test_a_multiple_of_the_primaries_puts_as_many_shards_on_each(primaries, per_primary):
+    """Primaries hold equal contiguous ranges of the 16,384 slots, as ElastiCache and redis-cli lay them out
+    (the boundaries rounded either way)."""
+    shards = Shards("adserver:", primaries * per_primary)
+    for rounding in (0, 1):
+        bounds = [n * 16384 // primaries + rounding for n in range(1, primaries)]
+        held = [
+            sum(slot >= bound for bound in bounds)
+            for slot in map(key_slot, map(str.encode, shards.streams()))
+        ]
+        assert sorted(held) == [p for p in range(primaries) for _ in range(per_primary)]
+
+
+def test_shard_tags_stay_what_they_were():
+    assert Shards("p:", tagged=True).tags == ["{e0}"]
+    assert Shards("p:", 3).tags == ["{e0-2}", "{e1-3}", "{e2-3}"]  # the keys of a running cluster
+
+
 def test_routes_spread_over_every_shard_the_same_way_each_time():
     shards = Shards("p:", 4)
     assert {shards.of(f"ad-{n}") for n in range(200)} == {0, 1, 2, 3}
