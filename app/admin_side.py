@@ -5,6 +5,7 @@ throttle and the transcoder. Serving workers (APP_ROLE=serving) never import thi
 
 from __future__ import annotations
 
+import redis
 from flask import Flask
 
 from app import admin, cli
@@ -19,6 +20,7 @@ from app.creatives.jobs import make_transcoder
 from app.creatives.views import blp as creatives_blp
 from app.errors import Api
 from app.reporting.views import blp as reporting_blp
+from app.runtime import REDIS_OPTIONS
 from app.serving.diagnosis_views import blp as delivery_blp
 from app.supply.views import blp as supply_tags_blp
 from app.tracking.dead_letter_views import blp as dead_letters_blp
@@ -39,8 +41,11 @@ API_BLUEPRINTS = (
 def init_app(app: Flask, api: Api) -> None:
     settings = app.config["SETTINGS"]
     runtime = app.extensions["runtime"]
+    jobs_redis = app.extensions.get("redis")
+    if settings.jobs_redis_url:  # rq needs a Redis without cluster mode (REDIS_CLUSTER=1)
+        jobs_redis = redis.Redis.from_url(settings.jobs_redis_url, **REDIS_OPTIONS)
     runtime.transcoder = make_transcoder(
-        runtime.sessions, runtime.storage, app.extensions.get("redis"), settings.redis_key_prefix
+        runtime.sessions, runtime.storage, jobs_redis, settings.redis_key_prefix
     )
     audit.install()
     throttle.init_app(app, settings)

@@ -38,16 +38,17 @@ from app.tracking.test_traffic import MemoryTestCounts, RedisTestCounts
 
 log = logging.getLogger(__name__)
 
+REDIS_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 2, "health_check_interval": 30}
+
 
 def redis_client(settings: Settings) -> redis.Redis | None:
     """The Redis client of REDIS_URL: a redis.cluster.RedisCluster with REDIS_CLUSTER=1 (it reads the slot
     map from the node the URL names and follows it), else a plain one; None without REDIS_URL."""
     if not settings.redis_url:
         return None
-    options = {"socket_timeout": 2, "socket_connect_timeout": 2, "health_check_interval": 30}
     if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url, **options)
-    return redis.Redis.from_url(settings.redis_url, **options)
+        return RedisCluster.from_url(settings.redis_url, **REDIS_OPTIONS)
+    return redis.Redis.from_url(settings.redis_url, **REDIS_OPTIONS)
 
 
 class Runtime:

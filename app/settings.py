@@ -72,6 +72,14 @@ class Settings:
             "(app.tracking.shards).",
         },
     )
+    jobs_redis_url: str | None = field(
+        default=None,
+        metadata={
+            "env": "JOBS_REDIS_URL",
+            "help": "Redis of the transcode queue (rq) when it is not REDIS_URL. rq needs a Redis without "
+            "cluster mode: with REDIS_CLUSTER=1 the admin side (APP_ROLE=all) needs this one.",
+        },
+    )
     event_shards: int = field(
         default=1,
         metadata={
@@ -349,6 +357,11 @@ class Settings:
             raise SettingsError(f"EVENT_FLUSHER must be inprocess or external, not {self.event_flusher!r}")
         if self.app_role not in ("all", "serving"):
             raise SettingsError(f"APP_ROLE must be all or serving, not {self.app_role!r}")
+        if self.redis_cluster and self.app_role == "all" and not self.jobs_redis_url:
+            raise SettingsError(
+                "REDIS_CLUSTER=1 needs JOBS_REDIS_URL with APP_ROLE=all: the transcode queue (rq) runs on a "
+                "Redis without cluster mode"
+            )
         if self.app_role == "serving" and (self.event_flusher != "external" or not self.redis_url):
             # Serving workers never flush (the flusher's Parquet export is no serving work), and what they
             # count must reach the processes that do: through Redis.
@@ -403,6 +416,11 @@ class Settings:
     @property
     def time_zone(self) -> ZoneInfo:
         return ZoneInfo(self.account_time_zone)
+
+    @property
+    def jobs_redis(self) -> str | None:
+        """The Redis of the transcode queue: JOBS_REDIS_URL, else REDIS_URL (None: jobs run in-process)."""
+        return self.jobs_redis_url or self.redis_url
 
     @property
     def is_postgres(self) -> bool:

@@ -59,7 +59,7 @@ resource "aws_cloudwatch_metric_alarm" "rds_cpu" {
 # noeviction: at 100 % of maxmemory Redis refuses writes (beacons then go straight to PostgreSQL,
 # SDK requests fail). Usually the flusher is behind and the stream grows.
 resource "aws_cloudwatch_metric_alarm" "redis_memory" {
-  for_each = toset(local.redis_member_clusters)
+  for_each = toset(local.redis_alarmed_nodes)
 
   alarm_name          = "${each.value}-memory"
   alarm_description   = "Redis node ${each.value} uses more than ${var.redis_memory_threshold_percent}% of maxmemory in 3 of 5 minutes; at 100% it refuses writes (noeviction). Check the flusher (stream length, adserver_events_pending) before resizing."
@@ -80,7 +80,7 @@ resource "aws_cloudwatch_metric_alarm" "redis_memory" {
 # With noeviction, Redis never evicts: any eviction means the parameter group drifted (someone
 # changed maxmemory-policy or the group) and dedupe hashes or the stream itself are being dropped.
 resource "aws_cloudwatch_metric_alarm" "redis_evictions" {
-  for_each = toset(local.redis_member_clusters)
+  for_each = toset(local.redis_alarmed_nodes)
 
   alarm_name          = "${each.value}-evictions"
   alarm_description   = "Redis node ${each.value} evicted keys: maxmemory-policy is no longer noeviction, so beacons are being lost or replays counted again. Restore the ${aws_elasticache_parameter_group.redis.name} parameter group now."
@@ -101,7 +101,7 @@ resource "aws_cloudwatch_metric_alarm" "redis_evictions" {
 # to 1 s for a replica before acknowledging a beacon: a lagging replica slows every beacon, and past
 # 1 s they are written to PostgreSQL directly.
 resource "aws_cloudwatch_metric_alarm" "redis_replication_lag" {
-  for_each = toset(local.redis_member_clusters)
+  for_each = toset(local.redis_alarmed_nodes)
 
   alarm_name          = "${each.value}-replication-lag"
   alarm_description   = "Redis replica ${each.value} lags the primary by more than ${var.redis_replication_lag_threshold_seconds}s in 3 of 5 minutes: beacons wait for it (REDIS_WAIT_REPLICAS) and slow down or fall back to PostgreSQL."

@@ -115,6 +115,11 @@ output "redis_host" {
   )
 }
 
+output "jobs_redis_host" {
+  description = "Primary endpoint of the transcode queue's Redis (TLS) in cluster mode; empty without (the queue is then on redis_host)."
+  value       = local.redis_cluster_mode ? aws_elasticache_replication_group.jobs[0].primary_endpoint_address : ""
+}
+
 output "redis_cluster" {
   description = "The app's REDIS_CLUSTER: 1 in cluster mode (redis_num_node_groups > 1), else 0."
   value       = local.redis_cluster_mode ? 1 : 0

@@ -77,6 +77,11 @@ locals {
       for node in range(1, var.redis_num_cache_clusters + 1) : format("%s-%04d-%03d", local.name, shard, node)
     ]
   ]) : [for i in range(1, var.redis_num_cache_clusters + 1) : format("%s-%03d", local.name, i)]
+  # Every node the alarms watch: the transcode queue's too, in cluster mode.
+  redis_alarmed_nodes = concat(
+    local.redis_member_clusters,
+    local.redis_cluster_mode ? [for i in range(1, 3) : format("%s-jobs-%03d", local.name, i)] : [],
+  )
 }
 
 resource "aws_elasticache_parameter_group" "redis" {
@@ -151,6 +156,63 @@ resource "aws_elasticache_replication_group" "main" {
   # the switch of an existing group to the noeviction parameter group: infrastructure/README.md).
   # Adding replicas is always immediate.
   apply_immediately = var.redis_apply_immediately
+
+  lifecycle {
+    ignore_changes = [auth_token]
+  }
+}
+
+# The transcode queue (rq) in cluster mode: rq needs a Redis without cluster mode (its commands span
+# keys of many slots), so the admin side and the transcoder get a small group of their own
+# (JOBS_REDIS_URL). Same network, encryption and AUTH token; noeviction too, as a lost job would leave
+# its creative queued for good.
+resource "aws_elasticache_parameter_group" "jobs" {
+  count = local.redis_cluster_mode ? 1 : 0
+
+  name        = "${local.name}-jobs-${local.redis_family}"
+  family      = local.redis_family
+  description = "${local.name} transcode queue: never evict"
+
+  parameter {
+    name  = "maxmemory-policy"
+    value = "noeviction"
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_elasticache_replication_group" "jobs" {
+  count = local.redis_cluster_mode ? 1 : 0
+
+  replication_group_id = "${local.name}-jobs"
+  description          = "${local.name} transcode queue (rq)"
+
+  engine                      = "redis"
+  engine_version              = var.redis_engine_version
+  node_type                   = var.redis_jobs_node_type
+  num_cache_clusters          = 2
+  parameter_group_name        = aws_elasticache_parameter_group.jobs[0].name
+  port                        = 6379
+  automatic_failover_enabled  = true
+  multi_az_enabled            = true
+  preferred_cache_cluster_azs = [for i in range(2) : local.azs[i % local.az_count]]
+
+  subnet_group_name  = aws_elasticache_subnet_group.main.name
+  security_group_ids = [aws_security_group.redis.id]
+
+  transit_encryption_enabled = true
+  transit_encryption_mode    = "required"
+  at_rest_encryption_enabled = true
+  kms_key_id                 = aws_kms_key.main.arn
+  auth_token                 = data.aws_secretsmanager_random_password.redis.random_password
+
+  snapshot_retention_limit   = var.redis_snapshot_retention_days
+  snapshot_window            = "02:00-03:00"
+  maintenance_window         = "sun:05:30-sun:06:30"
+  auto_minor_version_upgrade = true
+  apply_immediately          = var.redis_apply_immediately
 
   lifecycle {
     ignore_changes = [auth_token]

@@ -252,6 +252,12 @@ variable "redis_num_node_groups" {
   }
 }
 
+variable "redis_jobs_node_type" {
+  description = "ElastiCache node type of the transcode queue's Redis, made in cluster mode only (rq needs a Redis without cluster mode)."
+  type        = string
+  default     = "cache.t4g.micro"
+}
+
 variable "redis_apply_immediately" {
   description = "Apply Redis modifications (parameter group, node type, engine version) now instead of in the next maintenance window. Set it once (TF_VAR_redis_apply_immediately=true) to move an existing group to the noeviction parameter group."
   type        = bool

@@ -171,6 +171,7 @@ read_outputs() {
   REDIS_HOST="$(tf_out redis_host)"; REDIS_PORT="$(tf_out redis_port)"
   # Cluster mode (redis_num_node_groups > 1): REDIS_CLUSTER=1 and the event store's shards.
   REDIS_CLUSTER="$(tf_out redis_cluster)"; EVENT_SHARDS="$(tf_out event_shards)"
+  JOBS_REDIS_HOST="$(tf_out jobs_redis_host)"  # empty without cluster mode
   DB_SECRET_ARN="$(tf_out db_secret_arn)"
   REDIS_SECRET_ARN="$(tf_out redis_secret_arn)"
   APP_SECRET_ARN="$(tf_out app_secret_arn)"
@@ -234,17 +235,22 @@ apply_secrets() {
 
   DATABASE_URL="postgresql://$db_user:$db_password@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=require"
   REDIS_URL="rediss://:$redis_token@$REDIS_HOST:$REDIS_PORT/0"
+  # The transcode queue's Redis in cluster mode (rq needs one without); empty: the queue is on REDIS_URL.
+  JOBS_REDIS_URL=""
+  [[ -n "$JOBS_REDIS_HOST" ]] && JOBS_REDIS_URL="rediss://:$redis_token@$JOBS_REDIS_HOST:$REDIS_PORT/0"
   SECRET_KEY="$secret_key"
   # Rolls the pods when a secret or a Terraform output changes (pod template annotation).
-  CONFIG_CHECKSUM="$(printf '%s\n' "$DATABASE_URL" "$REDIS_URL" "$SECRET_KEY" "$S3_BUCKET" "$CDN_BASE_URL" \
+  CONFIG_CHECKSUM="$(printf '%s\n' "$DATABASE_URL" "$REDIS_URL" "$JOBS_REDIS_URL" "$SECRET_KEY" "$S3_BUCKET" "$CDN_BASE_URL" \
     "$PUBLIC_BASE_URL" "$APP_ROLE_ARN" "$CERT_ARN" "$EVENT_EXPORT_BUCKET" "$FLUSHER_ROLE_ARN" "$REDIS_CLUSTER" \
     "$EVENT_SHARDS" | sha256sum | cut -c1-16)"
 
-  echo "+ kubectl apply -f - <<< Secret $NAMESPACE/adserver-secrets {SECRET_KEY, DATABASE_URL, REDIS_URL} (values not shown)" >&2
+  echo "+ kubectl apply -f - <<< Secret $NAMESPACE/adserver-secrets {SECRET_KEY, DATABASE_URL, REDIS_URL, JOBS_REDIS_URL} (values not shown)" >&2
   [[ $DRY_RUN == 1 ]] && return
-  SECRET_KEY="$SECRET_KEY" DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" NAMESPACE="$NAMESPACE" python3 - <<'PY' | kubectl apply -f -
+  SECRET_KEY="$SECRET_KEY" DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" JOBS_REDIS_URL="$JOBS_REDIS_URL" \
+    NAMESPACE="$NAMESPACE" python3 - <<'PY' | kubectl apply -f -
 import base64, json, os
-data = {k: base64.b64encode(os.environ[k].encode()).decode() for k in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")}
+names = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "JOBS_REDIS_URL")
+data = {k: base64.b64encode(os.environ[k].encode()).decode() for k in names}
 print(json.dumps({
     "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
     "metadata": {"name": "adserver-secrets", "namespace": os.environ["NAMESPACE"],

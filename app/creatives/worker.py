@@ -49,16 +49,16 @@ def failed(job, connection, exc_type, exc_value, traceback) -> None:
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty (tests, one-off backfills).")
 @with_appcontext
 def worker_command(burst: bool) -> None:
-    """Run transcode jobs from the queue in Redis until SIGTERM (needs REDIS_URL)."""
+    """Run transcode jobs from the queue in Redis (JOBS_REDIS_URL, else REDIS_URL) until SIGTERM."""
     global _app
     _app = current_app._get_current_object()
     settings = current_app.config["SETTINGS"]
-    if not settings.redis_url:
+    if not settings.jobs_redis:
         raise click.ClickException(
             "REDIS_URL is not set: without it the web process transcodes uploads itself"
         )
     # A connection of its own, without the web client's socket timeout: the worker blocks on the queue.
-    connection = redis.Redis.from_url(settings.redis_url)
+    connection = redis.Redis.from_url(settings.jobs_redis)
     queue = Queue(jobs.queue_name(settings.redis_key_prefix), connection=connection)
     worker = Worker([queue], connection=connection, maintenance_interval=MAINTENANCE_SECONDS)
     click.echo(f"transcode worker {worker.name} on queue {queue.name}")

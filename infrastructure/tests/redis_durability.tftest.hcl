@@ -227,13 +227,27 @@ run "cluster_mode_shards_keep_every_guarantee" {
     condition = toset(keys(aws_cloudwatch_metric_alarm.redis_memory)) == toset([
       "adserver-default-0001-001", "adserver-default-0001-002", "adserver-default-0002-001",
       "adserver-default-0002-002", "adserver-default-0003-001", "adserver-default-0003-002",
+      "adserver-default-jobs-001", "adserver-default-jobs-002",
     ])
-    error_message = "Every node of every shard needs its alarms (CacheClusterId <group>-<shard>-<node>)."
+    error_message = "Every node of every shard, and of the transcode queue's Redis, needs its alarms (CacheClusterId <group>-<shard>-<node>)."
   }
 
   assert {
     condition     = output.redis_cluster == 1 && output.event_shards == 6
     error_message = "The app must run with REDIS_CLUSTER=1 and two event shards per primary."
+  }
+
+  assert {
+    condition = (
+      length(aws_elasticache_replication_group.jobs) == 1
+      && aws_elasticache_replication_group.jobs[0].num_cache_clusters == 2
+      && aws_elasticache_replication_group.jobs[0].automatic_failover_enabled
+      && aws_elasticache_replication_group.jobs[0].transit_encryption_enabled
+      && aws_elasticache_replication_group.jobs[0].at_rest_encryption_enabled
+      && aws_elasticache_replication_group.jobs[0].parameter_group_name == aws_elasticache_parameter_group.jobs[0].name
+      && [for p in aws_elasticache_parameter_group.jobs[0].parameter : p.value if p.name == "maxmemory-policy"] == ["noeviction"]
+    )
+    error_message = "rq cannot run on a cluster: the transcode queue needs a Redis of its own, replicated, encrypted, never evicting."
   }
 }
 
@@ -245,6 +259,7 @@ run "one_shard_keeps_cluster_mode_off" {
       aws_elasticache_replication_group.main.cluster_mode == "disabled"
       && output.redis_cluster == 0 && output.event_shards == 1
       && length([for p in aws_elasticache_parameter_group.redis.parameter : p if p.name == "cluster-enabled"]) == 0
+      && length(aws_elasticache_replication_group.jobs) == 0 && output.jobs_redis_host == ""
     )
     error_message = "Without shards the group stays in cluster mode disabled, and the app on one Redis."
   }

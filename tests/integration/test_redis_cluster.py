@@ -24,7 +24,7 @@ from app.tracking.frequency import CapCount
 from app.tracking.test_traffic import RedisTestCounts
 from harness.servers import RedisClusterServers, wait_until
 from tests import factories
-from tests.conftest import _with_admin
+from tests.conftest import REDIS_URL, _with_admin
 from tests.factories import CreativeFactory
 from tests.integration.test_event_faults import counted, drain
 from tests.serving_helpers import ad_urls, get_vast, refresh
@@ -120,13 +120,20 @@ def test_entries_of_a_dead_flusher_are_claimed_from_every_shard(shared_cluster, 
     assert store.pending() == 0
 
 
-def app_on(servers: RedisClusterServers, make_postgres_database, make_settings):
-    """The app (committed PostgreSQL) on the cluster, 3 event shards, WAIT for one replica."""
+def app_on(servers: RedisClusterServers, make_postgres_database, make_settings, **settings):
+    """The app (committed PostgreSQL) on the cluster, 3 event shards, WAIT for one replica; its transcode
+    queue on the single Redis (rq needs one without cluster mode)."""
     url = make_postgres_database("adserver_cluster")
     migrate.upgrade(url)
     _with_admin(url)
     settings = make_settings(
-        database_url=url, redis_url=servers.url, redis_cluster=1, event_shards=3, redis_wait_replicas=1
+        database_url=url,
+        redis_url=servers.url,
+        redis_cluster=1,
+        event_shards=3,
+        redis_wait_replicas=1,
+        jobs_redis_url=REDIS_URL,
+        **settings,
     )
     app = create_app(settings)
     runtime = app.extensions["runtime"]
@@ -145,6 +152,19 @@ def cluster_app(make_postgres_database, make_settings, redis_cluster):
     app = app_on(redis_cluster, make_postgres_database, make_settings)
     yield app
     app.extensions["database"].dispose()
+
+
+def test_transcode_jobs_go_to_their_own_redis_beside_the_cluster(
+    shared_cluster, make_postgres_database, make_settings, redis_server, redis_prefix
+):
+    app = app_on(shared_cluster, make_postgres_database, make_settings, redis_key_prefix=redis_prefix)
+    queue = f"rq:queue:{redis_prefix}transcode"
+    try:
+        app.extensions["runtime"].transcoder.submit(uuid.uuid4())
+        assert redis_server.llen(queue) == 1
+    finally:
+        redis_server.delete(queue)
+        app.extensions["database"].dispose()
 
 
 def test_the_app_serves_counts_and_flushes_on_the_cluster(

@@ -74,3 +74,12 @@ def test_a_prefix_holding_a_brace_or_no_shard_is_refused():
         Settings(event_shards=0)
     with pytest.raises(SettingsError):
         Settings(redis_cluster=2)
+
+
+def test_the_admin_side_on_a_cluster_needs_a_redis_for_its_jobs():
+    with pytest.raises(SettingsError, match="JOBS_REDIS_URL"):
+        Settings(redis_url="redis://cluster:6379", redis_cluster=1)
+    assert Settings(
+        redis_url="redis://c:6379", redis_cluster=1, jobs_redis_url="redis://j:6379"
+    ).jobs_redis == ("redis://j:6379")
+    assert Settings(redis_url="redis://one:6379").jobs_redis == "redis://one:6379"
