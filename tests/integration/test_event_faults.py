@@ -47,6 +47,13 @@ def fire_ads(client, n: int) -> list[dict]:
     return ads
 
 
+def ten_ads_fired(committed_app):
+    """Ten ads' impression, start and complete counted in Redis: (app, runtime, sessionmaker)."""
+    app, _ = committed_app
+    fire_ads(app.test_client(), 10)
+    return app, app.extensions["runtime"], app.extensions["database"].sessions
+
+
 def drain(flusher) -> None:
     while flusher.flush_once():
         pass
@@ -67,11 +74,7 @@ def test_a_redis_restart_before_the_flush_loses_nothing(committed_app, redis_pro
 
 
 def test_a_flusher_killed_mid_batch_leaves_its_events_to_another(committed_app, monkeypatch):
-    app, _ = committed_app
-    client = app.test_client()
-    fire_ads(client, 10)
-    runtime = app.extensions["runtime"]
-    sessions = app.extensions["database"].sessions
+    app, runtime, sessions = ten_ads_fired(committed_app)
     dead = Flusher(runtime.store, sessions, consumer="dead", block_ms=0)
     dead._batch = runtime.store.read_batch("dead", 1000, 0)  # read, then killed before committing
     assert len(dead._batch) == 30
@@ -83,11 +86,7 @@ def test_a_flusher_killed_mid_batch_leaves_its_events_to_another(committed_app, 
 
 
 def test_a_flusher_that_died_after_committing_counts_nothing_twice(committed_app, monkeypatch):
-    app, _ = committed_app
-    client = app.test_client()
-    fire_ads(client, 10)
-    runtime = app.extensions["runtime"]
-    sessions = app.extensions["database"].sessions
+    app, runtime, sessions = ten_ads_fired(committed_app)
     crashed = Flusher(runtime.store, sessions, consumer="crashed", block_ms=0)
     monkeypatch.setattr(runtime.store, "ack", lambda ids: None)  # committed, then died before XACK
     crashed.flush_once()
@@ -100,11 +99,7 @@ def test_a_flusher_that_died_after_committing_counts_nothing_twice(committed_app
 
 
 def test_a_flusher_killed_with_a_batch_read_ahead_leaves_it_to_another(committed_app, monkeypatch):
-    app, _ = committed_app
-    client = app.test_client()
-    fire_ads(client, 10)
-    runtime = app.extensions["runtime"]
-    sessions = app.extensions["database"].sessions
+    app, runtime, sessions = ten_ads_fired(committed_app)
     dead = Flusher(runtime.store, sessions, consumer="dead", block_ms=0, batch_size=12)
     assert dead.flush_once() == 12
     assert len(dead._next.result()) == 12  # the next batch, read while the first was stored
