@@ -251,19 +251,31 @@ def _rating(raw: str) -> str:
 def _custom(raw: str) -> frozenset[tuple[str, str]]:
     """Custom targeting as Google Ad Manager's cust_params carries it: URL-encoded `key=value` pairs joined
     by `&`, a value list by commas (`section=sports&team=bulls,cubs`); keys and values in lower case, at
-    most MAX_CUSTOM_PAIRS pairs. Unusable pairs are dropped; only a value with none left is ignored."""
+    most MAX_CUSTOM_PAIRS pairs. Unusable pairs are left out with a warning (empty parts silently), and
+    only a value with none left is ignored."""
     pairs = set()
+    dropped = 0
     for part in raw.split("&", MAX_CUSTOM_PAIRS * 4)[: MAX_CUSTOM_PAIRS * 4]:
+        if not part:  # "a=1&&b=2" or a trailing &: nothing was meant
+            continue
         key, _, values = part.partition("=")
         key = unquote_plus(key).strip().lower()
-        if not _CUSTOM_KEY.fullmatch(key):
-            continue
         for value in unquote_plus(values).split(",", MAX_CUSTOM_PAIRS)[:MAX_CUSTOM_PAIRS]:
             value = value.strip().lower()
-            if _CUSTOM_VALUE.fullmatch(value) and len(pairs) < MAX_CUSTOM_PAIRS:
+            if not value:  # "team=bulls," or "flag=": no value was meant
+                continue
+            if (
+                _CUSTOM_KEY.fullmatch(key)
+                and _CUSTOM_VALUE.fullmatch(value)
+                and len(pairs) < MAX_CUSTOM_PAIRS
+            ):
                 pairs.add((key, value))
+            else:
+                dropped += 1
     if not pairs:
         raise Unusable("no usable key=value pair")
+    if dropped:
+        raise Adjusted(frozenset(pairs), f"{dropped} unusable {'pair' if dropped == 1 else 'pairs'} left out")
     return frozenset(pairs)
 
 

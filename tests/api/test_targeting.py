@@ -256,4 +256,4 @@ def test_targeting_signals_are_read_as_sent():
     assert ad_request.content_genres == {"comedy", "sci-fi & fantasy"}
     assert (ad_request.content_rating, ad_request.livestream) == ("tv-14", 1)
     assert ad_request.custom == {("section", "sports"), ("team", "bulls"), ("team", "cubs"), ("k", "v")}
-    assert not ad_request.warnings
+    assert ad_request.warnings == {"cust_params": "1 unusable pair left out"}  # the bad key

@@ -76,3 +76,21 @@ def test_a_remembered_reading_gives_the_same_values_and_warnings_each_time():
         assert parsed.content_genres == frozenset({"drama"})
         assert parsed.custom == frozenset({("section", "sports")})
         assert parsed.user_agent == "x" * (REMEMBERED_LENGTH + 1)
+
+
+def test_custom_pairs_left_out_are_reported_and_the_others_kept():
+    from app.serving.request import MAX_CUSTOM_PAIRS, parse_ad_request
+
+    def read(cust_params: str):
+        parsed = parse_ad_request({"cust_params": cust_params}, {}, "192.0.2.1")
+        return parsed.custom, parsed.warnings.get("cust_params")
+
+    assert read("team=bulls,cubs&&section=,") == (frozenset({("team", "bulls"), ("team", "cubs")}), None)
+    assert read("team=bulls&bad key!=x&tier=gold") == (
+        frozenset({("team", "bulls"), ("tier", "gold")}),
+        "1 unusable pair left out",
+    )
+    many = "&".join(f"k{n}=v" for n in range(MAX_CUSTOM_PAIRS + 2))
+    custom, warning = read(many)
+    assert len(custom) == MAX_CUSTOM_PAIRS and warning == "2 unusable pairs left out"
+    assert read("bad key!=x") == (frozenset(), "no usable key=value pair")
