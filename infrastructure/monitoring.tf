@@ -59,13 +59,13 @@ resource "aws_cloudwatch_metric_alarm" "rds_cpu" {
 # noeviction: at 100 % of maxmemory Redis refuses writes (beacons then go straight to PostgreSQL,
 # SDK requests fail). Usually the flusher is behind and the stream grows.
 resource "aws_cloudwatch_metric_alarm" "redis_memory" {
-  for_each = toset(local.redis_alarmed_nodes)
+  for_each = local.redis_alarmed_nodes
 
-  alarm_name          = "${each.value}-memory"
-  alarm_description   = "Redis node ${each.value} uses more than ${var.redis_memory_threshold_percent}% of maxmemory in 3 of 5 minutes; at 100% it refuses writes (noeviction). Check the flusher (stream length, adserver_events_pending) before resizing."
+  alarm_name          = "${each.key}-memory"
+  alarm_description   = "Redis node ${each.key} uses more than ${var.redis_memory_threshold_percent}% of maxmemory in 3 of 5 minutes; at 100% it refuses writes (noeviction). ${each.value.full}"
   namespace           = "AWS/ElastiCache"
   metric_name         = "DatabaseMemoryUsagePercentage"
-  dimensions          = { CacheClusterId = each.value }
+  dimensions          = { CacheClusterId = each.key }
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = 5
@@ -80,13 +80,13 @@ resource "aws_cloudwatch_metric_alarm" "redis_memory" {
 # With noeviction, Redis never evicts: any eviction means the parameter group drifted (someone
 # changed maxmemory-policy or the group) and dedupe hashes or the stream itself are being dropped.
 resource "aws_cloudwatch_metric_alarm" "redis_evictions" {
-  for_each = toset(local.redis_alarmed_nodes)
+  for_each = local.redis_alarmed_nodes
 
-  alarm_name          = "${each.value}-evictions"
-  alarm_description   = "Redis node ${each.value} evicted keys: maxmemory-policy is no longer noeviction, so beacons are being lost or replays counted again. Restore the ${aws_elasticache_parameter_group.redis.name} parameter group now."
+  alarm_name          = "${each.key}-evictions"
+  alarm_description   = "Redis node ${each.key} evicted keys: maxmemory-policy is no longer noeviction, so ${each.value.evicting}. Restore the ${each.value.parameter_group} parameter group now."
   namespace           = "AWS/ElastiCache"
   metric_name         = "Evictions"
-  dimensions          = { CacheClusterId = each.value }
+  dimensions          = { CacheClusterId = each.key }
   statistic           = "Sum"
   period              = 60
   evaluation_periods  = 1
@@ -101,13 +101,13 @@ resource "aws_cloudwatch_metric_alarm" "redis_evictions" {
 # to 1 s for a replica before acknowledging a beacon: a lagging replica slows every beacon, and past
 # 1 s they are written to PostgreSQL directly.
 resource "aws_cloudwatch_metric_alarm" "redis_replication_lag" {
-  for_each = toset(local.redis_alarmed_nodes)
+  for_each = local.redis_alarmed_nodes
 
-  alarm_name          = "${each.value}-replication-lag"
-  alarm_description   = "Redis replica ${each.value} lags the primary by more than ${var.redis_replication_lag_threshold_seconds}s in 3 of 5 minutes: beacons wait for it (REDIS_WAIT_REPLICAS) and slow down or fall back to PostgreSQL."
+  alarm_name          = "${each.key}-replication-lag"
+  alarm_description   = "Redis replica ${each.key} lags the primary by more than ${var.redis_replication_lag_threshold_seconds}s in 3 of 5 minutes: ${each.value.lagging}"
   namespace           = "AWS/ElastiCache"
   metric_name         = "ReplicationLag"
-  dimensions          = { CacheClusterId = each.value }
+  dimensions          = { CacheClusterId = each.key }
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = 5

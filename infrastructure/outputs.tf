@@ -126,8 +126,8 @@ output "redis_cluster" {
 }
 
 output "event_shards" {
-  description = "The app's EVENT_SHARDS: two per Redis shard in cluster mode (every primary takes beacons, and a shard added later still gets some), 1 without."
-  value       = local.redis_cluster_mode ? 2 * var.redis_num_node_groups : 1
+  description = "The app's EVENT_SHARDS: redis_event_shards in cluster mode, 1 without."
+  value       = local.redis_cluster_mode ? var.redis_event_shards : 1
 }
 
 output "redis_port" {

@@ -67,20 +67,34 @@ resource "aws_vpc_security_group_ingress_rule" "redis_from_cluster" {
 locals {
   # redis7 for engine 7.x: the parameter group's family must match the engine's major version.
   redis_family = "redis${split(".", var.redis_engine_version)[0]}"
-  # More than one shard: ElastiCache cluster mode (the app's REDIS_CLUSTER=1, outputs.tf).
+  # More than one shard: ElastiCache cluster mode (the app's REDIS_CLUSTER=1, outputs.tf). A group cannot
+  # move between the modes in place (AWS asks for an online migration through "compatible"), so each mode
+  # has its own group id: switching replaces the group (drain first: infrastructure/README.md).
   redis_cluster_mode = var.redis_num_node_groups > 1
+  redis_group_id     = local.redis_cluster_mode ? "${local.name}-sharded" : local.name
   # Member clusters are named <group>-001, -002, ... without cluster mode, <group>-0001-001 (shard,
   # node) with it; they are the CacheClusterId dimension of the AWS/ElastiCache metrics (alarms in
   # monitoring.tf).
   redis_member_clusters = local.redis_cluster_mode ? flatten([
     for shard in range(1, var.redis_num_node_groups + 1) : [
-      for node in range(1, var.redis_num_cache_clusters + 1) : format("%s-%04d-%03d", local.name, shard, node)
+      for node in range(1, var.redis_num_cache_clusters + 1) : format("%s-%04d-%03d", local.redis_group_id, shard, node)
     ]
   ]) : [for i in range(1, var.redis_num_cache_clusters + 1) : format("%s-%03d", local.name, i)]
-  # Every node the alarms watch: the transcode queue's too, in cluster mode.
-  redis_alarmed_nodes = concat(
-    local.redis_member_clusters,
-    local.redis_cluster_mode ? [for i in range(1, 3) : format("%s-jobs-%03d", local.name, i)] : [],
+  # Every node the alarms watch (monitoring.tf), with what its alarms say: the transcode queue's too, in
+  # cluster mode.
+  redis_alarmed_nodes = merge(
+    { for node in local.redis_member_clusters : node => {
+      parameter_group = aws_elasticache_parameter_group.redis.name
+      full            = "Check the flusher (stream length, adserver_events_pending) before resizing."
+      evicting        = "beacons are being lost or replays counted again"
+      lagging         = "beacons wait for it (REDIS_WAIT_REPLICAS) and slow down or fall back to PostgreSQL."
+    } },
+    { for node in(local.redis_cluster_mode ? [for i in range(1, 3) : format("%s-jobs-%03d", local.name, i)] : []) : node => {
+      parameter_group = one(aws_elasticache_parameter_group.jobs[*].name)
+      full            = "Check the transcoder (jobs queued, worker pods running) before resizing (redis_jobs_node_type)."
+      evicting        = "transcode jobs are being lost"
+      lagging         = "a failover now would lose the latest transcode jobs."
+    } },
   )
 }
 
@@ -114,7 +128,7 @@ resource "aws_elasticache_parameter_group" "redis" {
 }
 
 resource "aws_elasticache_replication_group" "main" {
-  replication_group_id = local.name
+  replication_group_id = local.redis_group_id
   description          = "${local.name} counters, beacon stream and rate limits"
 
   engine               = "redis"
@@ -206,7 +220,9 @@ resource "aws_elasticache_replication_group" "jobs" {
   transit_encryption_mode    = "required"
   at_rest_encryption_enabled = true
   kms_key_id                 = aws_kms_key.main.arn
-  auth_token                 = data.aws_secretsmanager_random_password.redis.random_password
+  # The token the secret holds (the data source draws a new one at every plan: the main group keeps the
+  # first through ignore_changes, and this group may be made long after it).
+  auth_token = jsondecode(aws_secretsmanager_secret_version.redis.secret_string).auth_token
 
   snapshot_retention_limit   = var.redis_snapshot_retention_days
   snapshot_window            = "02:00-03:00"

@@ -242,13 +242,24 @@ variable "redis_num_cache_clusters" {
 }
 
 variable "redis_num_node_groups" {
-  description = "Shards of the Redis data (ElastiCache cluster mode), each a primary with redis_num_cache_clusters - 1 replicas. 1 (the default): one primary, cluster mode disabled. More: cluster mode enabled, and the app runs with REDIS_CLUSTER=1 and EVENT_SHARDS = 2 x the shards (the redis_cluster and event_shards outputs, which scripts/deploy.sh passes on), so that every primary takes beacons (docs/scaling.md). Switching an existing group between the two modes replaces it: drain the flusher first (infrastructure/README.md)."
+  description = "Shards of the Redis data (ElastiCache cluster mode), each a primary with redis_num_cache_clusters - 1 replicas. 1 (the default): one primary, cluster mode disabled. More: cluster mode enabled, and the app runs with REDIS_CLUSTER=1 and EVENT_SHARDS = redis_event_shards (the redis_cluster and event_shards outputs, which scripts/deploy.sh passes on; docs/scaling.md). Switching an existing stack between the two modes replaces the group (a new id, <name>-sharded): drain the flusher first (infrastructure/README.md)."
   type        = number
   default     = 1
 
   validation {
     condition     = var.redis_num_node_groups >= 1 && var.redis_num_node_groups <= 30 && floor(var.redis_num_node_groups) == var.redis_num_node_groups
     error_message = "redis_num_node_groups must be a whole number from 1 to 30."
+  }
+}
+
+variable "redis_event_shards" {
+  description = "The app's EVENT_SHARDS in cluster mode (redis_num_node_groups > 1): shards of the beacon stream and its keys, each under a hash tag of its own. Keep it a multiple of the node groups (12 spreads evenly over 2, 3, 4, 6 and 12), so that every primary takes as many beacons. Resharding the cluster leaves it alone; changing it moves the event store's keys: stop the serving pods and let the flusher drain the stream first (docs/scaling.md)."
+  type        = number
+  default     = 12
+
+  validation {
+    condition     = var.redis_event_shards >= 1 && var.redis_event_shards <= 1024 && floor(var.redis_event_shards) == var.redis_event_shards
+    error_message = "redis_event_shards must be a whole number from 1 to 1024."
   }
 }
 

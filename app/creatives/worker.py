@@ -55,7 +55,8 @@ def worker_command(burst: bool) -> None:
     settings = current_app.config["SETTINGS"]
     if not settings.jobs_redis:
         raise click.ClickException(
-            "REDIS_URL is not set: without it the web process transcodes uploads itself"
+            "neither JOBS_REDIS_URL nor REDIS_URL is set: without them the web process transcodes uploads "
+            "itself"
         )
     # A connection of its own, without the web client's socket timeout: the worker blocks on the queue.
     connection = redis.Redis.from_url(settings.jobs_redis)

@@ -18,7 +18,7 @@ per worker (players repeat them): this is the hottest path of the server.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import unquote_plus, urlsplit
@@ -251,21 +251,23 @@ def _rating(raw: str) -> str:
 def _custom(raw: str) -> frozenset[tuple[str, str]]:
     """Custom targeting as Google Ad Manager's cust_params carries it: URL-encoded `key=value` pairs joined
     by `&`, a value list by commas (`section=sports&team=bulls,cubs`); keys and values in lower case, at
-    most MAX_CUSTOM_PAIRS pairs. Unusable pairs are left out with a warning (empty parts silently), and
-    only a value with none left is ignored."""
-    pairs = set()
+    most MAX_CUSTOM_PAIRS pairs. Unusable pairs (and those past the limit) are left out with a warning
+    (empty parts silently), and only a value with none left is ignored."""
+    pairs: set[tuple[str, str]] = set()
     dropped = 0
-    for part in raw.split("&", MAX_CUSTOM_PAIRS * 4)[: MAX_CUSTOM_PAIRS * 4]:
-        if not part:  # "a=1&&b=2" or a trailing &: nothing was meant
+    for part in _capped(raw, "&", MAX_CUSTOM_PAIRS * 4):
+        if part is None:
+            dropped += 1
             continue
         key, _, values = part.partition("=")
         key = unquote_plus(key).strip().lower()
-        for value in unquote_plus(values).split(",", MAX_CUSTOM_PAIRS)[:MAX_CUSTOM_PAIRS]:
-            value = value.strip().lower()
-            if not value:  # "team=bulls," or "flag=": no value was meant
+        for value in _capped(unquote_plus(values), ",", MAX_CUSTOM_PAIRS):
+            value = value.strip().lower() if value is not None else None
+            if value == "" or (key, value) in pairs:  # "team=bulls," or a repeat: nothing new was meant
                 continue
             if (
-                _CUSTOM_KEY.fullmatch(key)
+                value is not None
+                and _CUSTOM_KEY.fullmatch(key)
                 and _CUSTOM_VALUE.fullmatch(value)
                 and len(pairs) < MAX_CUSTOM_PAIRS
             ):
@@ -275,8 +277,18 @@ def _custom(raw: str) -> frozenset[tuple[str, str]]:
     if not pairs:
         raise Unusable("no usable key=value pair")
     if dropped:
-        raise Adjusted(frozenset(pairs), f"{dropped} unusable {'pair' if dropped == 1 else 'pairs'} left out")
+        left_out = f"{dropped} {'pair' if dropped == 1 else 'pairs'} left out"
+        raise Adjusted(frozenset(pairs), f"{left_out} (unusable, or past {MAX_CUSTOM_PAIRS})")
     return frozenset(pairs)
+
+
+def _capped(text: str, separator: str, most: int) -> Iterator[str | None]:
+    """The non-empty parts of `text` split by `separator`: the first `most` as text, then None for each
+    part past them (counted, never parsed)."""
+    parts = text.split(separator, most)
+    rest = parts.pop() if len(parts) > most else ""
+    yield from (part for part in parts if part)
+    yield from (None for part in rest.split(separator) if part)
 
 
 def _vast_version(raw: str) -> str:

@@ -79,7 +79,7 @@ class Flusher:
         # The next batch, being read meanwhile: its entries are pending under this consumer, so those of a
         # flusher that stops are claimed after CLAIM_IDLE_MS, as any other it read and did not acknowledge.
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="event-reader")
-        self._next: Future | None = None
+        self._next: tuple[Future, frozenset[str]] | None = None  # and the ids of the batch then in hand
         self._last_housekeeping = 0.0
         self._last_full_housekeeping = -FULL_HOUSEKEEPING_SECONDS  # the first check is a full one
         self._spent: set[uuid.UUID] = set()  # campaigns whose impressions were stored since the last check
@@ -129,11 +129,21 @@ class Flusher:
 
     def _read(self) -> list[tuple[str, Event | Undecodable]]:
         """The batch read ahead (or a new one), once the reading of the next has started. A full batch
-        says more is waiting: only then is the next read ahead (an idle flusher blocks on one read)."""
+        says more is waiting: only then is the next read ahead (an idle flusher blocks on one read). What
+        is read ahead may hold entries of the batch in hand (the in-process store hands out what is not
+        acknowledged yet; Redis's XAUTOCLAIM takes back this consumer's own entries once idle long enough):
+        those are left out, as the batch in hand stores and acknowledges them."""
         ahead, self._next = self._next, None
-        batch = ahead.result() if ahead is not None else self.store.read_batch(*self._read_args())
+        if ahead is None:
+            batch = self.store.read_batch(*self._read_args())
+        else:
+            future, in_hand = ahead
+            batch = [entry for entry in future.result() if entry[0] not in in_hand]
+            if not batch:  # all of it was in hand: read what is waiting now
+                batch = self.store.read_batch(*self._read_args())
         if len(batch) >= self.batch_size and not self._stop.is_set():
-            self._next = self._reader.submit(self.store.read_batch, *self._read_args())
+            future = self._reader.submit(self.store.read_batch, *self._read_args())
+            self._next = (future, frozenset(entry_id for entry_id, _ in batch))
         return batch
 
     def _read_args(self) -> tuple[str, int, int]:

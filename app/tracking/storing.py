@@ -223,7 +223,7 @@ def _add_serving_counts(session: Session, events: list[Event]) -> None:
     batches = {e.ad_serving_id: e for e in events}
     claimed = session.scalars(
         _insert(session, ProcessedBatch)
-        .values([{"batch_id": batch, "processed_at": datetime.now(UTC)} for batch in batches])
+        .values([{"batch_id": batch, "processed_at": datetime.now(UTC)} for batch in sorted(batches)])
         .on_conflict_do_nothing(index_elements=["batch_id"])
         .returning(ProcessedBatch.batch_id)
     ).all()
@@ -258,21 +258,24 @@ def _add_serving_counts(session: Session, events: list[Event]) -> None:
         staging.add_served(session, served)
         return
     campaigns = _existing(session, Campaign, {campaign for _, campaign, _, _ in served})
+    rows = [
+        {
+            "hour": datetime.fromtimestamp(hour, UTC),
+            "campaign_id": uuid.UUID(campaign),
+            "creative_id": uuid.UUID(creative),
+            "supply_tag_id": supply_tag,
+            "ads": ads,
+        }
+        for (hour, campaign, creative, supply_tag), ads in sorted(served.items())
+        if campaign in campaigns
+    ]
+    if not rows:  # every ad of a campaign deleted since
+        return
     statement = _insert(session, ServedAdHourly)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["hour", "campaign_id", "creative_id", "supply_tag_id"],
             set_={"ads": ServedAdHourly.ads + statement.excluded.ads},
         ),
-        [
-            {
-                "hour": datetime.fromtimestamp(hour, UTC),
-                "campaign_id": uuid.UUID(campaign),
-                "creative_id": uuid.UUID(creative),
-                "supply_tag_id": supply_tag,
-                "ads": ads,
-            }
-            for (hour, campaign, creative, supply_tag), ads in sorted(served.items())
-            if campaign in campaigns
-        ],
+        rows,
     )

@@ -207,6 +207,7 @@ run "cluster_mode_shards_keep_every_guarantee" {
     condition = (
       aws_elasticache_replication_group.main.cluster_mode == "enabled"
       && aws_elasticache_replication_group.main.num_node_groups == 3
+      && aws_elasticache_replication_group.main.replication_group_id == "adserver-default-sharded"
       && aws_elasticache_replication_group.main.replicas_per_node_group == 1
       && aws_elasticache_replication_group.main.automatic_failover_enabled
       && aws_elasticache_replication_group.main.multi_az_enabled
@@ -225,16 +226,17 @@ run "cluster_mode_shards_keep_every_guarantee" {
 
   assert {
     condition = toset(keys(aws_cloudwatch_metric_alarm.redis_memory)) == toset([
-      "adserver-default-0001-001", "adserver-default-0001-002", "adserver-default-0002-001",
-      "adserver-default-0002-002", "adserver-default-0003-001", "adserver-default-0003-002",
+      "adserver-default-sharded-0001-001", "adserver-default-sharded-0001-002",
+      "adserver-default-sharded-0002-001", "adserver-default-sharded-0002-002",
+      "adserver-default-sharded-0003-001", "adserver-default-sharded-0003-002",
       "adserver-default-jobs-001", "adserver-default-jobs-002",
     ])
     error_message = "Every node of every shard, and of the transcode queue's Redis, needs its alarms (CacheClusterId <group>-<shard>-<node>)."
   }
 
   assert {
-    condition     = output.redis_cluster == 1 && output.event_shards == 6
-    error_message = "The app must run with REDIS_CLUSTER=1 and two event shards per primary."
+    condition     = output.redis_cluster == 1 && output.event_shards == 12
+    error_message = "The app must run with REDIS_CLUSTER=1 and the event shards set apart from the node groups (a reshard must not move the keys)."
   }
 
   assert {
@@ -246,8 +248,9 @@ run "cluster_mode_shards_keep_every_guarantee" {
       && aws_elasticache_replication_group.jobs[0].at_rest_encryption_enabled
       && aws_elasticache_replication_group.jobs[0].parameter_group_name == aws_elasticache_parameter_group.jobs[0].name
       && [for p in aws_elasticache_parameter_group.jobs[0].parameter : p.value if p.name == "maxmemory-policy"] == ["noeviction"]
+      && nonsensitive(aws_elasticache_replication_group.jobs[0].auth_token == jsondecode(aws_secretsmanager_secret_version.redis.secret_string).auth_token)
     )
-    error_message = "rq cannot run on a cluster: the transcode queue needs a Redis of its own, replicated, encrypted, never evicting."
+    error_message = "rq cannot run on a cluster: the transcode queue needs a Redis of its own, replicated, encrypted, never evicting, with the AUTH token the secret holds."
   }
 }
 
@@ -257,6 +260,7 @@ run "one_shard_keeps_cluster_mode_off" {
   assert {
     condition = (
       aws_elasticache_replication_group.main.cluster_mode == "disabled"
+      && aws_elasticache_replication_group.main.replication_group_id == "adserver-default"
       && output.redis_cluster == 0 && output.event_shards == 1
       && length([for p in aws_elasticache_parameter_group.redis.parameter : p if p.name == "cluster-enabled"]) == 0
       && length(aws_elasticache_replication_group.jobs) == 0 && output.jobs_redis_host == ""

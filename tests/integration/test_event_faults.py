@@ -102,7 +102,7 @@ def test_a_flusher_killed_with_a_batch_read_ahead_leaves_it_to_another(committed
     app, runtime, sessions = ten_ads_fired(committed_app)
     dead = Flusher(runtime.store, sessions, consumer="dead", block_ms=0, batch_size=12)
     assert dead.flush_once() == 12
-    assert len(dead._next.result()) == 12  # the next batch, read while the first was stored
+    assert len(dead._next[0].result()) == 12  # the next batch, read while the first was stored
     assert counted(app, "impression") + counted(app, "start") + counted(app, "complete") == 12
     monkeypatch.setattr(events_module, "CLAIM_IDLE_MS", 0)  # killed: another claims what it had read
     drain(Flusher(runtime.store, sessions, consumer="survivor", block_ms=0))

@@ -51,3 +51,10 @@ def test_batches_of_one_flush_are_summed_and_each_added_once(session):
         for row in session.scalars(sa.select(ServingCountHourly))
     }
     assert hourly == {(HOUR, 0): (2, 2), (HOUR, 7): (5, 5), (HOUR + 3600, 0): (1, 1)}
+
+
+def test_a_flush_whose_ads_all_belong_to_a_deleted_campaign_keeps_its_totals(session):
+    store_events(session, [batch("a", 1, {f"{uuid.uuid4()}/{uuid.uuid4()}": 3}, requests=4)])
+    session.commit()
+    assert session.scalar(sa.select(sa.func.count()).select_from(ServedAdHourly)) == 0
+    assert session.scalar(sa.select(ServingCountHourly.requests)) == 4

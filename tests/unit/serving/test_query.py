@@ -88,9 +88,15 @@ def test_custom_pairs_left_out_are_reported_and_the_others_kept():
     assert read("team=bulls,cubs&&section=,") == (frozenset({("team", "bulls"), ("team", "cubs")}), None)
     assert read("team=bulls&bad key!=x&tier=gold") == (
         frozenset({("team", "bulls"), ("tier", "gold")}),
-        "1 unusable pair left out",
+        "1 pair left out (unusable, or past 20)",
     )
     many = "&".join(f"k{n}=v" for n in range(MAX_CUSTOM_PAIRS + 2))
     custom, warning = read(many)
-    assert len(custom) == MAX_CUSTOM_PAIRS and warning == "2 unusable pairs left out"
+    assert (
+        len(custom) == MAX_CUSTOM_PAIRS
+        and warning == f"2 pairs left out (unusable, or past {MAX_CUSTOM_PAIRS})"
+    )
+    assert read("team=" + ",".join(f"t{n}" for n in range(MAX_CUSTOM_PAIRS + 3)))[1] == (
+        f"3 pairs left out (unusable, or past {MAX_CUSTOM_PAIRS})"
+    )
     assert read("bad key!=x") == (frozenset(), "no usable key=value pair")
