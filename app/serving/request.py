@@ -18,7 +18,7 @@ per worker (players repeat them): this is the hottest path of the server.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import unquote_plus, urlsplit
@@ -251,23 +251,21 @@ def _rating(raw: str) -> str:
 def _custom(raw: str) -> frozenset[tuple[str, str]]:
     """Custom targeting as Google Ad Manager's cust_params carries it: URL-encoded `key=value` pairs joined
     by `&`, a value list by commas (`section=sports&team=bulls,cubs`); keys and values in lower case, at
-    most MAX_CUSTOM_PAIRS pairs. Unusable pairs (and those past the limit) are left out with a warning
-    (empty parts silently), and only a value with none left is ignored."""
+    most MAX_CUSTOM_PAIRS pairs. Unusable pairs (and new ones past the limits) are left out with a warning;
+    empty parts and repeats are dropped silently. Only a value with no pair left is ignored."""
     pairs: set[tuple[str, str]] = set()
-    dropped = 0
-    for part in _capped(raw, "&", MAX_CUSTOM_PAIRS * 4):
-        if part is None:
-            dropped += 1
-            continue
+    parts, dropped = _split_capped(raw, "&", MAX_CUSTOM_PAIRS * 4)
+    for part in parts:
         key, _, values = part.partition("=")
         key = unquote_plus(key).strip().lower()
-        for value in _capped(unquote_plus(values), ",", MAX_CUSTOM_PAIRS):
-            value = value.strip().lower() if value is not None else None
-            if value == "" or (key, value) in pairs:  # "team=bulls," or a repeat: nothing new was meant
+        values, past = _split_capped(unquote_plus(values), ",", MAX_CUSTOM_PAIRS)
+        dropped += past
+        for value in values:
+            value = value.strip().lower()
+            if not value or (key, value) in pairs:  # "team=bulls," or a repeat: nothing new was meant
                 continue
             if (
-                value is not None
-                and _CUSTOM_KEY.fullmatch(key)
+                _CUSTOM_KEY.fullmatch(key)
                 and _CUSTOM_VALUE.fullmatch(value)
                 and len(pairs) < MAX_CUSTOM_PAIRS
             ):
@@ -282,13 +280,13 @@ def _custom(raw: str) -> frozenset[tuple[str, str]]:
     return frozenset(pairs)
 
 
-def _capped(text: str, separator: str, most: int) -> Iterator[str | None]:
-    """The non-empty parts of `text` split by `separator`: the first `most` as text, then None for each
-    part past them (counted, never parsed)."""
+def _split_capped(text: str, separator: str, most: int) -> tuple[list[str], int]:
+    """(the distinct non-empty parts of `text` split by `separator`, at most `most` of them read; how many
+    other distinct parts came after those, unread)."""
     parts = text.split(separator, most)
     rest = parts.pop() if len(parts) > most else ""
-    yield from (part for part in parts if part)
-    yield from (None for part in rest.split(separator) if part)
+    read = dict.fromkeys(part for part in parts if part)  # in order, each once
+    return list(read), len({part for part in rest.split(separator) if part} - read.keys())
 
 
 def _vast_version(raw: str) -> str:

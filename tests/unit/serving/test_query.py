@@ -99,4 +99,9 @@ def test_custom_pairs_left_out_are_reported_and_the_others_kept():
     assert read("team=" + ",".join(f"t{n}" for n in range(MAX_CUSTOM_PAIRS + 3)))[1] == (
         f"3 pairs left out (unusable, or past {MAX_CUSTOM_PAIRS})"
     )
+    assert read("k=v&" * 200) == (frozenset({("k", "v")}), None)  # repeats, past the parts read too
+    assert (
+        read("&".join(["k=v"] * 90 + ["new=1"]))[1]
+        == f"1 pair left out (unusable, or past {MAX_CUSTOM_PAIRS})"
+    )
     assert read("bad key!=x") == (frozenset(), "no usable key=value pair")
