@@ -102,6 +102,7 @@ playButton.addEventListener("click", async () => {
   if (ad) play(ad);
   playButton.disabled = false;
 });
+playButton.disabled = false; // the page renders it disabled until this module has loaded and bound it
 
 showCounts();
 setInterval(showCounts, COUNTS_EVERY_MS);
