@@ -30,7 +30,7 @@ def warnings(info: VideoInfo, loudness: Loudness | None) -> list[dict[str, str]]
     if info.bitrate < MEZZANINE_BITRATE:
         warn(
             "below_mezzanine_bitrate",
-            f"The file runs at {info.bitrate / 1e6:.1f} Mbit/s; a mezzanine of "
+            f"The file runs at {_rate(info.bitrate)}; a mezzanine of "
             f"{ALLOWED_VIDEO_CODECS[info.video_codec]} at {MEZZANINE_BITRATE / 1e6:.0f} Mbit/s or more (or "
             "ProRes) keeps the renditions free of re-encoding artefacts.",
         )
@@ -67,3 +67,10 @@ def warnings(info: VideoInfo, loudness: Loudness | None) -> list[dict[str, str]]
                 f"{LOUDNESS_TARGET_LUFS:g} LUFS target (ATSC A/85); the renditions are normalised to it.",
             )
     return found
+
+
+def _rate(bits_per_second: int) -> str:
+    """A bitrate as people read it: in Mbit/s from 1 Mbit/s up, in kbit/s below (never "0.0 Mbit/s")."""
+    if bits_per_second >= 1_000_000:
+        return f"{bits_per_second / 1e6:.1f} Mbit/s"
+    return f"{max(1, round(bits_per_second / 1000))} kbit/s"

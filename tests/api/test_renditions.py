@@ -3,6 +3,7 @@
 
 import io
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -141,7 +142,11 @@ def test_quality_warnings_on_upload(client, auth, campaign, tmp_path):
     quiet_letterbox = media_files.make_tone_mp4(
         tmp_path / "lb.mp4", width=640, height=360, amplitude=0.005, sample_rate=44_100, bars=48
     )
-    codes = [warning["code"] for warning in upload(client, auth, campaign.id, quiet_letterbox)["warnings"]]
+    warnings = upload(client, auth, campaign.id, quiet_letterbox)["warnings"]
+    codes = [warning["code"] for warning in warnings]
+    assert re.match(
+        r"The file runs at [1-9]\d* kbit/s;", warnings[1]["message"]
+    )  # a small file: not "0.0 Mbit/s"
     assert codes == [
         "below_mezzanine_size",
         "below_mezzanine_bitrate",
