@@ -258,17 +258,14 @@ def _custom(raw: str) -> frozenset[tuple[str, str]]:
     for part in parts:
         key, _, values = part.partition("=")
         key = unquote_plus(key).strip().lower()
+        usable_key = _CUSTOM_KEY.fullmatch(key) is not None
         values, past = _split_capped(unquote_plus(values), ",", MAX_CUSTOM_PAIRS)
         dropped += past
         for value in values:
             value = value.strip().lower()
             if not value or (key, value) in pairs:  # "team=bulls," or a repeat: nothing new was meant
                 continue
-            if (
-                _CUSTOM_KEY.fullmatch(key)
-                and _CUSTOM_VALUE.fullmatch(value)
-                and len(pairs) < MAX_CUSTOM_PAIRS
-            ):
+            if usable_key and _CUSTOM_VALUE.fullmatch(value) and len(pairs) < MAX_CUSTOM_PAIRS:
                 pairs.add((key, value))
             else:
                 dropped += 1

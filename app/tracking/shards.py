@@ -86,8 +86,6 @@ def shard_tag(shard: int, count: int) -> str:
         return "{e0}"
     low, high = shard * REDIS_CLUSTER_HASH_SLOTS // count, (shard + 1) * REDIS_CLUSTER_HASH_SLOTS // count
     margin = (high - low) // 4
-    for attempt in itertools.count():
-        name = f"e{shard}" if attempt == 0 else f"e{shard}-{attempt}"
-        if low + margin <= key_slot(name.encode()) < high - margin:
-            return f"{{{name}}}"
-    raise AssertionError("unreachable")  # itertools.count() never ends
+    names = (f"e{shard}-{attempt}" if attempt else f"e{shard}" for attempt in itertools.count())
+    name = next(name for name in names if low + margin <= key_slot(name.encode()) < high - margin)
+    return f"{{{name}}}"
