@@ -41,8 +41,13 @@ class DeadlineGeventWorker(GeventWorker):
         return gevent.Timeout(self.header_timeout if first else self.cfg.keepalive, False)
 
     def handle_request(self, listener_name, req, sock, addr):
-        if req.body is not None:
-            length = next((int(v) for k, v in req.headers if k == "CONTENT-LENGTH" and v.isdigit()), 0)
+        length, chunked = 0, False
+        for name, value in req.headers:  # as gunicorn read them to frame the body (it refused any other)
+            if name == "CONTENT-LENGTH":
+                length = int(value)
+            elif name == "TRANSFER-ENCODING":
+                chunked = True
+        if length or chunked:  # most requests (every GET) have no body: nothing to wait for, no timer
             req.body = _BodyDeadline(req.body, self.body_timeout + length / self.body_min_rate)
         return super().handle_request(listener_name, req, sock, addr)
 

@@ -7,6 +7,9 @@ admin side (app.admin_side: JSON API, console, CLI, transcoder), whose libraries
 
 from __future__ import annotations
 
+from inspect import iscoroutinefunction
+from types import FunctionType
+
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from flask.sessions import SessionInterface
@@ -37,11 +40,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logs.configure_logging(settings.log_level)
 
-    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"), static_folder=None)
+    app = AdServer(__name__, template_folder=str(PROJECT_ROOT / "templates"), static_folder=None)
     app.config.update(_flask_config(settings))
     app.session_interface = NoSessions()  # the admin side puts the console's in its place
-    if settings.trusted_proxy_count:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count, x_proto=1, x_host=1)
 
     database = Database(settings.database_url)
     init_database(app, database)
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     cors.init_app(app)
     errors.init_app(app)
     rate_limit.init_app(app, settings.sdk_rate_limit)
+    if settings.trusted_proxy_count:  # outermost: every other part sees the client as the proxies report it
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count, x_proto=1, x_host=1)
 
     app.register_blueprint(health_bp)
     app.register_blueprint(serving_bp)
@@ -77,6 +80,23 @@ def create_app(settings: Settings | None = None) -> Flask:
         admin_side.init_app(app, api)
     api.register_blueprint(sdk_blp)
     return app
+
+
+class AdServer(Flask):
+    """Flask, checking each hook and view for `async def` once instead of on every request (Flask.ensure_sync
+    runs `inspect.iscoroutinefunction` for each of them, ten a request on the player paths)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synchronous: set[FunctionType] = set()
+
+    def ensure_sync(self, func):
+        if func in self._synchronous:
+            return func
+        if type(func) is FunctionType and not iscoroutinefunction(func):  # never a bound method: those are
+            self._synchronous.add(func)  # made afresh per request (class-based views), and would pile up
+            return func
+        return super().ensure_sync(func)
 
 
 class NoSessions(SessionInterface):

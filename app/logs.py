@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"  # the header in the WSGI environ (PEP 3333)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Ids of our own: a random prefix per process and a counter, unique without a random draw per request.
 _ID_PREFIX = os.urandom(8).hex()
@@ -96,8 +97,8 @@ def init_app(app: Flask) -> None:
 
 def _take_request_id() -> None:
     # A caller's id is kept (it ties our logs to theirs) only when it is safe to log and echo.
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if _SAFE_REQUEST_ID.match(given) else new_request_id()
+    given = request.environ.get(_REQUEST_ID_ENVIRON)  # not request.headers: a few µs on every request
+    g.request_id = given if given and _SAFE_REQUEST_ID.match(given) else new_request_id()
 
 
 def _echo_request_id(response):

@@ -2,6 +2,7 @@ import re
 
 import pytest
 
+from app import create_app
 from tests.factories import CreativeFactory
 from tests.serving_helpers import ad_urls, get_vast, refresh
 
@@ -114,3 +115,16 @@ def test_hsts_on_https_responses_only(client):
     # A client claiming HTTPS is not believed without a trusted proxy (TRUSTED_PROXY_COUNT=0 here).
     claimed = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in claimed.headers
+
+
+def test_hsts_behind_the_trusted_proxy_follows_the_scheme_it_reports(make_settings, tmp_path):
+    """Behind the ALB (TRUSTED_PROXY_COUNT=1) the headers are added after ProxyFix has taken its scheme."""
+    settings = make_settings(database_url=f"sqlite:///{tmp_path / 'proxied.db'}", trusted_proxy_count=1)
+    app = create_app(settings)
+    client = app.test_client()
+    secure = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert secure.headers["X-Frame-Options"] == "DENY"
+    plain = client.get("/healthz", headers={"X-Forwarded-Proto": "http"})
+    assert "Strict-Transport-Security" not in plain.headers
+    assert plain.headers.getlist("X-Content-Type-Options") == ["nosniff"]  # once, whatever the path took

@@ -82,18 +82,28 @@ def _closed_by_server(connection: socket.socket) -> bool:
 
 
 @pytest.mark.slow
-def test_a_slow_body_is_cut_at_its_deadline(server):
+@pytest.mark.parametrize(
+    ("framing", "first", "more"),
+    [
+        (b"Content-Length: 100", b"{", b" "),
+        (b"Transfer-Encoding: chunked", b"1\r\n{\r\n", b"1\r\n \r\n"),  # no length: the deadline alone
+    ],
+    ids=["length", "chunked"],
+)
+def test_a_slow_body_is_cut_at_its_deadline(server, framing, first, more):
     port = int(server.base_url.rsplit(":", 1)[1])
     connection = socket.create_connection(("127.0.0.1", port), timeout=10)
     connection.sendall(
         b"POST /api/v1/ad-request HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        b"Content-Length: 100\r\n\r\n{"
+        + framing
+        + b"\r\n\r\n"
+        + first
     )
     started = time.monotonic()
     answer = b""
-    while True:  # a byte a second: the body would take 100 s
+    while time.monotonic() - started < 15:  # a byte a second: the body would take 100 s (chunked, for ever)
         try:
-            connection.sendall(b" ")
+            connection.sendall(more)
         except OSError:
             break
         connection.settimeout(1)
