@@ -102,5 +102,6 @@ def _take_request_id() -> None:
 
 
 def _echo_request_id(response):
-    response.headers[REQUEST_ID_HEADER] = g.get("request_id") or new_request_id()
+    # Appended, not set: no view sets it, so there is nothing to search for and replace.
+    response.headers.add(REQUEST_ID_HEADER, g.get("request_id") or new_request_id())
     return response

@@ -27,7 +27,7 @@ def _players_only(response):
     if not is_player_path(current.path):
         return response
     headers = response.headers  # no view sets these: appended, without a search of the headers
-    origin = current.headers.get("Origin")
+    origin = current.environ.get("HTTP_ORIGIN")  # not current.headers: a few µs on every player request
     if origin:
         # `null` is what packaged TV apps (Tizen, webOS: pages loaded from file://) send; a credentialed
         # request from them needs `null` itself echoed, as `*` is refused with credentials.
