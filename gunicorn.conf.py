@@ -53,21 +53,32 @@ class DeadlineGeventWorker(GeventWorker):
 
 
 class _BodyDeadline:
-    """A request body (wsgi.input) that must be read before a deadline."""
+    """A request body (wsgi.input) that must be read before a deadline. Once cut, it is `failed` as gunicorn's
+    own body is after a read error: the rest is unread, so gunicorn closes the connection after the answer
+    instead of draining it (which would fail again, and answer a second time with a 500)."""
 
     def __init__(self, body, seconds: float):
         self.body = body
         self.deadline = time.monotonic() + seconds
+        self.cut = False
+
+    @property
+    def failed(self) -> bool:
+        return self.cut or self.body.failed
 
     def _within(self, method, *args):
         from werkzeug.exceptions import ClientDisconnected  # imported in the worker, after gevent patching
 
         remaining = self.deadline - time.monotonic()
         too_slow = ClientDisconnected("The request body did not arrive in time")
-        if remaining <= 0:
-            raise too_slow
-        with gevent.Timeout(remaining, too_slow):
-            return method(*args)
+        try:
+            if remaining <= 0:
+                raise too_slow
+            with gevent.Timeout(remaining, too_slow):
+                return method(*args)
+        except ClientDisconnected:
+            self.cut = True
+            raise
 
     def read(self, size=None):
         return self._within(self.body.read, size)

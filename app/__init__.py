@@ -7,7 +7,7 @@ admin side (app.admin_side: JSON API, console, CLI, transcoder), whose libraries
 
 from __future__ import annotations
 
-from inspect import iscoroutinefunction
+from inspect import CO_NESTED, iscoroutinefunction
 from types import FunctionType
 
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -84,7 +84,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 class AdServer(Flask):
     """Flask, checking each hook and view for `async def` once instead of on every request (Flask.ensure_sync
-    runs `inspect.iscoroutinefunction` for each of them, ten a request on the player paths)."""
+    runs `inspect.iscoroutinefunction` for each of them, ten a request on the player paths). Only functions
+    defined at the top of a module or class are remembered: a nested one may be made per request
+    (`after_this_request`), and the set would only grow."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,8 +95,13 @@ class AdServer(Flask):
     def ensure_sync(self, func):
         if func in self._synchronous:
             return func
-        if type(func) is FunctionType and not iscoroutinefunction(func):  # never a bound method: those are
-            self._synchronous.add(func)  # made afresh per request (class-based views), and would pile up
+        # Never a bound method either: class-based views make one per request.
+        if (
+            type(func) is FunctionType
+            and not func.__code__.co_flags & CO_NESTED
+            and not iscoroutinefunction(func)
+        ):
+            self._synchronous.add(func)
             return func
         return super().ensure_sync(func)
 

@@ -28,7 +28,7 @@ PARTS = (
     ("Flask session open and save (every request)", "(flask/sessions.py"),
     ("metrics hooks (app-wide)", "(app/metrics.py"),
     ("request id hooks (app-wide)", "(app/logs.py"),
-    ("security headers (app-wide)", "(app/security.py"),
+    ("security headers (app-wide)", "<locals>.start (app/security.py"),  # the middleware's own part
     ("CORS headers", "(app/serving/cors.py"),
     ("in-process flusher (background)", "Flusher.run ("),
     ("catalog refresh (background)", "CatalogService._run ("),

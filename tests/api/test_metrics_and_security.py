@@ -128,3 +128,4 @@ def test_hsts_behind_the_trusted_proxy_follows_the_scheme_it_reports(make_settin
     plain = client.get("/healthz", headers={"X-Forwarded-Proto": "http"})
     assert "Strict-Transport-Security" not in plain.headers
     assert plain.headers.getlist("X-Content-Type-Options") == ["nosniff"]  # once, whatever the path took
+    app.extensions["database"].dispose()
