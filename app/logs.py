@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"  # the header in the WSGI environ (PEP 3333)
+_REQUEST_ID_ENVIRON = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")  # its WSGI environ key (PEP 3333)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Ids of our own: a random prefix per process and a counter, unique without a random draw per request.
 _ID_PREFIX = os.urandom(8).hex()

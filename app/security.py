@@ -10,11 +10,11 @@ from werkzeug.exceptions import RequestURITooLarge
 # gets gunicorn's own bare 414.
 MAX_QUERY_BYTES = 8000
 
-HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "X-Frame-Options": "DENY",
-}
+HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+)
 
 
 def init_app(app: Flask) -> None:
@@ -31,6 +31,7 @@ def _limit_query() -> None:
 
 # HTTPS only (RFC 6797 §7.2: never over plain HTTP); a year, the HSTS preload list's minimum.
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+_HTTPS_HEADERS = (*HEADERS, HSTS)
 
 
 class _SecureHeaders:
@@ -42,14 +43,10 @@ class _SecureHeaders:
 
     def __call__(self, environ, start_response):
         # The scheme as the trusted proxies (TRUSTED_PROXY_COUNT) report it: ProxyFix runs before this.
-        added = _HTTPS_HEADERS if environ["wsgi.url_scheme"] == "https" else _HEADERS
+        added = _HTTPS_HEADERS if environ["wsgi.url_scheme"] == "https" else HEADERS
 
         def start(status, headers, exc_info=None):
             headers.extend(added)  # no view sets these
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, start)
-
-
-_HEADERS = list(HEADERS.items())
-_HTTPS_HEADERS = [*_HEADERS, HSTS]

@@ -79,7 +79,7 @@ locals {
     for shard in range(1, var.redis_num_node_groups + 1) : [
       for node in range(1, var.redis_num_cache_clusters + 1) : format("%s-%04d-%03d", local.redis_group_id, shard, node)
     ]
-  ]) : [for i in range(1, var.redis_num_cache_clusters + 1) : format("%s-%03d", local.name, i)]
+  ]) : [for i in range(1, var.redis_num_cache_clusters + 1) : format("%s-%03d", local.redis_group_id, i)]
   # Every node the alarms watch (monitoring.tf), with what its alarms say: the transcode queue's too, in
   # cluster mode.
   redis_alarmed_nodes = merge(
