@@ -9,6 +9,10 @@ acknowledged to the last, so the processes' start-up does not count. After each 
 hourly counts must match the events exactly (none lost, none twice). Rounds alternate 1 and 2 processes
 (`BENCH_FLUSH_ROUNDS`, 3 each); medians are reported against the targets: ≥ 20,000 events/s for one flusher,
 and two flushers ≥ 1.6 times one.
+
+Over the same span, the CPU the flushers, their PostgreSQL backends and Redis used, per event: what the
+capacity model (docs/scaling.md) is built from. On a machine whose cores all three share, two flushers can
+go no faster than the cores divided by that sum; the printout gives that ceiling beside the measured rate.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import sqlalchemy as sa
 
 from app.tracking.events import Event
 from app.tracking.signing import new_ad_serving_id
+from bench.machine import cpu_seconds
 from bench.stack import REDIS_KEY_PREFIX, SECRET_KEY, BenchDatabase
 from harness.servers import PROJECT_ROOT, RedisServer
 
@@ -42,6 +47,7 @@ USER_AGENT = (
     "Version/4.0 Chrome/120.0.6099.230 Mobile Safari/537.36"
 )
 FILL_CHUNK = 10_000
+PARTS = ("flushers", "PostgreSQL", "Redis")  # whose CPU a drain accounts for
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,19 @@ class Drain:
     processes: int
     events: int
     seconds: float
+    cpu_seconds: dict[str, float]  # by PARTS, over the timed span
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds
+
+    def cpu_us_per_event(self, part: str) -> float:
+        return self.cpu_seconds[part] / self.events * 1e6
+
+    @property
+    def ceiling(self) -> float:
+        """Events/s this machine's cores could drain at this CPU per event, were they all spent on it."""
+        return (os.cpu_count() or 1) / sum(self.cpu_seconds.values()) * self.events
 
 
 class FlusherBench:
@@ -166,10 +181,12 @@ class FlusherBench:
                 self._check_alive(flushers)
                 time.sleep(0.01)
             started = time.monotonic()
+            cpu_before = self._cpu(flushers)
             while self.pending(client) > 0:
                 self._check_alive(flushers)
                 time.sleep(0.02)
             seconds = time.monotonic() - started
+            cpu_after = self._cpu(flushers)
         finally:
             for process in flushers:
                 process.send_signal(signal.SIGTERM)
@@ -180,7 +197,29 @@ class FlusherBench:
         missing = {name: events // len(BEACONS) - (stored[name] - stored_before[name]) for name in stored}
         if any(missing.values()):
             raise RuntimeError(f"stored counts differ from the events sent (missing per event): {missing}")
-        return Drain(processes, events, seconds)
+        cpu = {
+            part: sum(used - cpu_before[part].get(pid, 0.0) for pid, used in cpu_after[part].items())
+            for part in PARTS
+        }
+        return Drain(processes, events, seconds, cpu)
+
+    def _cpu(self, flushers: list[subprocess.Popen]) -> dict[str, dict[int, float]]:
+        """CPU seconds used so far, by part and process: the flushers, the database's backends (a backend
+        that appears later counts from its start), Redis."""
+        with self.database.engine.connect() as connection:
+            backends = connection.execute(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+            backends = list(backends)
+        processes = {
+            "flushers": [process.pid for process in flushers],
+            "PostgreSQL": backends,
+            "Redis": [self.redis.process.pid],
+        }
+        return {part: {pid: _cpu_of(pid) for pid in pids} for part, pids in processes.items()}
 
     @staticmethod
     def _check_alive(flushers: list[subprocess.Popen]) -> None:
@@ -229,6 +268,14 @@ class FlusherResult:
         def rounds(drains: list[Drain]) -> str:
             return ", ".join(f"{d.rate:,.0f}" for d in drains)
 
+        def cpu(drains: list[Drain], part: str) -> float:
+            return statistics.median(d.cpu_us_per_event(part) for d in drains)
+
+        def total(drains: list[Drain]) -> float:
+            return statistics.median(sum(d.cpu_us_per_event(part) for part in PARTS) for d in drains)
+
+        ceiling = statistics.median(d.ceiling for d in self.two)
+
         return [
             f"flusher into PostgreSQL, backlog {backlog:,} events, median of {len(self.one)} rounds "
             f"(each: {rounds(self.one)} | {rounds(self.two)}):",
@@ -236,7 +283,19 @@ class FlusherResult:
             f"{_verdict(self.one_rate >= TARGET_ONE and backlog >= MIN_BACKLOG)}",
             f"  2 flusher processes {self.two_rate:>9,.0f} events/s   {scaling:.2f}x one, target >= "
             f"{TARGET_SCALING}x   {_verdict(scaling >= TARGET_SCALING and backlog >= MIN_BACKLOG)}",
+            "  CPU per event, µs (medians, 1 | 2 processes): "
+            + ", ".join(f"{part} {cpu(self.one, part):.1f} | {cpu(self.two, part):.1f}" for part in PARTS)
+            + f", all {total(self.one):.1f} | {total(self.two):.1f}",
+            f"  at that CPU per event, this machine's {os.cpu_count()} cores drain at most {ceiling:,.0f} "
+            f"events/s with 2 flushers ({ceiling / self.one_rate:.2f}x one), their CPU all spent on it",
         ]
+
+
+def _cpu_of(pid: int) -> float:
+    try:
+        return cpu_seconds([pid])
+    except (FileNotFoundError, ProcessLookupError):  # a backend that ended meanwhile
+        return 0.0
 
 
 def _verdict(passed: bool) -> str:
