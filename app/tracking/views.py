@@ -97,11 +97,17 @@ def beacon(event: str):
     return _pixel(_HEADERS[counted])
 
 
+class _NoContent(Response):
+    """A 204 carries no content, so no Content-Type either (RFC 9110 §15.3.5): one header less per beacon."""
+
+    default_mimetype = None
+
+
 def _pixel(headers: dict[str, str]) -> Response:
     accept = request.headers.get("Accept", "")
     if "image/" in accept and "text/html" not in accept:
         return Response(PIXEL, 200, content_type="image/gif", headers=headers)
-    return Response(status=204, headers=headers)
+    return _NoContent(status=204, headers=headers)
 
 
 def _count_test(rt: Runtime, event: str, claims) -> bool:

@@ -105,6 +105,7 @@ def test_click_tracking_is_a_pixel_not_a_redirect(client, app, auth, live):
     urls = ad_urls(get_vast(client))
     response = client.get(urls["click"])
     assert response.status_code == 204 and "Location" not in response.headers
+    assert "Content-Type" not in response.headers and response.data == b""  # no content, so no type
     image = client.get(urls["click"], headers={"Accept": "image/*"})
     assert image.status_code == 200 and image.headers["Content-Type"] == "image/gif"
     flush(app)
