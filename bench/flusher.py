@@ -48,6 +48,7 @@ USER_AGENT = (
 )
 FILL_CHUNK = 10_000
 PARTS = ("flushers", "PostgreSQL", "Redis")  # whose CPU a drain accounts for
+_BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,15 @@ class Drain:
     def rate(self) -> float:
         return self.events / self.seconds
 
-    def cpu_us_per_event(self, part: str) -> float:
-        return self.cpu_seconds[part] / self.events * 1e6
+    def cpu_us_per_event(self, part: str | None = None) -> float:
+        """Of one part (PARTS), or of all of them."""
+        used = self.cpu_seconds[part] if part else sum(self.cpu_seconds.values())
+        return used / self.events * 1e6
 
     @property
     def ceiling(self) -> float:
         """Events/s this machine's cores could drain at this CPU per event, were they all spent on it."""
-        return (os.cpu_count() or 1) / sum(self.cpu_seconds.values()) * self.events
+        return (os.cpu_count() or 1) * 1e6 / self.cpu_us_per_event()
 
 
 class FlusherBench:
@@ -207,13 +210,7 @@ class FlusherBench:
         """CPU seconds used so far, by part and process: the flushers, the database's backends (a backend
         that appears later counts from its start), Redis."""
         with self.database.engine.connect() as connection:
-            backends = connection.execute(
-                sa.text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid()"
-                )
-            ).scalars()
-            backends = list(backends)
+            backends = connection.scalars(sa.text(_BACKENDS)).all()
         processes = {
             "flushers": [process.pid for process in flushers],
             "PostgreSQL": backends,
@@ -268,11 +265,8 @@ class FlusherResult:
         def rounds(drains: list[Drain]) -> str:
             return ", ".join(f"{d.rate:,.0f}" for d in drains)
 
-        def cpu(drains: list[Drain], part: str) -> float:
+        def cpu(drains: list[Drain], part: str | None = None) -> float:
             return statistics.median(d.cpu_us_per_event(part) for d in drains)
-
-        def total(drains: list[Drain]) -> float:
-            return statistics.median(sum(d.cpu_us_per_event(part) for part in PARTS) for d in drains)
 
         ceiling = statistics.median(d.ceiling for d in self.two)
 
@@ -285,7 +279,7 @@ class FlusherResult:
             f"{TARGET_SCALING}x   {_verdict(scaling >= TARGET_SCALING and backlog >= MIN_BACKLOG)}",
             "  CPU per event, µs (medians, 1 | 2 processes): "
             + ", ".join(f"{part} {cpu(self.one, part):.1f} | {cpu(self.two, part):.1f}" for part in PARTS)
-            + f", all {total(self.one):.1f} | {total(self.two):.1f}",
+            + f", all {cpu(self.one):.1f} | {cpu(self.two):.1f}",
             f"  at that CPU per event, this machine's {os.cpu_count()} cores drain at most {ceiling:,.0f} "
             f"events/s with 2 flushers ({ceiling / self.one_rate:.2f}x one), their CPU all spent on it",
         ]
